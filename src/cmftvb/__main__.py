@@ -1,0 +1,3 @@
+from cmftvb.cli import main
+
+raise SystemExit(main())
