@@ -1,0 +1,128 @@
+"""Validation of connectome arrays; every failure is a :class:`cmftvb.CmftvbError`.
+
+The messages follow ARCHITECTURE.md "Errors": ``<file or key>: <what is wrong>``, e.g.
+``subjects/s01/weights.csv: not square (94 x 93)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from cmftvb import CmftvbError
+
+
+def as_float_array(x, where: str) -> np.ndarray:
+    """``x`` as a float64 array, or an error naming ``where`` if it is not numeric."""
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CmftvbError(f"{where}: not numeric ({exc})") from None
+    return arr
+
+
+def square_matrix(x, where: str, *, what: str = "matrix") -> np.ndarray:
+    """A finite, square, 2-D float64 matrix with at least one row."""
+    arr = as_float_array(x, where)
+    if arr.ndim != 2:
+        raise CmftvbError(f"{where}: {what} must be 2-D, got {arr.ndim}-D shape {arr.shape}")
+    if arr.shape[0] != arr.shape[1]:
+        raise CmftvbError(f"{where}: {what} not square ({arr.shape[0]} x {arr.shape[1]})")
+    if arr.shape[0] == 0:
+        raise CmftvbError(f"{where}: {what} is empty")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise CmftvbError(
+            f"{where}: {what} has {int(bad.sum())} non-finite (NaN/Inf) entries, first at [{i}, {j}]"
+        )
+    return arr
+
+
+def weights(x, where: str) -> np.ndarray:
+    """Validate structural weights ``W[target, source]``: square, finite, non-negative."""
+    arr = square_matrix(x, where, what="weights")
+    if (arr < 0).any():
+        i, j = np.argwhere(arr < 0)[0]
+        raise CmftvbError(
+            f"{where}: weights has {int((arr < 0).sum())} negative entries, first at [{i}, {j}]"
+            f" ({arr[i, j]:g}); structural weights must be >= 0"
+        )
+    return arr
+
+
+def tract_lengths(x, where: str, n: int | None = None, w: np.ndarray | None = None) -> np.ndarray:
+    """Validate tract lengths (mm): square, finite, non-negative, shape (n, n).
+
+    If ``w`` is given, every connection with a non-zero weight off the diagonal must have a
+    positive length (a zero length would mean a zero conduction delay through a real tract).
+    """
+    arr = square_matrix(x, where, what="tract lengths")
+    if n is not None and arr.shape != (n, n):
+        raise CmftvbError(
+            f"{where}: tract lengths shape {arr.shape[0]} x {arr.shape[1]} does not match the"
+            f" {n} x {n} weights"
+        )
+    if (arr < 0).any():
+        raise CmftvbError(f"{where}: tract lengths has negative entries (mm must be >= 0)")
+    if w is not None:
+        off = ~np.eye(arr.shape[0], dtype=bool)
+        missing = (w != 0) & (arr == 0) & off
+        if missing.any():
+            i, j = np.argwhere(missing)[0]
+            raise CmftvbError(
+                f"{where}: {int(missing.sum())} connections have a weight but no tract length"
+                f" (first at [{i}, {j}])"
+            )
+    return arr
+
+
+def labels(x: Sequence[str], where: str, n: int) -> np.ndarray:
+    """Labels: n non-empty, unique strings."""
+    labs = [str(s).strip() for s in x]
+    if len(labs) != n:
+        raise CmftvbError(f"{where}: {len(labs)} labels for {n} regions")
+    if any(not s for s in labs):
+        raise CmftvbError(f"{where}: empty label at position {labs.index('')}")
+    seen: set[str] = set()
+    for s in labs:
+        if s in seen:
+            raise CmftvbError(f"{where}: duplicate label {s!r}")
+        seen.add(s)
+    return np.array(labs, dtype=str)
+
+
+def centres(x, where: str, n: int) -> np.ndarray:
+    """Centres (n, 3) in mm; NaN allowed (unknown), Inf not."""
+    arr = as_float_array(x, where)
+    if arr.shape != (n, 3):
+        raise CmftvbError(f"{where}: centres shape {arr.shape}, expected ({n}, 3)")
+    if np.isinf(arr).any():
+        raise CmftvbError(f"{where}: centres contain Inf")
+    return arr
+
+
+def volumes(x, where: str, n: int) -> np.ndarray:
+    """Volumes (n,) in mm³; NaN allowed (unknown), otherwise positive and finite."""
+    arr = as_float_array(x, where)
+    if arr.shape != (n,):
+        raise CmftvbError(f"{where}: volumes shape {arr.shape}, expected ({n},)")
+    known = arr[~np.isnan(arr)]
+    if np.isinf(known).any() or (known <= 0).any():
+        raise CmftvbError(f"{where}: volumes must be positive and finite (mm^3) or NaN")
+    return arr
+
+
+def timeseries(x, where: str, n_nodes: int | None = None) -> np.ndarray:
+    """Regional time series (nodes, time): 2-D, finite, at least 2 samples."""
+    arr = as_float_array(x, where)
+    if arr.ndim != 2:
+        raise CmftvbError(f"{where}: time series must be 2-D (nodes x time), got shape {arr.shape}")
+    if n_nodes is not None and arr.shape[0] != n_nodes:
+        raise CmftvbError(f"{where}: {arr.shape[0]} regions in the time series, expected {n_nodes}")
+    if arr.shape[0] == 0 or arr.shape[1] < 2:
+        raise CmftvbError(f"{where}: time series too short (shape {arr.shape})")
+    if not np.isfinite(arr).all():
+        raise CmftvbError(f"{where}: time series has non-finite (NaN/Inf) values")
+    return arr
