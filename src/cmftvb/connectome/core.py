@@ -99,7 +99,7 @@ class Connectome:
         }
 
     def digest(self) -> str:
-        """sha256 (hex) of the arrays (keys in fixed order, dtype, shape and bytes); meta excluded."""
+        """sha256 (hex) of the arrays (fixed key order, dtype, shape, bytes); meta excluded."""
         h = hashlib.sha256()
         for key, arr in self.arrays().items():
             a = np.ascontiguousarray(arr)
@@ -189,7 +189,8 @@ class Connectome:
                     return name, data
             if required:
                 raise CmftvbError(
-                    f"{path}: no {prefixes[0]}*.txt in the zip (members: {', '.join(members) or 'none'})"
+                    f"{path}: no {prefixes[0]}*.txt in the zip"
+                    f" (members: {', '.join(members) or 'none'})"
                 )
             return None
 
@@ -246,7 +247,8 @@ def _parse_matrix(data: bytes, where: str) -> np.ndarray:
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         raise CmftvbError(
-            f"{where}: ragged matrix (rows of {min(widths)} to {max(widths)} values; truncated file?)"
+            f"{where}: ragged matrix (rows of {min(widths)} to {max(widths)} values;"
+            " truncated file?)"
         )
     return np.array(rows, dtype=np.float64)
 

@@ -35,7 +35,8 @@ def square_matrix(x, where: str, *, what: str = "matrix") -> np.ndarray:
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise CmftvbError(
-            f"{where}: {what} has {int(bad.sum())} non-finite (NaN/Inf) entries, first at [{i}, {j}]"
+            f"{where}: {what} has {int(bad.sum())} non-finite (NaN/Inf) entries,"
+            f" first at [{i}, {j}]"
         )
     return arr
 
