@@ -1,0 +1,6 @@
+"""Signals synthesised from simulated neural activity: BOLD and electrophysiology (MODEL.md §8).
+
+- :mod:`cmftvb.signals.bold`: TVB's Volterra-kernel Bold monitor and the Balloon-Windkessel model.
+- :mod:`cmftvb.signals.ephys`: rates at 250 Hz, Welch spectra, band features, spectral modes,
+  coherence, firing-rate summaries against physiological ranges.
+"""
