@@ -1,0 +1,307 @@
+"""Fitness of simulated BOLD against empirical BOLD (MODEL.md §9, STUDY.md stage 5).
+
+Arrays are time-first: BOLD ``(T, N)`` (volumes x nodes). A node mask ``mask`` (bool (N,) or
+integer indices) selects the nodes that have empirical data; every metric is computed on those
+nodes only, and nodes without empirical data never receive a value (they are absent from
+:func:`run_table`, not filled in).
+
+Metrics
+-------
+- ``fc_fit``: Pearson r between the upper triangles (diagonal excluded) of simulated and
+  empirical FC on the masked nodes.
+- ``fcd_ks``: Kolmogorov-Smirnov statistic between the upper-triangle values of the simulated
+  and empirical FCD matrices (Hansen et al. 2015, NeuroImage 105:525; Deco et al. 2017).
+- ``bold_mae`` (per region): both series z-scored over time, truncated to the common length,
+  mean absolute difference (MODEL.md §9: the article does not say how BOLD was normalised).
+  Spontaneous activity is not phase-locked to the scan, so this error has a floor near
+  2/sqrt(pi) ~ 1.13 for unrelated Gaussian series; the FC-profile error does not have this
+  problem.
+- ``fc_profile_error`` (per region): ``1 - r`` between the region's FC row (to the other masked
+  nodes) in simulation and data; 0 is a perfect profile, 1 uncorrelated, 2 anti-correlated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import signal, stats
+
+from cmftvb import CmftvbError
+
+__all__ = [
+    "FCD_STEP",
+    "FCD_WINDOW",
+    "fc",
+    "fc_fit",
+    "fcd",
+    "fcd_ks",
+    "preprocess_bold",
+    "regional_bold_mae",
+    "regional_fc_profile_error",
+    "run_table",
+]
+
+#: Default FCD window and step, in volumes (TR units): 83 volumes = 59.8 s at the HCP TR of
+#: 0.72 s (a 60-s window, as in Hansen et al. 2015 / Deco et al. 2017), advanced by 2 volumes
+#: (1.44 s). Callers with another TR should pass ``window = round(60 s / TR)``.
+FCD_WINDOW = 83
+FCD_STEP = 2
+
+TABLE_COLUMNS = ["subject", "model", "preset", "G", "seed", "metric", "region", "value"]
+
+
+def _bold(x, name: str) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 2:
+        raise CmftvbError(f"{name}: expected (volumes, nodes), got shape {a.shape}")
+    return a
+
+
+def _mask(mask, n: int) -> np.ndarray:
+    """Integer indices of the selected nodes from a bool mask, indices, or None (= all)."""
+    if mask is None:
+        return np.arange(n)
+    m = np.asarray(mask)
+    if m.dtype == bool:
+        if m.shape != (n,):
+            raise CmftvbError(f"mask: bool mask of shape {m.shape} for {n} nodes")
+        return np.flatnonzero(m)
+    idx = m.astype(int).ravel()
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise CmftvbError(f"mask: node index out of range 0..{n - 1}")
+    return idx
+
+
+def fc(bold) -> np.ndarray:
+    """Functional connectivity: Pearson correlation between nodes' BOLD (T, N) -> (N, N).
+
+    The diagonal is excluded: set to NaN. A constant node gives a NaN row and column.
+    """
+    a = _bold(bold, "bold")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = a - a.mean(axis=0)
+        sd = np.sqrt((z**2).sum(axis=0))
+        c = (z.T @ z) / np.outer(sd, sd)
+    c = np.clip(c, -1.0, 1.0)
+    np.fill_diagonal(c, np.nan)
+    return c
+
+
+def _upper(mat, idx) -> np.ndarray:
+    sub = np.asarray(mat)[np.ix_(idx, idx)]
+    iu = np.triu_indices(idx.size, k=1)
+    return sub[iu]
+
+
+def fc_fit(sim_fc, emp_fc, mask=None) -> float:
+    """Pearson r between the upper triangles of simulated and empirical FC on masked nodes.
+
+    ``mask``: nodes with empirical data (bool (N,) or indices; None = all). Returns NaN when
+    fewer than 3 nodes (under 3 pairs) are available or a triangle is constant.
+    """
+    s = np.asarray(sim_fc, dtype=float)
+    e = np.asarray(emp_fc, dtype=float)
+    if s.shape != e.shape or s.ndim != 2 or s.shape[0] != s.shape[1]:
+        raise CmftvbError(f"fc_fit: FC matrices must be square and equal, got {s.shape}, {e.shape}")
+    idx = _mask(mask, s.shape[0])
+    if idx.size < 3:
+        return np.nan
+    u, v = _upper(s, idx), _upper(e, idx)
+    ok = np.isfinite(u) & np.isfinite(v)
+    if ok.sum() < 3 or np.ptp(u[ok]) == 0 or np.ptp(v[ok]) == 0:
+        return np.nan
+    return float(stats.pearsonr(u[ok], v[ok]).statistic)
+
+
+def fcd(bold, window: int = FCD_WINDOW, step: int = FCD_STEP, mask=None) -> np.ndarray:
+    """Functional connectivity dynamics matrix (Hansen et al. 2015).
+
+    FC (Pearson) is computed in windows of ``window`` volumes starting every ``step`` volumes
+    (``FCD_WINDOW``/``FCD_STEP`` by default), on the masked nodes; ``FCD[i, j]`` is the Pearson
+    correlation between the upper triangles of window FCs ``i`` and ``j``. Returns (W, W).
+    """
+    a = _bold(bold, "bold")
+    idx = _mask(mask, a.shape[1])
+    a = a[:, idx]
+    if window < 3 or step < 1:
+        raise CmftvbError(f"fcd: window must be >= 3 and step >= 1, got {window}, {step}")
+    if a.shape[0] < window + step:
+        raise CmftvbError(
+            f"fcd: {a.shape[0]} volumes are too few for two windows of {window} (step {step})"
+        )
+    starts = range(0, a.shape[0] - window + 1, step)
+    iu = np.triu_indices(idx.size, k=1)
+    vecs = np.array([np.corrcoef(a[s : s + window].T)[iu] for s in starts])
+    return np.corrcoef(vecs)
+
+
+def fcd_ks(fcd_sim, fcd_emp) -> float:
+    """Kolmogorov-Smirnov statistic between the upper-triangle values (diagonal excluded) of two
+    FCD matrices (``scipy.stats.ks_2samp``); 0 = same distribution, 1 = disjoint."""
+    a, b = np.asarray(fcd_sim, float), np.asarray(fcd_emp, float)
+    ua = a[np.triu_indices(a.shape[0], k=1)]
+    ub = b[np.triu_indices(b.shape[0], k=1)]
+    ua, ub = ua[np.isfinite(ua)], ub[np.isfinite(ub)]
+    if ua.size == 0 or ub.size == 0:
+        return np.nan
+    return float(stats.ks_2samp(ua, ub).statistic)
+
+
+def _zscore(a):
+    sd = a.std(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a - a.mean(axis=0)) / np.where(sd > 0, sd, np.nan)
+
+
+def regional_bold_mae(sim_bold, emp_bold, mask=None) -> np.ndarray:
+    """Per-region mean absolute error between z-scored simulated and empirical BOLD.
+
+    Both (T, N) at the same TR (the caller's duty). They are truncated to the shorter length,
+    then each series is z-scored over time (mean 0, SD 1, ddof 0), then
+    ``mean_t |z_sim - z_emp|``. Returns (N,), NaN outside ``mask`` and for constant series.
+    """
+    s, e = _bold(sim_bold, "sim_bold"), _bold(emp_bold, "emp_bold")
+    if s.shape[1] != e.shape[1]:
+        raise CmftvbError(f"regional_bold_mae: {s.shape[1]} simulated vs {e.shape[1]} nodes")
+    n = min(s.shape[0], e.shape[0])
+    idx = _mask(mask, s.shape[1])
+    out = np.full(s.shape[1], np.nan)
+    out[idx] = np.abs(_zscore(s[:n, idx]) - _zscore(e[:n, idx])).mean(axis=0)
+    return out
+
+
+def regional_fc_profile_error(sim_fc, emp_fc, mask=None, *, kind: str = "1-r") -> np.ndarray:
+    """Per-region error between FC profiles (rows of FC) on the masked nodes.
+
+    For a masked region i, its row to the other masked regions is compared: ``kind="1-r"``
+    gives ``1 - Pearson r`` (default; insensitive to the overall FC level), ``kind="mae"`` the
+    mean absolute difference of the correlations. Returns (N,), NaN outside ``mask``.
+    """
+    s, e = np.asarray(sim_fc, float), np.asarray(emp_fc, float)
+    if s.shape != e.shape:
+        raise CmftvbError(f"regional_fc_profile_error: shapes differ {s.shape} vs {e.shape}")
+    if kind not in ("1-r", "mae"):
+        raise CmftvbError(f"regional_fc_profile_error: kind must be '1-r' or 'mae', got {kind!r}")
+    idx = _mask(mask, s.shape[0])
+    out = np.full(s.shape[0], np.nan)
+    for i in idx:
+        others = idx[idx != i]
+        u, v = s[i, others], e[i, others]
+        ok = np.isfinite(u) & np.isfinite(v)
+        if kind == "mae":
+            out[i] = np.abs(u[ok] - v[ok]).mean() if ok.any() else np.nan
+        elif ok.sum() >= 3 and np.ptp(u[ok]) > 0 and np.ptp(v[ok]) > 0:
+            out[i] = 1.0 - stats.pearsonr(u[ok], v[ok]).statistic
+    return out
+
+
+def preprocess_bold(
+    raw, tr_s: float, *, band: tuple[float, float] = (0.01, 0.1), order: int = 4
+) -> np.ndarray:
+    """Preprocess empirical regional BOLD (T, N) before computing FC (STUDY.md, Data).
+
+    1. linear detrend per region (``scipy.signal.detrend``);
+    2. z-score per region (ddof 0);
+    3. zero-phase band-pass ``band`` Hz (default 0.01-0.1 Hz, the usual resting-state band):
+       Butterworth of ``order`` (4) as second-order sections, ``scipy.signal.sosfiltfilt`` (so
+       the effective order is doubled and there is no phase shift).
+
+    The result is not re-standardised (FC is scale-free; the BOLD MAE z-scores anyway).
+    """
+    a = _bold(raw, "raw")
+    if not np.all(np.isfinite(a)):
+        raise CmftvbError("preprocess_bold: raw BOLD contains NaN or infinite values")
+    fs = 1.0 / tr_s
+    lo, hi = band
+    if not 0 < lo < hi < fs / 2:
+        raise CmftvbError(
+            f"preprocess_bold: band {band} Hz must satisfy 0 < low < high < Nyquist {fs / 2:g} Hz"
+        )
+    sos = signal.butter(order, [lo, hi], btype="bandpass", fs=fs, output="sos")
+    x = signal.detrend(a, axis=0, type="linear")
+    x = _zscore(x)
+    x = np.nan_to_num(x, nan=0.0)  # constant regions become flat zero
+    padlen = 3 * (2 * len(sos) + 1)
+    if a.shape[0] <= padlen:
+        raise CmftvbError(f"preprocess_bold: {a.shape[0]} volumes are too few to filter")
+    return signal.sosfiltfilt(sos, x, axis=0)
+
+
+def run_table(
+    *,
+    subject: str,
+    model: str,
+    preset: str,
+    G: float,
+    seed: int,
+    sim_bold,
+    emp_bold,
+    labels,
+    has_empirical,
+    fcd_window: int = FCD_WINDOW,
+    fcd_step: int = FCD_STEP,
+    extra: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Tidy fitness table of one run (one subject, model, preset, G, seed).
+
+    ``sim_bold`` (T, N) simulated BOLD (transient dropped) and ``emp_bold`` preprocessed
+    empirical BOLD at the same TR, either (T', N) aligned with ``labels`` (columns of nodes
+    without data are ignored, may be NaN) or (T', n_emp) holding only the nodes where
+    ``has_empirical`` is True, in node order. Rows: global ``fc_fit`` and ``fcd_ks`` (region
+    ``"global"``), and per region with empirical data ``bold_mae`` and ``fc_profile_error``.
+    Nodes without empirical data get no row at all. ``extra`` (columns metric, region, value),
+    e.g. electrophysiological features, is appended with the run's keys.
+
+    Columns: subject, model, preset, G, seed, metric, region, value.
+    """
+    s = _bold(sim_bold, "sim_bold")
+    labels = [str(x) for x in labels]
+    has = np.asarray(has_empirical, dtype=bool)
+    N = s.shape[1]
+    if len(labels) != N or has.shape != (N,):
+        raise CmftvbError(
+            f"run_table: {N} simulated nodes, {len(labels)} labels, {has.size} has_empirical"
+        )
+    e = _bold(emp_bold, "emp_bold")
+    idx = np.flatnonzero(has)
+    if e.shape[1] == idx.size and idx.size != N:
+        full = np.full((e.shape[0], N), np.nan)
+        full[:, idx] = e
+        e = full
+    elif e.shape[1] != N:
+        raise CmftvbError(
+            f"run_table: empirical BOLD has {e.shape[1]} columns; expected {N} (all nodes) "
+            f"or {idx.size} (nodes with empirical data)"
+        )
+    if not np.all(np.isfinite(e[:, idx])):
+        raise CmftvbError(
+            f"run_table: empirical BOLD of subject {subject} has NaN for a node "
+            "marked has_empirical"
+        )
+    sim_fc, emp_fc = fc(s), fc(e)
+    rows = [
+        ("fc_fit", "global", fc_fit(sim_fc, emp_fc, idx)),
+        (
+            "fcd_ks",
+            "global",
+            fcd_ks(fcd(s, fcd_window, fcd_step, idx), fcd(e, fcd_window, fcd_step, idx)),
+        ),
+    ]
+    mae = regional_bold_mae(s, e, idx)
+    prof = regional_fc_profile_error(sim_fc, emp_fc, idx)
+    for i in idx:
+        rows.append(("bold_mae", labels[i], mae[i]))
+        rows.append(("fc_profile_error", labels[i], prof[i]))
+    df = pd.DataFrame(rows, columns=["metric", "region", "value"])
+    if extra is not None:
+        missing = {"metric", "region", "value"} - set(extra.columns)
+        if missing:
+            raise CmftvbError(f"run_table: extra table lacks columns {sorted(missing)}")
+        df = pd.concat([df, extra[["metric", "region", "value"]]], ignore_index=True)
+    df.insert(0, "seed", int(seed))
+    df.insert(0, "G", float(G))
+    df.insert(0, "preset", str(preset))
+    df.insert(0, "model", str(model))
+    df.insert(0, "subject", str(subject))
+    df["value"] = df["value"].astype(float)
+    return df[TABLE_COLUMNS]
