@@ -1,0 +1,76 @@
+# cmftvb: set up a pip virtual environment and run the study or its tests.
+#
+#   make demo    set up .venv (if needed) and run the default study (config.yaml) offline
+#   make test    set up .venv (if needed) and run the test suite
+#
+# Setup is idempotent: it reruns only when requirements.lock or pyproject.toml are newer than the
+# stamp file $(VENV)/.cmftvb-installed. Python 3.11 is required (pyproject.toml); the first of
+# python3.11 / python3 that is 3.11 is used, or set PYTHON=/path/to/python3.11.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+CORES ?= all
+SNAKEMAKE_ARGS ?=
+PYTEST_ARGS ?=
+PYTHON ?= $(shell for p in python3.11 python3; do \
+	  if command -v $$p >/dev/null 2>&1 && \
+	     $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+	    command -v $$p; break; fi; done)
+
+STAMP := $(VENV)/.cmftvb-installed
+PIP := $(VENV)/bin/python -m pip --disable-pip-version-check
+
+.PHONY: help setup demo test lint format report dryrun envs clean-results
+
+help:
+	@echo "make demo   - set up $(VENV) and run the default study (snakemake --cores $(CORES))"
+	@echo "make test   - set up $(VENV) and run the tests (pytest)"
+	@echo "make setup  - only set up $(VENV) (pip install -r requirements.lock; pip install -e .)"
+	@echo "make lint   - snakemake --lint, snakefmt --check, ruff check, ruff format --check"
+	@echo "make report - build results/report.html from a finished run"
+
+$(STAMP): requirements.lock pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "error: no Python 3.11 found (tried python3.11, python3); run 'make PYTHON=/path/to/python3.11 ...'" >&2; \
+	  exit 1; fi
+	@if [ ! -x $(VENV)/bin/python ]; then echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
+	@$(VENV)/bin/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
+	  "error: $(VENV) is not Python 3.11; remove it and rerun make")'
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+# pytest exits 5 when no test was collected (e.g. a -k filter that matches nothing): say so.
+test: $(STAMP)
+	@rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected" >&2; exit 0; fi; exit $$rc
+
+dryrun: $(STAMP)
+	$(VENV)/bin/snakemake -n --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/snakemake --lint
+	$(VENV)/bin/snakefmt --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/snakefmt .
+	$(VENV)/bin/ruff format .
+
+report: $(STAMP)
+	$(VENV)/bin/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
+
+# envs/cmftvb.yaml mirrors requirements.lock for conda users (tests check they agree).
+envs: $(STAMP)
+	$(VENV)/bin/python scripts/make_conda_env.py requirements.lock envs/cmftvb.yaml
+
+clean-results:
+	rm -rf results
