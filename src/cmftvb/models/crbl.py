@@ -43,7 +43,7 @@ weights normalised by their maximum (scale-free, no underflow), and with no fluc
 input. ``published_guards`` reproduces the guards of the authors' code (MODEL.md §6.9).
 
 Packed vector (:func:`pack`): global entries ``T``, ``GUARD_MODE``, ``PF_GOC_GAIN``,
-``PF_GOC_CHANNEL``, ``PF_DOUBLE``, ``N_GRC``..``N_PC``, ``FD_STEP``, then one block of
+``PF_GOC_CHANNEL``, ``PF_DOUBLE``, ``N_GRC``..``N_PC``, ``FD_STEP``, ``FD_STEP2``, then one block of
 ``BLOCK`` entries per population at ``BASE[pop]`` (pop = ``GRC, GOC, MLI, PC``) with offsets
 ``B_GL, B_CM, B_EL, B_ALPHA, B_P (5), E1, E2, I1 (each K, Q, TAU, E, EPS), B_TVEPS,
 B_SIGEPS``. See ``layout()`` for the full table.
@@ -68,8 +68,9 @@ PF_GOC_GAIN = 2  #: 1.0 if parallel fibres reach GoC (switch pf_to_goc), else 0.
 PF_GOC_CHANNEL = 3  #: 0: pf on GoC's GrC->GoC channel (E2); 1: on its mossy channel (E1)
 PF_DOUBLE = 4  #: 1.0: pf counted twice in mu_Ge of MLI and PC (§6.4), else 0.0
 N_GRC, N_GOC, N_MLI, N_PC = 5, 6, 7, 8  #: population sizes (§2.2)
-FD_STEP = 9  #: kHz, finite-difference step of the second-order derivatives
-NGLOBAL = 10
+FD_STEP = 9  #: kHz, finite-difference step of the first derivatives (Jacobian)
+FD_STEP2 = 10  #: kHz, finite-difference step of the second derivatives (Hessians)
+NGLOBAL = 11
 
 # ---- per-population block -----------------------------------------------------------------
 B_GL = 0  #: nS leak conductance
@@ -85,7 +86,7 @@ B_TVEPS = 24  #: kHz added to rates in tau_V's numerator (published guards)
 B_SIGEPS = 25  #: mV added to sigma_V in tau_V's denominator (published guards)
 BLOCK = 26
 BASE = (NGLOBAL, NGLOBAL + BLOCK, NGLOBAL + 2 * BLOCK, NGLOBAL + 3 * BLOCK)
-NP = NGLOBAL + 4 * BLOCK  #: length of the packed vector (114)
+NP = NGLOBAL + 4 * BLOCK  #: length of the packed vector (115)
 
 #: second-order state: 4 rates then the 10 covariances c_ij (i <= j, row-major).
 COV_PAIRS = tuple((i, j) for i in range(4) for j in range(i, 4))
@@ -122,6 +123,7 @@ def pack(preset: Mapping) -> np.ndarray:
     for i, pop in enumerate(POPS):
         p[N_GRC + i] = float(cr["N"][pop])
     p[FD_STEP] = float(cr["fd_step"])
+    p[FD_STEP2] = float(cr["fd_step2"])
     coeffs = cr["P_published"] if sw["rounded_P"] else cr["P"]
     guards = cr["published_guards"]
     pub = bool(sw["published_guards"])
@@ -174,7 +176,8 @@ def layout() -> list[tuple[int, str]]:
         (N_GOC, "N_GoC"),
         (N_MLI, "N_MLI"),
         (N_PC, "N_PC"),
-        (FD_STEP, "finite-difference step (kHz)"),
+        (FD_STEP, "Jacobian finite-difference step (kHz)"),
+        (FD_STEP2, "Hessian finite-difference step (kHz)"),
     ]
     for ip, pop in enumerate(POPS):
         b = BASE[ip]
@@ -362,22 +365,24 @@ def derivatives(nu, mf, pf, p, f, jac, hess):
     """F, its Jacobian and Hessians with respect to the four rates, by central differences.
 
     ``f`` (4,), ``jac[l, m] = dF_l/dnu_m`` (4, 4), ``hess[l, m, n]`` (4, 4, 4): outputs.
-    Step ``p[FD_STEP]`` (kHz; the authors' 1e-4 Hz). The stencil of coordinate m is centred at
-    ``max(nu_m, h)`` so that it never reaches negative rates (an O(h) shift of the point at
-    which derivatives are taken, below 1e-7 kHz).
+    Jacobian step ``p[FD_STEP]`` (kHz; the authors' 1e-4 Hz), Hessian step ``p[FD_STEP2]``
+    (kHz): a second difference with the authors' step has a rounding error of about
+    ``eps F / h^2`` (1e-3 of the Hessian here), which makes the second-order node jitter; the
+    larger default step (1e-5 kHz) has truncation and rounding errors below 1e-6 relative.
+    Each stencil is centred at ``max(nu_m, h)`` so that it never reaches negative rates (an
+    O(h) shift of the point at which the derivatives are taken).
     """
-    h = p[FD_STEP]
-    c = np.empty(4)
-    for m in range(4):
-        c[m] = max(nu[m], h)
     _f_vec(nu, mf, pf, p, f)
-    f0 = np.empty(4)
-    _f_vec(c, mf, pf, p, f0)
     x = np.empty(4)
+    c = np.empty(4)
     fa = np.empty(4)
     fb = np.empty(4)
     fc = np.empty(4)
     fd = np.empty(4)
+    # Jacobian
+    h = p[FD_STEP]
+    for m in range(4):
+        c[m] = max(nu[m], h)
     for m in range(4):
         for k in range(4):
             x[k] = c[k]
@@ -387,6 +392,20 @@ def derivatives(nu, mf, pf, p, f, jac, hess):
         _f_vec(x, mf, pf, p, fb)
         for lam in range(4):
             jac[lam, m] = (fa[lam] - fb[lam]) / (2.0 * h)
+    # Hessians
+    h = p[FD_STEP2]
+    for m in range(4):
+        c[m] = max(nu[m], h)
+    f0 = np.empty(4)
+    _f_vec(c, mf, pf, p, f0)
+    for m in range(4):
+        for k in range(4):
+            x[k] = c[k]
+        x[m] = c[m] + h
+        _f_vec(x, mf, pf, p, fa)
+        x[m] = c[m] - h
+        _f_vec(x, mf, pf, p, fb)
+        for lam in range(4):
             hess[lam, m, m] = (fa[lam] - 2.0 * f0[lam] + fb[lam]) / (h * h)
     for m in range(4):
         for n in range(m + 1, 4):
@@ -394,13 +413,13 @@ def derivatives(nu, mf, pf, p, f, jac, hess):
                 x[k] = c[k]
             x[m] = c[m] + h
             x[n] = c[n] + h
-            _f_vec(x, mf, pf, p, fa)
+            _f_vec(x, mf, pf, p, fa)  # (+, +)
             x[n] = c[n] - h
-            _f_vec(x, mf, pf, p, fb)
+            _f_vec(x, mf, pf, p, fb)  # (+, -)
             x[m] = c[m] - h
-            _f_vec(x, mf, pf, p, fd)
+            _f_vec(x, mf, pf, p, fd)  # (-, -)
             x[n] = c[n] + h
-            _f_vec(x, mf, pf, p, fc)
+            _f_vec(x, mf, pf, p, fc)  # (-, +)
             for lam in range(4):
                 v = (fa[lam] - fb[lam] - fc[lam] + fd[lam]) / (4.0 * h * h)
                 hess[lam, m, n] = v

@@ -269,6 +269,7 @@ def validate(preset: Mapping, source: str = "preset") -> None:
         _num(preset, f"wongwang.{k}", source)
     _num(preset, "crbl.T", source, positive=True)
     _num(preset, "crbl.fd_step", source, positive=True)
+    _num(preset, "crbl.fd_step2", source, positive=True)
     order = preset["crbl"].get("order")
     if order not in (1, 2) or isinstance(order, bool):
         raise CmftvbError(f"{source}: crbl.order must be 1 or 2, got {order!r}")

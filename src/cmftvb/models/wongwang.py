@@ -115,7 +115,7 @@ def h(y, d):
 
 @njit(cache=True)
 def rates(S_E, S_I, c, p):
-    """Firing rates ``(H_E, H_I)`` in Hz for gating variables ``S_E``, ``S_I`` and coupling ``c``."""
+    """Firing rates ``(H_E, H_I)`` in Hz for gating variables S_E, S_I and coupling ``c``."""
     cc = p[G_IDX] * p[J_N] * c
     jn_se = p[J_N] * S_E
     x_e = p[W_PLUS] * jn_se - p[J_I] * S_I + p[W_E] * p[I_0] + cc + p[I_EXT]
