@@ -156,3 +156,34 @@ def test_drop_transient():
         B.drop_transient(y, 720.0)
     with pytest.raises(CmftvbError):
         B.drop_transient(y, 720.0, volumes=10)
+
+
+def test_tvb_kernel_equals_bold_of_a_tiny_tvb_simulation():
+    """End to end with tvb-library's Simulator: a 2-node Generic2dOscillator network recorded by
+    both a Raw and a Bold monitor; our kernel applied to the Raw output must give the Bold
+    output, which also pins the timing convention (Raw row i = step i + 1)."""
+    from tvb.datatypes import connectivity
+    from tvb.simulator import coupling, integrators, models, monitors, simulator
+
+    conn = connectivity.Connectivity(
+        weights=np.array([[0, 1.0], [1, 0]]),
+        tract_lengths=np.array([[0, 10.0], [10, 0]]),
+        region_labels=np.array(["a", "b"]),
+        centres=np.zeros((2, 3)),
+        speed=np.array([3.0]),
+    )
+    sim = simulator.Simulator(
+        model=models.Generic2dOscillator(),
+        connectivity=conn,
+        coupling=coupling.Linear(a=np.array([0.1])),
+        integrator=integrators.HeunDeterministic(dt=1.0),
+        monitors=(monitors.Raw(), monitors.Bold(period=1000.0)),
+        simulation_length=23000.0,
+    )
+    sim.configure()
+    (raw_t, raw), (bold_t, bold) = sim.run()
+    np.testing.assert_allclose(raw_t, np.arange(1, raw.shape[0] + 1) * 1.0)
+    ours, t = B.bold_tvb_kernel(raw[:, 0, :, 0], 1.0, 1000.0, return_time=True)
+    np.testing.assert_allclose(t, bold_t)
+    ref = bold[:, 0, :, 0]
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-6 * np.abs(ref).max())
