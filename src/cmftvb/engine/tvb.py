@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -42,8 +43,6 @@ from cmftvb.models import wongwang
 STATE_VARS = ("S_E", "S_I", "GrC", "GoC", "MLI", "PC")
 #: Rows of the coupling array handed to :meth:`NetworkModel.dfun`: (model, input) -> row.
 INPUT_ROWS = {("wongwang", "I_coupling"): 0, ("crbl", "mf"): 1, ("crbl", "pf"): 2}
-_VAR_INDEX = {(m, v): STATE_VARS.index(v) for m, vs in _net.MODEL_VARS.items() for v in vs}
-
 log = logging.getLogger(__name__)
 
 
@@ -92,10 +91,12 @@ def _classes() -> dict[str, type]:
             self.cb_nodes = np.flatnonzero(models_ == "crbl")
             self.p_ww = wongwang.pack(params, G=G)
             self.background = _background(params) if self.cb_nodes.size else None
-            names = list(STATE_VARS)
+            present = {m for m in _net.MODEL_VARS if m in set(network.node_model)}
+            names = [v for v in STATE_VARS if any(v in _net.MODEL_VARS[m] for m in present)]
             if self.background is not None and self.background["kind"] == "ou":
                 names.append("OU")
             self.state_variables = names
+            self.iv = {v: i for i, v in enumerate(names)}
             self._nvar = len(names)
             self.variables_of_interest = list(names)
             if self.cb_nodes.size:
@@ -107,13 +108,7 @@ def _classes() -> dict[str, type]:
                     )
                 self.p_cb = crbl.pack(params)
             # coupled variables: every variable some projection sends
-            cv = sorted(
-                {
-                    _VAR_INDEX[(m, v)]
-                    for p in network.projections
-                    for m, v in p["source_var"].items()
-                }
-            )
+            cv = sorted({self.iv[v] for p in network.projections for v in p["source_var"].values()})
             self.cvar = np.array(cv or [0], dtype=np.int32)
             self.stvar = self.cvar.copy()
             bounds = params.get("bounds", {}) or {}
@@ -130,12 +125,12 @@ def _classes() -> dict[str, type]:
             self.state_variable_range = {v: np.array([0.0, 0.0]) for v in names}
             # which (variable, node) pairs are integrated: the others have zero drift and noise
             mask = np.zeros((self._nvar, network.n_nodes), dtype=bool)
-            for m in ("wongwang", "crbl"):
+            for m in present:
                 nodes = self.ww_nodes if m == "wongwang" else self.cb_nodes
                 for v in _net.MODEL_VARS[m]:
-                    mask[STATE_VARS.index(v), nodes] = True
+                    mask[self.iv[v], nodes] = True
             if "OU" in names:
-                mask[names.index("OU"), self.cb_nodes] = True
+                mask[self.iv["OU"], self.cb_nodes] = True
             self.active = mask
 
         def dfun(self, state_variables, coupling, local_coupling=0.0):
@@ -143,25 +138,26 @@ def _classes() -> dict[str, type]:
             x = state_variables[..., 0]
             c = coupling[..., 0]
             d = np.zeros_like(state_variables)
-            ww, cb = self.ww_nodes, self.cb_nodes
+            ww, cb, iv = self.ww_nodes, self.cb_nodes, self.iv
             if ww.size:
-                de, di = wongwang.dfun_nodes(x[0, ww], x[1, ww], c[0, ww], self.p_ww)
-                d[0, ww, 0] = de
-                d[1, ww, 0] = di
+                ie, ii = iv["S_E"], iv["S_I"]
+                de, di = wongwang.dfun_nodes(x[ie, ww], x[ii, ww], c[0, ww], self.p_ww)
+                d[ie, ww, 0] = de
+                d[ii, ww, 0] = di
             if cb.size:
                 crbl = _crbl()
                 bg = self.background
                 mf = c[1, cb]
                 if bg["kind"] == "ou":
-                    mf = mf + bg["weight"] * x[6, cb]
-                    d[6, cb, 0] = (bg["mean"] - x[6, cb]) / bg["tau"]
+                    ou = x[iv["OU"], cb]
+                    mf = mf + bg["weight"] * ou
+                    d[iv["OU"], cb, 0] = -ou / bg["tau"]
                 elif bg["kind"] == "constant":
                     mf = mf + bg["mean"]
-                derivs = crbl.dfun_nodes(
-                    x[2, cb], x[3, cb], x[4, cb], x[5, cb], mf, c[2, cb], self.p_cb
-                )
-                for i, di in enumerate(derivs):
-                    d[2 + i, cb, 0] = di
+                rates = [x[iv[v], cb] for v in _net.MODEL_VARS["crbl"]]
+                derivs = crbl.dfun_nodes(*rates, mf, c[2, cb], self.p_cb)
+                for v, dv in zip(_net.MODEL_VARS["crbl"], derivs, strict=True):
+                    d[iv[v], cb, 0] = dv
             return d
 
     class ProjectionCoupling(coupling.Coupling):
@@ -178,16 +174,18 @@ def _classes() -> dict[str, type]:
             super().__init__(**kwargs)
             self.edges = None
 
-        def setup(self, edges, network, cvar: np.ndarray, n_nodes: int) -> None:
+        def setup(self, edges, network, model) -> None:
+            """Index arrays for ``edges`` (from :func:`cmftvb.network.expand_edges`)."""
             models_ = np.asarray(network.node_model)
+            n_nodes = network.n_nodes
             src_var = np.array(
                 [
-                    _VAR_INDEX[(models_[j], _net.MODEL_VARS[models_[j]][v])]
+                    model.iv[_net.MODEL_VARS[models_[j]][v]]
                     for j, v in zip(edges.src, edges.src_var, strict=True)
                 ],
                 dtype=np.int64,
             )
-            pos = {int(v): i for i, v in enumerate(cvar)}
+            pos = {int(v): i for i, v in enumerate(model.cvar)}
             cpos = np.array([pos[int(v)] for v in src_var], dtype=np.int64)
             rows = np.array(
                 [
@@ -221,8 +219,9 @@ def _classes() -> dict[str, type]:
 def _background(params: Mapping[str, Any]) -> dict[str, Any]:
     """The background mossy drive of cerebellar nodes (preset ``crbl.background``; MODEL.md §4).
 
-    ``ou``: an Ornstein-Uhlenbeck variable ``OU`` with ``dOU/dt = (mean - OU)/tau`` plus the
-    additive noise of every state variable, entering the mossy input as ``weight · OU`` (kHz);
+    ``ou``: an Ornstein-Uhlenbeck variable ``OU`` with ``dOU/dt = -OU/tau`` plus the additive
+    noise of every state variable, entering the mossy input as ``weight · OU`` (kHz; the
+    published code's ``noise`` variable, as in :mod:`cmftvb.engine.core`);
     ``constant``: ``mean`` kHz; ``none``.
     """
     bg = dict(params["crbl"].get("background", {"kind": "none"}))
@@ -247,83 +246,98 @@ def network_model(network: _net.NetworkSpec, G: float | None = None):
 # --------------------------------------------------------------------------------------------
 
 
-def _check_args(duration, dt, speed, seeds, noise_sigma, monitor, monitor_period):
+def _check_args(duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period):
+    """Validate the run arguments as :func:`cmftvb.engine.simulate` does."""
+    from cmftvb.engine import MONITORS, _check_positive, _whole_steps
+
+    dt = _check_positive("dt", dt)
+    duration = _check_positive("duration", duration)
+    speed = _check_positive("speed", speed)
     try:
-        duration, dt, speed, noise_sigma = map(float, (duration, dt, speed, noise_sigma))
+        noise_sigma = float(noise_sigma)
     except (TypeError, ValueError):
-        raise CmftvbError("duration, dt, speed and noise_sigma must be numbers") from None
-    if not (duration > 0 and dt > 0 and speed > 0):
-        raise CmftvbError(f"duration ({duration}), dt ({dt}) and speed ({speed}) must be > 0")
-    if not (noise_sigma >= 0 and math.isfinite(noise_sigma)):
-        raise CmftvbError(f"noise_sigma ({noise_sigma}) must be finite and >= 0")
-    n_steps = int(round(duration / dt))
-    if n_steps < 1 or abs(n_steps * dt - duration) > 1e-9 * max(1.0, duration):
-        raise CmftvbError(f"duration ({duration} ms) must be a whole number of steps of {dt} ms")
-    seeds = [int(s) for s in np.atleast_1d(np.asarray(seeds))]
+        raise CmftvbError(f"noise_sigma: expected a number, got {noise_sigma!r}") from None
+    if not (math.isfinite(noise_sigma) and noise_sigma >= 0):
+        raise CmftvbError(f"noise_sigma: must be >= 0, got {noise_sigma}")
+    if monitor not in MONITORS:
+        raise CmftvbError(f"monitor {monitor!r}: choose from {', '.join(MONITORS)}")
+    n_steps = _whole_steps("duration", duration, dt)
+    period = dt if monitor_period is None else _check_positive("monitor_period", monitor_period)
+    every = _whole_steps("monitor_period", period, dt)
+    if n_steps // every < 1:
+        raise CmftvbError(f"duration {duration} ms is shorter than monitor_period {period} ms")
+    seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
     if not seeds:
         raise CmftvbError("seeds: at least one seed is needed")
-    if monitor not in ("raw", "tavg"):
-        raise CmftvbError(f"monitor {monitor!r}: choose raw or tavg")
-    istep = 1
-    if monitor == "tavg":
-        if monitor_period is None:
-            raise CmftvbError("monitor_period: needed for monitor 'tavg' (ms)")
-        istep = int(round(float(monitor_period) / dt))
-        if istep < 1 or abs(istep * dt - float(monitor_period)) > 1e-9 * float(monitor_period):
-            raise CmftvbError(
-                f"monitor_period ({monitor_period} ms) must be a whole number of steps of {dt} ms"
-            )
-        if n_steps % istep:
-            raise CmftvbError(
-                f"duration ({duration} ms) must be a whole number of monitor periods "
-                f"({monitor_period} ms)"
-            )
-    return duration, dt, speed, noise_sigma, n_steps, seeds, istep
-
-
-def initial_state(network: _net.NetworkSpec, initial=None, nvar: int = len(STATE_VARS)):
-    """Initial state ``(nvar, N)`` of :class:`NetworkModel` (unused variables 0).
-
-    ``initial``: ``None`` (zeros), a mapping ``{variable: (N,) or scalar}``, or an array
-    ``(len(STATE_VARS), N)`` in :data:`STATE_VARS` order (NaN entries read as 0).
-    """
-    n = network.n_nodes
-    x = np.zeros((nvar, n))
-    if initial is None:
-        return x
-    if isinstance(initial, Mapping):
-        for key, val in initial.items():
-            if key not in STATE_VARS and key != "OU":
-                raise CmftvbError(f"initial: unknown state variable {key!r}")
-            i = STATE_VARS.index(key) if key in STATE_VARS else len(STATE_VARS)
-            if i >= nvar:
-                continue
-            x[i] = np.broadcast_to(np.asarray(val, dtype=float), (n,))
+    if G is None or np.ndim(G) == 0:
+        Gs = [G] * len(seeds)
     else:
-        a = np.asarray(initial, dtype=float)
-        if a.ndim != 2 or a.shape[1] != n or a.shape[0] not in (len(STATE_VARS), nvar):
-            raise CmftvbError(f"initial: expected shape ({len(STATE_VARS)}, {n}), got {a.shape}")
-        x[: a.shape[0]] = a
-    x[~np.isfinite(x)] = 0.0
-    return x
+        Gs = [float(g) for g in G]
+        if len(Gs) != len(seeds):
+            raise CmftvbError(f"G: {len(Gs)} values for {len(seeds)} seeds")
+    return duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every
 
 
-def _tvb_seed(seed: int) -> int:
-    """A 32-bit seed for TVB's legacy ``RandomState`` (its streams differ from the engine's)."""
-    return int(np.random.SeedSequence([int(seed), 0x7476]).generate_state(1)[0])
+def initial_states(
+    network: _net.NetworkSpec,
+    seeds: Sequence[int],
+    Gs: Sequence[float | None],
+    subject: str,
+    initial: Mapping[str, float] | None,
+) -> list[dict[str, np.ndarray]]:
+    """Per lane, the engine's initial state as ``{name: (N,)}`` (:data:`STATE_VARS`, ``OU``).
+
+    Drawn by the engine's own routine (``cmftvb.engine._initial_state``, preset
+    ``initial_history``, per-lane streams of :mod:`cmftvb.engine.rng`), so that the two runners
+    start from the same constant history; variables a node's model lacks are 0.
+    """
+    from cmftvb.engine import _bounds, _initial_state
+    from cmftvb.engine.rng import lane_generators
+
+    params = network.params
+    node_model = list(network.node_model)
+    V = 5 if "crbl" in node_model else 2
+    lo, hi = _bounds(params, node_model, V)
+    G0 = float(params["coupling"]["G"])
+    gens = [
+        lane_generators(subject, network.model, G0 if g is None else float(g), int(s))[1]
+        for s, g in zip(seeds, Gs, strict=True)
+    ]
+    x = _initial_state(params, node_model, V, gens, initial, lo, hi)  # (N, V, L)
+    n = network.n_nodes
+    out = []
+    for ln in range(len(seeds)):
+        d = {v: np.zeros(n) for v in (*STATE_VARS, "OU")}
+        for k, m in enumerate(node_model):
+            for i, v in enumerate(_net.MODEL_VARS[m]):
+                d[v][k] = x[k, i, ln]
+            if m == "crbl" and V == 5:
+                d["OU"][k] = x[k, 4, ln]
+        out.append(d)
+    return out
+
+
+def _tvb_seed(subject: str, model: str, G: float, seed: int) -> int:
+    """A 32-bit seed for TVB's legacy ``RandomState``, from the lane key (MODEL.md §5).
+
+    TVB draws its noise with its own generator, so stochastic runs agree with the engine in
+    distribution only.
+    """
+    from cmftvb.engine.rng import seed_sequence
+
+    return int(seed_sequence(subject, model, G, seed).spawn(3)[2].generate_state(1)[0])
 
 
 def _connectivity(connectome, weights, speed):
     Connectivity = _tvb()[0]
     n = np.asarray(weights).shape[0]
-    con = Connectivity(
+    return Connectivity(
         weights=np.asarray(weights, dtype=np.float64),
         tract_lengths=np.asarray(connectome.tract_lengths, dtype=np.float64),
         region_labels=np.array([str(s) for s in connectome.labels]),
         centres=np.zeros((n, 3)),
         speed=np.array([float(speed)]),
     )
-    return con
 
 
 def _run_tvb(
@@ -333,35 +347,39 @@ def _run_tvb(
     coupling_obj,
     x0: np.ndarray,
     nsig: np.ndarray | None,
-    seed: int,
+    noise_seed: int,
     dt: float,
     n_steps: int,
-    istep: int,
+    every: int,
     monitor: str,
-    progress: Callable | None,
-    setup: Callable | None = None,
+    tick: Callable[[int], None] | None,
 ):
     """Configure and run one tvb-library ``Simulator``; return ``(time_ms, states (T, V, N))``.
 
     The history is constant (``x0`` at every past step, TVB-CONVENTIONS §5), with ``n_time``
-    rows, ``n_time >= horizon`` and ``(n_time - 1) % istep == 0`` so that the TemporalAverage
-    windows are full and aligned (§7). Times are shifted so that the state after ``m`` steps is
-    at ``m · dt``.
+    rows, ``n_time >= horizon`` and ``(n_time - 1) % every == 0`` so that the sub-sampling and
+    averaging windows are aligned with the engine's and full (§7). Times are shifted so that
+    the state after ``m`` steps is at ``m · dt``. ``monitor``: ``raw`` (TVB ``Raw``, or
+    ``SubSample`` when ``every > 1``) or ``mean`` (``TemporalAverage``).
     """
     _, _, integrators, _, monitors, noise, simulator = _tvb()
     con.configure()
     idel = np.rint(con.delays / dt).astype(np.int64)
     horizon = int(idel.max()) + 1
-    n_time = horizon + ((1 - horizon) % istep)
-    assert (n_time - 1) % istep == 0 and n_time >= horizon
+    n_time = horizon + ((1 - horizon) % every)
     ic = np.broadcast_to(x0[None, :, :, None], (n_time, *x0.shape, 1)).copy()
     if nsig is None:
         integ = integrators.HeunDeterministic(dt=dt)
     else:
         integ = integrators.HeunStochastic(
-            dt=dt, noise=noise.Additive(nsig=nsig, noise_seed=_tvb_seed(seed))
+            dt=dt, noise=noise.Additive(nsig=nsig, noise_seed=noise_seed)
         )
-    mon = monitors.Raw() if monitor == "raw" else monitors.TemporalAverage(period=istep * dt)
+    if monitor == "mean":
+        mon = monitors.TemporalAverage(period=every * dt)
+    elif every == 1:
+        mon = monitors.Raw()
+    else:
+        mon = monitors.SubSample(period=every * dt)
     sim = simulator.Simulator(
         connectivity=con,
         model=model,
@@ -374,36 +392,111 @@ def _run_tvb(
     sim.configure()
     if not np.array_equal(sim.connectivity.idelays, idel):  # pragma: no cover - TVB changed
         raise CmftvbError("tvb-library rounded the delays differently from TVB-CONVENTIONS §1")
-    if setup is not None:
-        setup(sim)
-    n_out = n_steps // istep
+    n_out = n_steps // every
     times = np.empty(n_out)
     out = np.empty((n_out, model.nvar, con.number_of_regions))
     i = 0
-    report = max(1, n_out // 20)
     for ((t, x),) in sim(n_steps=n_steps):
-        times[i] = t
-        out[i] = x[:, :, 0]
+        if i < n_out:
+            times[i] = t
+            out[i] = x[:, :, 0]
         i += 1
-        if progress is not None and (i % report == 0 or i == n_out):
-            progress(i / n_out)
-    if i != n_out:  # pragma: no cover - TVB changed
+        if tick is not None:
+            tick(i)
+    if i < n_out:  # pragma: no cover - TVB changed
         raise CmftvbError(f"tvb-library returned {i} samples, expected {n_out}")
     return times - (n_time - 1) * dt, out
 
 
-def _sim_result(**fields):
+class _Progress:
+    """Calls ``progress(percent, simulated_s_per_wall_s, eta_s)`` like the engine."""
+
+    def __init__(self, progress, total_steps: int, dt: float, every: int):
+        self.progress, self.total, self.dt, self.every = progress, total_steps, dt, every
+        self.done_before = 0
+        self.last = -1.0
+        self.t0 = time.perf_counter()
+
+    def lane(self, lane_steps: int):
+        def tick(i: int) -> None:
+            if self.progress is None:
+                return
+            done = self.done_before + min(i * self.every, lane_steps)
+            pct = 100.0 * done / self.total
+            if pct - self.last >= 1.0 or done == self.total:
+                wall = time.perf_counter() - self.t0
+                rate = (done * self.dt / 1000.0) / wall if wall > 0 else float("inf")
+                self.progress(pct, rate, wall * (self.total - done) / done)
+                self.last = pct
+
+        return tick
+
+
+def _result(network, time_ms, lanes, names_per_lane, bold_var, run_params):
+    """A :class:`cmftvb.engine.SimResult` from per-lane ``(T, V, N)`` arrays."""
+    from cmftvb.engine import OUTPUT_VARS, SimResult
+
+    node_model = list(network.node_model)
+    n = network.n_nodes
+    present = [v for v in OUTPUT_VARS if any(v in _net.MODEL_VARS[m] for m in node_model)]
+    S, T = len(lanes), lanes[0].shape[0]
+    variables = {v: np.full((S, T, n), np.nan) for v in present}
+    for ln, (arr, names) in enumerate(zip(lanes, names_per_lane, strict=True)):
+        for k, m in enumerate(node_model):
+            for v in _net.MODEL_VARS[m]:
+                variables[v][ln, :, k] = arr[:, names.index(v), k]
+    bmap = dict(_net.BOLD_VAR)
+    bmap.update(bold_var or {})
+    bold = np.empty((S, T, n))
+    for k, m in enumerate(node_model):
+        if bmap.get(m) not in _net.MODEL_VARS[m]:
+            raise CmftvbError(f"bold_var[{m}] = {bmap.get(m)!r}: not a variable of {m}")
+        bold[:, :, k] = variables[bmap[m]][:, :, k]
+    run_params = {**run_params, "bold_var": bmap}
+    return SimResult(
+        time_ms=time_ms,
+        labels=np.array(network.labels),
+        variables=variables,
+        bold_input=bold,
+        params=run_params,
+    )
+
+
+def _run_params(engine, network, subject, seeds, Gs, duration, dt, n_steps, noise_sigma, speed,
+                monitor, every, initial, edges):  # fmt: skip
+    G0 = float(network.params["coupling"]["G"])
+    return {
+        "engine": engine,
+        "model": network.model,
+        "preset": network.preset,
+        "subject": subject,
+        "seeds": [int(s) for s in seeds],
+        "G": [G0 if g is None else float(g) for g in Gs],
+        "duration_ms": duration,
+        "dt_ms": dt,
+        "n_steps": n_steps,
+        "noise_sigma": noise_sigma,
+        "speed_mm_per_ms": speed,
+        "monitor": monitor,
+        "monitor_period_ms": every * dt,
+        "initial": dict(initial or {}),
+        "n_edges": len(edges),
+        "max_delay_steps": edges.max_delay,
+        "connectome_digest": network.connectome_digest,
+        "rng": "tvb-library Additive noise: RandomState(seed_sequence(lane key).spawn(3)[2])",
+        "tvb_library": _tvb_version(),
+        "network": {"node_model": list(network.node_model), "projections": network.projections},
+        "preset_params": network.params,
+    }
+
+
+def _tvb_version() -> str:
     try:
-        from cmftvb.engine import SimResult
-    except ImportError:  # engine not available: a plain namespace with the same fields
-        import types
+        from importlib.metadata import version
 
-        return types.SimpleNamespace(**fields)
-    return SimResult(**fields)
-
-
-def _bold_var(network: _net.NetworkSpec) -> dict[str, str]:
-    return dict(_net.BOLD_VAR)
+        return version("tvb-library")
+    except Exception:  # pragma: no cover - metadata missing
+        return "unknown"
 
 
 def simulate_tvb(
@@ -414,74 +507,61 @@ def simulate_tvb(
     dt: float,
     seeds: Sequence[int] | int,
     noise_sigma: float,
-    G: float | None = None,
+    G: float | Sequence[float] | None = None,
     speed: float,
-    initial=None,
+    initial: Mapping[str, float] | None = None,
     monitor: str = "raw",
     monitor_period: float | None = None,
     subject: str = "",
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[[float, float, float], None] | None = None,
+    bold_var: Mapping[str, str] | None = None,
 ):
     """Simulate ``network`` on ``connectome`` with tvb-library's ``Simulator`` (the reference).
 
-    Same signature and result as :func:`cmftvb.engine.simulate`. ``duration``, ``dt`` and
-    ``monitor_period`` in ms; ``speed`` in mm/ms; ``noise_sigma`` the additive-noise SD per
-    √ms on every integrated state variable (TVB ``Additive(nsig = σ²/2)``, MODEL.md §5); with
-    ``noise_sigma == 0`` the integrator is ``HeunDeterministic``, else ``HeunStochastic``. The
-    initial history is constant at ``initial`` (:func:`initial_state`). Each seed runs its own
-    simulator; TVB's noise stream (legacy ``RandomState``) is seeded from the seed but is not
-    the engine's stream, so stochastic runs agree with the engine in distribution only.
-    ``subject`` is accepted for signature compatibility (it only keys the engine's streams).
+    Same arguments and result as :func:`cmftvb.engine.simulate`: ``duration``, ``dt``,
+    ``monitor_period`` in ms, ``speed`` mm/ms, ``noise_sigma`` the additive-noise SD per √ms on
+    every integrated state variable (TVB ``Additive(nsig = σ²/2)``, MODEL.md §5; ``0`` selects
+    ``HeunDeterministic``, else ``HeunStochastic``), ``G`` scalar or one per seed, ``monitor``
+    ``raw``/``mean``. The constant initial history is the engine's (:func:`initial_states`).
+    Each lane runs its own simulator, one after the other; TVB's noise stream is its legacy
+    ``RandomState`` seeded from the lane key, so stochastic runs agree with the engine in
+    distribution only, deterministic runs to float32 round-off (TVB-CONVENTIONS §2).
     """
-    duration, dt, speed, noise_sigma, n_steps, seeds, istep = _check_args(
-        duration, dt, speed, seeds, noise_sigma, monitor, monitor_period
+    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = _check_args(
+        duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period
     )
     cls = _classes()
     edges = _net.expand_edges(connectome, network, dt, speed)
-    n = network.n_nodes
-    per_seed = []
-    times = None
-    for si, seed in enumerate(seeds):
-        model = cls["NetworkModel"](network, G=G)
+    inits = initial_states(network, seeds, Gs, subject, initial)
+    prog = _Progress(progress, n_steps * len(seeds), dt, every)
+    G0 = float(network.params["coupling"]["G"])
+    lanes, names, time_ms = [], [], None
+    for seed, g, init in zip(seeds, Gs, inits, strict=True):
+        model = cls["NetworkModel"](network, G=g)
         coup = cls["ProjectionCoupling"]()
-        coup.setup(edges, network, model.cvar, n)
-        x0 = initial_state(network, initial, model._nvar)
+        coup.setup(edges, network, model)
         nsig = None
         if noise_sigma > 0:
             nsig = np.where(model.active, noise_sigma**2 / 2.0, 0.0)
-
-        def prog(f, si=si):
-            if progress is not None:
-                progress((si + f) / len(seeds))
-
-        times, out = _run_tvb(
+        time_ms, out = _run_tvb(
             con=_connectivity(connectome, connectome.weights, speed),
             model=model,
             coupling_obj=coup,
-            x0=x0,
+            x0=np.stack([init[v] for v in model.state_variables]),
             nsig=nsig,
-            seed=seed,
+            noise_seed=_tvb_seed(subject, network.model, G0 if g is None else g, int(seed)),
             dt=dt,
             n_steps=n_steps,
-            istep=istep,
+            every=every,
             monitor=monitor,
-            progress=prog,
+            tick=prog.lane(n_steps),
         )
-        per_seed.append(np.where(model.active[None], out, np.nan))
-    states = np.stack(per_seed)  # (S, T, V, N)
-    fields = {v: states[:, :, i, :] for i, v in enumerate(STATE_VARS)}
-    bold_var = _bold_var(network)
-    bold = np.full(states.shape[:2] + (n,), np.nan)
-    for m, v in bold_var.items():
-        nodes = np.flatnonzero(np.asarray(network.node_model) == m)
-        bold[:, :, nodes] = fields[v][:, :, nodes]
-    return _sim_result(
-        time_ms=times,
-        labels=np.array(network.labels),
-        bold_input=bold,
-        params={"network": network.params, "engine": "tvb", "seeds": seeds, "G": G},
-        **fields,
-    )
+        prog.done_before += n_steps
+        lanes.append(out)
+        names.append(list(model.state_variables))
+    params = _run_params("tvb", network, subject, seeds, Gs, duration, dt, n_steps,
+                         noise_sigma, speed, monitor, every, initial, edges)  # fmt: skip
+    return _result(network, time_ms, lanes, names, bold_var, params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -576,60 +656,51 @@ def simulate_tvb_homogeneous(
     dt: float,
     seeds: Sequence[int] | int,
     noise_sigma: float,
-    G: float | None = None,
+    G: float | Sequence[float] | None = None,
     speed: float,
-    initial=None,
+    initial: Mapping[str, float] | None = None,
     monitor: str = "raw",
     monitor_period: float | None = None,
     subject: str = "",
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[[float, float, float], None] | None = None,
+    bold_var: Mapping[str, str] | None = None,
 ):
     """The homogeneous network through tvb-library's own ``ReducedWongWangExcInh``.
 
-    Same signature and result as :func:`simulate_tvb`; the coupling is TVB's ``Linear(a=1,
-    b=0)`` on :func:`folded_weights` (zero-sum entries become zero weights, as in the engine
-    they contribute nothing). Only ``S_E`` and ``S_I`` are defined; the other variables are NaN.
+    Same arguments and result as :func:`simulate_tvb`; the model is TVB's class
+    (:func:`tvb_wongwang`), the coupling TVB's ``Linear(a=1, b=0)`` on :func:`folded_weights`.
+    Nothing of cmftvb's model code runs: this is the independent reference for the Wong-Wang
+    path of both the bridge and the engine.
     """
-    duration, dt, speed, noise_sigma, n_steps, seeds, istep = _check_args(
-        duration, dt, speed, seeds, noise_sigma, monitor, monitor_period
+    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = _check_args(
+        duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period
     )
     coupling = _tvb()[1]
     W = folded_weights(connectome, network, dt, speed)
-    n = network.n_nodes
-    x0 = initial_state(network, initial)[:2]
-    per_seed = []
-    times = None
-    for si, seed in enumerate(seeds):
-        model = tvb_wongwang(network.params, G=G)
+    edges = _net.expand_edges(connectome, network, dt, speed)
+    inits = initial_states(network, seeds, Gs, subject, initial)
+    prog = _Progress(progress, n_steps * len(seeds), dt, every)
+    G0 = float(network.params["coupling"]["G"])
+    lanes, names, time_ms = [], [], None
+    for seed, g, init in zip(seeds, Gs, inits, strict=True):
+        model = tvb_wongwang(network.params, G=g)
         nsig = None if noise_sigma == 0 else np.array([noise_sigma**2 / 2.0])
-
-        def prog(f, si=si):
-            if progress is not None:
-                progress((si + f) / len(seeds))
-
-        times, out = _run_tvb(
+        time_ms, out = _run_tvb(
             con=_connectivity(connectome, W, speed),
             model=model,
             coupling_obj=coupling.Linear(a=np.array([1.0]), b=np.array([0.0])),
-            x0=x0,
+            x0=np.stack([init["S_E"], init["S_I"]]),
             nsig=nsig,
-            seed=seed,
+            noise_seed=_tvb_seed(subject, network.model, G0 if g is None else g, int(seed)),
             dt=dt,
             n_steps=n_steps,
-            istep=istep,
+            every=every,
             monitor=monitor,
-            progress=prog,
+            tick=prog.lane(n_steps),
         )
-        per_seed.append(out)
-    states = np.stack(per_seed)  # (S, T, 2, N)
-    nan = np.full(states.shape[:2] + (n,), np.nan)
-    fields = {v: nan.copy() for v in STATE_VARS}
-    fields["S_E"] = states[:, :, 0, :]
-    fields["S_I"] = states[:, :, 1, :]
-    return _sim_result(
-        time_ms=times,
-        labels=np.array(network.labels),
-        bold_input=fields["S_E"].copy(),
-        params={"network": network.params, "engine": "tvb-rww", "seeds": seeds, "G": G},
-        **fields,
-    )
+        prog.done_before += n_steps
+        lanes.append(out)
+        names.append(["S_E", "S_I"])
+    params = _run_params("tvb-rww", network, subject, seeds, Gs, duration, dt, n_steps,
+                         noise_sigma, speed, monitor, every, initial, edges)  # fmt: skip
+    return _result(network, time_ms, lanes, names, bold_var, params)
