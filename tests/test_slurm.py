@@ -1,0 +1,156 @@
+"""Runs through a real single-machine SLURM cluster (issue 5, items 2 and 3).
+
+The cluster (munge, MariaDB + slurmdbd, slurmctld, slurmd on loopback) is started once per test
+session by :func:`slurm` from ``tests/slurm_cluster.py``; Debian's packages are installed first
+when missing and the tests run as root. Without root or packages the tests skip with the reason;
+set ``CMFTVB_REQUIRE_SLURM=1`` (CI does) to turn such a skip into a failure.
+
+Snakemake is run exactly as a user would, with the real profile ``profiles/slurm`` and the test
+overrides of ``profiles/slurm-test`` on top. The evidence that the jobs ran through SLURM is the
+cluster's accounting (``sacct``): one COMPLETED allocation per job, named by the profile's job-name
+prefix, with the rule in the comment. The accounting lines are printed into the test log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import slurm_cluster as sc
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+PROFILE = ROOT / "profiles" / "slurm"
+TEST_PROFILE = ROOT / "profiles" / "slurm-test"
+JOBNAME_PREFIX = "cmftvbtest"  # profiles/slurm-test: slurm-jobname-prefix
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """One running test cluster shared by every test of the session; stopped at the end."""
+    try:
+        cluster = sc.start_cluster()
+    except sc.ClusterUnavailable as exc:
+        if os.environ.get("CMFTVB_REQUIRE_SLURM", "") not in ("", "0"):
+            pytest.fail(f"CMFTVB_REQUIRE_SLURM is set but no SLURM cluster can run here: {exc}")
+        pytest.skip(f"no SLURM test cluster: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _now() -> str:
+    """Local time in sacct's -S format (whole seconds, one second back for clock rounding)."""
+    return (dt.datetime.now() - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def run_snakemake(args: list[str], cwd: Path, timeout: int, slurm: bool) -> str:
+    """Run snakemake (through SLURM with our profiles, or locally); return its log.
+
+    ``timeout -k 10`` because a Snakemake waiting on lost SLURM jobs ignores a plain SIGTERM.
+    """
+    cmd = ["timeout", "-k", "10", str(timeout), str(SNAKEMAKE), *args]
+    if slurm:
+        cmd += ["--profile", str(PROFILE), "--workflow-profile", str(TEST_PROFILE)]
+    else:
+        cmd += ["--cores", "2", "--workflow-profile", "none"]
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=sc.clean_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        reason = "timed out" if proc.returncode in (124, 137) else f"exit {proc.returncode}"
+        pytest.fail(f"snakemake {reason}: {' '.join(cmd)}\n{log[-6000:]}")
+    return log
+
+
+def accounting(cluster: sc.Cluster, since: str) -> list[dict[str, str]]:
+    """This test's jobs in the cluster's accounting (by job-name prefix and start time)."""
+    return [r for r in cluster.sacct(since) if r["JobName"].startswith(JOBNAME_PREFIX)]
+
+
+def show_accounting(records: list[dict[str, str]], title: str, capsys, cluster) -> None:
+    """Print the accounting lines into the test log, even when the test passes."""
+    with capsys.disabled():
+        print(f"\n[slurm] {title}: cluster startup {cluster.startup_s:.1f} s", end="")
+        print(f" (package install {cluster.install_s:.1f} s); sacct lines:")
+        print("  " + "|".join(records[0]) if records else "  (none)")
+        for record in records:
+            print("  " + "|".join(record.values()))
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+# A throwaway workflow (three jobs, two rules) that proves the cluster machinery on its own,
+# independent of the project's workflow. Each job leaves the SLURM job id it ran under in its log.
+TOY_SNAKEFILE = textwrap.dedent(
+    """
+    import os
+
+    rule all:
+        input: "out/total.txt"
+
+    rule square:
+        output: "out/square_{n}.txt"
+        log: "logs/square_{n}.log"
+        resources: mem_mb=400, runtime=2
+        run:
+            with open(log[0], "w") as fh:
+                fh.write(os.environ.get("SLURM_JOB_ID", "none"))
+            with open(output[0], "w") as fh:
+                fh.write(str(int(wildcards.n) ** 2))
+
+    rule total:
+        input: expand("out/square_{n}.txt", n=[3, 4])
+        output: "out/total.txt"
+        log: "logs/total.log"
+        resources: mem_mb=400, runtime=2
+        run:
+            with open(log[0], "w") as fh:
+                fh.write(os.environ.get("SLURM_JOB_ID", "none"))
+            with open(output[0], "w") as fh:
+                fh.write(str(sum(int(open(f).read()) for f in input)))
+    """
+)
+
+
+def test_toy_workflow_runs_through_slurm(slurm, tmp_path, capsys):
+    """Three jobs of a throwaway Snakefile run as SLURM jobs and equal a local run."""
+    results = {}
+    for mode in ("slurm", "local"):
+        work = tmp_path / mode
+        work.mkdir()
+        (work / "Snakefile").write_text(TOY_SNAKEFILE)
+        since = _now()
+        run_snakemake([], cwd=work, timeout=150, slurm=mode == "slurm")
+        results[mode] = tree_bytes(work / "out")
+        job_ids = {p.name: p.read_text() for p in sorted((work / "logs").glob("*.log"))}
+        if mode == "slurm":
+            records = accounting(slurm, since)
+            show_accounting(records, "toy workflow", capsys, slurm)
+            # every job ran inside a SLURM allocation that the accounting knows as COMPLETED
+            assert sorted(r["Comment"] for r in records) == [
+                "rule_square_wildcards_3",
+                "rule_square_wildcards_4",
+                "rule_total",
+            ]
+            assert all(r["State"] == "COMPLETED" and r["ExitCode"] == "0:0" for r in records)
+            assert all(r["Partition"] == sc.PARTITION for r in records)
+            assert sorted(job_ids.values()) == sorted(r["JobID"] for r in records)
+        else:
+            assert set(job_ids.values()) == {"none"}
+    assert results["slurm"] == results["local"]
+    assert results["slurm"]["total.txt"] == b"25"
