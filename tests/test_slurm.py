@@ -21,7 +21,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 import slurm_cluster as sc
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
