@@ -128,6 +128,7 @@ def test_paired_comparison_and_fdr():
     assert glob["better"] == "cmf"  # higher fit
     md = S.summary_markdown(res, 8, chosen)
     assert "n = 8" in md and "Wilcoxon" in md and "fc_fit" in md and "G = 2" in md
+    assert "Significant (q < 0.05): fc_fit. Not significant: none." in md
 
 
 def test_paired_comparison_missing_pairs_and_small_n_note():
@@ -141,3 +142,4 @@ def test_paired_comparison_missing_pairs_and_small_n_note():
     assert not res["significant"].any()  # min exact p with n=3 is 0.25
     md = S.summary_markdown(res.reset_index(), 3)
     assert "cannot go below" in md
+    assert "Significant (q < 0.05): none. Not significant: fc_fit." in md

@@ -316,6 +316,9 @@ def summary_markdown(
                 f"{_fmt(r.ci_high)}] | {_fmt(r.d_z)} | {_fmt(r.p_w)} | {_fmt(r.q_w)} | "
                 f"{r.better}{' *' if r.significant else ''} |"
             )
+        sig_g = ", ".join(glob.metric[glob.significant]) or "none"
+        ns_g = ", ".join(glob.metric[~glob.significant]) or "none"
+        lines += ["", f"Significant (q < {alpha}): {sig_g}. Not significant: {ns_g}."]
         reg = tab[tab.region != "global"]
         lines += ["", "### Regional metrics", ""]
         for metric, m in reg.groupby("metric", sort=True):
