@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from cmftvb import CmftvbError
 from cmftvb import network as _net
@@ -202,18 +203,26 @@ def _classes() -> dict[str, type]:
             self.edges = edges
 
         def __call__(self, step, history):
-            n = self.n_nodes
-            if self.edges is None or len(self.edges) == 0:
-                return np.zeros((3, n, 1))
-            buf = history.buffer.reshape(-1)
-            stride = history.n_cvar * n * history.n_mode
-            t = (step - 1 - self.delay) % history.n_time
-            vals = buf[t * stride + self.col]
-            out = np.bincount(self.slot, weights=self.weight * vals, minlength=3 * n)
-            return out.reshape(3, n, 1)
+            out = np.zeros(3 * self.n_nodes)
+            if self.edges is not None and len(self.edges):
+                stride = history.n_cvar * self.n_nodes * history.n_mode
+                _gather(history.buffer.reshape(-1), stride, history.n_time, step,
+                        self.delay, self.col, self.weight, self.slot, out)  # fmt: skip
+            return out.reshape(3, self.n_nodes, 1)
 
     _CLASSES.update(NetworkModel=NetworkModel, ProjectionCoupling=ProjectionCoupling)
     return _CLASSES
+
+
+@njit(cache=True)
+def _gather(buf, stride, n_time, step, delay, col, weight, slot, out):
+    """``out[slot[e]] += weight[e] · buf[((step - 1 - delay[e]) mod n_time)·stride + col[e]]``.
+
+    ``buf`` is TVB's flattened float32 history; the products and sums are float64.
+    """
+    for e in range(delay.size):
+        t = (step - 1 - delay[e]) % n_time
+        out[slot[e]] += weight[e] * np.float64(buf[t * stride + col[e]])
 
 
 def _background(params: Mapping[str, Any]) -> dict[str, Any]:
