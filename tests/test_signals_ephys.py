@@ -75,12 +75,32 @@ def test_spectral_modes_shares():
     _, a = _sines([6.0], [1.0], dur_s=40.0, noise=0.05)
     _, b = _sines([20.0], [1.0], dur_s=40.0, noise=0.05, seed=3)
     x = np.r_[a, b]
-    modes = E.spectral_modes(x).set_index("band")["share"]
-    assert modes.sum() == pytest.approx(1.0)
-    # windows of 2 s, step 0.5 s over 80 s: 157 windows, ~half in each, the mixed ones split
-    assert modes["theta"] == pytest.approx(0.5, abs=0.03)
-    assert modes["beta"] == pytest.approx(0.5, abs=0.03)
-    assert modes["delta"] == modes["alpha"] == modes["gamma"] == 0.0
+    for measure in ("power", "peak"):
+        modes = E.spectral_modes(x, measure=measure).set_index("band")["share"]
+        assert modes.sum() == pytest.approx(1.0)
+        # 2-s windows every 1 s over 80 s: 79 windows, 39 in each half, 1 straddling
+        assert modes["theta"] == pytest.approx(0.5, abs=1 / 79 + 1e-12)
+        assert modes["beta"] == pytest.approx(0.5, abs=1 / 79 + 1e-12)
+        assert modes["delta"] == modes["alpha"] == modes["gamma"] == 0.0
+
+
+def test_spectral_modes_power_vs_peak():
+    # a 10 Hz peak over white noise: the wide gamma band has the most summed power
+    # (70 Hz of noise), while the peak sits in alpha
+    _, x = _sines([10.0], [1.0], dur_s=30.0, noise=2.0)
+    power = E.spectral_modes(x, measure="power").set_index("band")["share"]
+    peak = E.spectral_modes(x, measure="peak").set_index("band")["share"]
+    assert power["gamma"] == 1.0
+    assert peak["alpha"] == 1.0
+    # by hand for the first window: summed Hann periodogram per band
+    w = x[:500] - x[:500].mean()
+    p = np.abs(np.fft.rfft(w * signal.get_window("hann", 500))) ** 2
+    f = np.fft.rfftfreq(500, 1 / FS)
+    sums = {
+        b: p[(f >= lo) & ((f <= hi) if b == "gamma" else (f < hi))].sum()
+        for b, (lo, hi) in E.BANDS.items()
+    }
+    assert max(sums, key=sums.get) == "gamma"
 
 
 def test_coherence_shared_10hz_component():

@@ -163,22 +163,29 @@ def spectral_modes(
     fs_hz: float = 250.0,
     *,
     window_s: float = 2.0,
-    step_s: float = 0.5,
+    step_s: float = 1.0,
     bands: dict | None = None,
+    measure: str = "power",
 ) -> pd.DataFrame:
-    """Share of sliding windows in which each band holds the spectral peak.
+    """Share of sliding windows in which each band dominates ("spectral modes").
 
-    After Capilla et al. (2022, NeuroImage 258:119373), who characterise each brain region by the
-    frequencies that dominate its short-time spectra. Here, simplified and stated: the signal is
-    cut into windows of ``window_s`` (default 2 s: 0.5 Hz resolution, enough for the delta band)
-    every ``step_s`` (default 0.5 s); each window is demeaned, Hann-tapered and Fourier
-    transformed; the band whose bins contain the largest power (the window's peak within
-    0.5-100 Hz) wins that window. Comparing peak power density rather than band areas keeps the
-    wide gamma band from winning by width alone.
+    After Capilla et al. (2022, NeuroImage 258:119373), who characterise brain regions by the
+    frequencies that dominate their short-time spectra (MODEL.md §8). The signal is cut into
+    windows of ``window_s`` (default 2 s = 500 samples at 250 Hz: 0.5 Hz resolution, enough for
+    the delta band) advanced by ``step_s`` (default 1 s, i.e. 50 % overlap; the same window and
+    step as the authors' public analysis code); each window is demeaned, Hann-tapered and
+    Fourier transformed (a one-segment periodogram). The winning band of a window is
+
+    - ``measure="power"`` (default): the band with the largest summed power over its bins
+      (band power; bins assigned as in :data:`BANDS`, no bin counted twice);
+    - ``measure="peak"``: the band holding the window's highest bin, i.e. the band of the peak
+      frequency (closer to Capilla et al.'s natural frequency; not biased towards wide bands).
 
     Returns a DataFrame with columns channel, band, share (shares of a channel sum to 1).
     """
     bands = BANDS if bands is None else bands
+    if measure not in ("power", "peak"):
+        raise CmftvbError(f"spectral_modes: measure must be 'power' or 'peak', got {measure!r}")
     a = _as_2d(x)
     nw = int(round(window_s * fs_hz))
     ns = int(round(step_s * fs_hz))
@@ -193,8 +200,9 @@ def spectral_modes(
     f = np.fft.rfftfreq(nw, 1.0 / fs_hz)
     masks = _band_masks(f, bands)
     names = list(masks)
-    peak = np.stack([spec[..., m].max(axis=-1) for m in masks.values()], axis=-1)  # (W, C, B)
-    winner = peak.argmax(axis=-1)  # (W, C)
+    reduce = np.sum if measure == "power" else np.max
+    score = np.stack([reduce(spec[..., m], axis=-1) for m in masks.values()], axis=-1)
+    winner = score.argmax(axis=-1)  # (W, C)
     rows = []
     for c in range(a.shape[1]):
         counts = np.bincount(winner[:, c], minlength=len(names))
