@@ -405,7 +405,7 @@ class Cluster:
         self._spawn(
             "munged",
             argv,
-            [munge_dir / "munged.log"],
+            [],  # in the foreground munged logs to its output
             user=munge_user.pw_uid,
             group=munge_user.pw_gid,
             extra_groups=[],
@@ -556,11 +556,14 @@ StorageLoc=slurm_acct_db
             30,
         )
         self._spawn("slurmd", [which("slurmd"), "-D"], [log / "slurmd.log"])
-        self._wait(
-            f"node {self.hostname} idle (sinfo)",
-            lambda: (self._probe("sinfo", "-h", "-N", "-o", "%t") or "").strip() == "idle",
-            45,
-        )
+        self._wait(f"node {self.hostname} idle (sinfo)", self._node_idle, 45)
+
+    def _node_idle(self) -> bool:
+        state = (self._probe("sinfo", "-h", "-N", "-o", "%t") or "").strip()
+        if state.rstrip("*~#") in ("drain", "drng", "inval", "fail"):  # will not heal by itself
+            node = self.run("scontrol", "show", "node", check=False).stdout
+            raise ClusterError(f"node {self.hostname} is {state}:\n{node}\n{self.logs()}")
+        return state == "idle"
 
     # ---- stopping ----------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 The cluster (munge, MariaDB + slurmdbd, slurmctld, slurmd on loopback) is started once per test
 session by :func:`slurm` from ``tests/slurm_cluster.py``; Debian's packages are installed first
 when missing and the tests run as root. Without root or packages the tests skip with the reason;
-set ``CMFTVB_REQUIRE_SLURM=1`` (CI does) to turn such a skip into a failure.
+set ``CMFTVB_REQUIRE_SLURM=1`` (meant for CI) to turn such a skip into a failure.
 
 Snakemake is run exactly as a user would, with the real profile ``profiles/slurm`` and the test
 overrides of ``profiles/slurm-test`` on top. The evidence that the jobs ran through SLURM is the
