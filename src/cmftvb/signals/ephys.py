@@ -119,7 +119,8 @@ def band_features(
     """Per channel and band: area, dominant frequency, number of bins above threshold.
 
     - ``area``: rectangle rule ``sum(P[bins in band]) * df`` (units of P times Hz), so the band
-      areas add up to the area of 0.5-100 Hz;
+      areas add up to the area of 0.5-100 Hz (the authors' analysis code integrates with the
+      trapezoid rule over closed intervals, which counts the boundary bins in two bands);
     - ``rel_area``: area divided by the area over all bands;
     - ``dominant_hz``: frequency of the largest P within the band;
     - ``n_bins_above``: number of the band's bins with P > ``threshold`` x the channel's
