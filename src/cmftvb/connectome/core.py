@@ -16,7 +16,9 @@ import dataclasses
 import hashlib
 import os
 import stat
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +134,11 @@ class Connectome:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Connectome:
         """Read a file written by :meth:`save`."""
-        arrays, meta = cio.load_npz(path)
+        try:
+            arrays, meta = cio.load_npz(path)
+        except (zipfile.BadZipFile, EOFError, zlib.error, struct.error, NotImplementedError) as exc:
+            # io.load_npz lets these through on a corrupt archive
+            raise CmftvbError(f"{path}: not a readable .npz file ({exc})") from None
         missing = [k for k in ("weights", "tract_lengths", "labels") if k not in arrays]
         if missing:
             raise CmftvbError(f"{path}: not a prepared connectome (missing {', '.join(missing)})")
@@ -318,6 +324,7 @@ def read_zip_members(
                     data = f.read(max_member_bytes + 1)
             except (
                 zipfile.BadZipFile,
+                zlib.error,
                 OSError,
                 EOFError,
                 ValueError,
