@@ -36,11 +36,14 @@ receive it on their GrC channel (parallel fibres *are* GrC axons). Under ``pf_go
 single-node checks of MODEL.md §2.6 nu_pf = 0, so the choice does not affect them.
 
 Guards. ``corrected`` (``published_guards`` false) evaluates the formulas exactly, with the
-inputs clamped at 0, and handles the zero-input limits explicitly: tau_V is computed from
-weights normalised by their maximum (scale-free, no underflow), and with no fluctuations at all
-(every rate 0) F is its limit 0 when mu_V < V_thr (always the case here: mu_V = e E_L, about
--170 mV) and ``alpha/T_N (g_L/C_m)`` otherwise. So F is finite and >= 0 for every non-negative
-input. ``published_guards`` reproduces the guards of the authors' code (MODEL.md §6.9).
+inputs clamped at 0. tau_V is computed from the weights ``K_s nu_s`` normalised by their
+maximum (scale-free, so tiny rates do not underflow). With no synaptic input at all (every
+channel rate exactly 0) the cell has no fluctuations and F is defined as 0: the formulas give
+0/0 there and their limit depends on the direction of approach, because the fitted threshold
+polynomial, extrapolated to vanishing input, lies far below mu_V = e E_L for some channels
+(e.g. F_GrC(nu_mf -> 0+, nu_GoC = 0) -> 74 Hz, but F_GrC(0, nu_GoC -> 0+) -> 0). So F is finite
+and >= 0 for every non-negative input, but not continuous at the silent point.
+``published_guards`` reproduces the guards of the authors' code instead (MODEL.md §6.9).
 
 Packed vector (:func:`pack`): global entries ``T``, ``GUARD_MODE``, ``PF_GOC_GAIN``,
 ``PF_GOC_CHANNEL``, ``PF_DOUBLE``, ``N_GRC``..``N_PC``, ``FD_STEP``, ``FD_STEP2``, then one block of
@@ -256,21 +259,12 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     else:
         wmax = max(w1, max(w2, w3))
         if wmax <= 0.0:
-            # no input at all: no fluctuations; tau_V is then undefined but F has a limit
-            # (0 below threshold). Use the excitatory channel's kernel for T_N.
-            n1 = 1.0
-            n2 = 0.0
-            n3 = 0.0
-        else:
-            n1 = w1 / wmax
-            n2 = w2 / wmax
-            n3 = w3 / wmax
-        num = n1 * a1 * a1 + n2 * a2 * a2 + n3 * a3 * a3
-        den = n1 * s1 + n2 * s2 + n3 * s3
-        if den > 0.0:
-            tau_v = 0.5 * num / den
-        else:
-            tau_v = 0.5 * (2.0 * (t1 + tau_m)) ** 2 / (2.0 * tau_m + t1)
+            # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
+            return 0.0
+        n1 = w1 / wmax
+        n2 = w2 / wmax
+        n3 = w3 / wmax
+        tau_v = 0.5 * (n1 * a1 * a1 + n2 * a2 * a2 + n3 * a3 * a3) / (n1 * s1 + n2 * s2 + n3 * s3)
     t_n = tau_v * g_l / c_m
     v_thr = 1000.0 * (
         p[b + B_P]
@@ -281,7 +275,7 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     )
     if sigma > 0.0:
         ef = math.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
-    elif v_thr > mu_v:
+    elif v_thr > mu_v:  # fluctuations underflowed: the deterministic limit
         ef = 0.0
     else:
         ef = 2.0
@@ -468,7 +462,7 @@ def dfun2(x, mf, pf, p, dx):
             for m in range(4):
                 for n in range(4):
                     corr += cov[m, n] * hess[lam, m, n]
-        dx[lam] = (f[lam] - nu[lam] + 0.5 * corr) / t
+        dx[lam] = (f[lam] - nu[lam] + 0.5 * corr) * (1.0 / t)  # as dfun, bit for bit
     k = 4
     for lam in range(4):
         for eta in range(lam, 4):
