@@ -60,8 +60,7 @@ def plot_connectome(connectome: Connectome, path: str | os.PathLike, *, title: s
         lo, hi = np.nanpercentile(logw, 1), np.nanmax(logw)
     else:
         lo, hi = -1.0, 0.0
-    cmap = matplotlib.colormaps["viridis"].copy()
-    cmap.set_bad("white")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white")
     im = ax.imshow(logw, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
     runs = role_runs(connectome.roles)
     for _, a, _ in runs[1:]:
