@@ -151,12 +151,12 @@ def load_preset(name: str) -> dict:
 
 
 def _scalar_ok(old: Any, new: Any) -> bool:
+    if old is None or new is None:  # null (unbounded) <-> number; validate() has the last word
+        return True
     if isinstance(old, bool):
         return isinstance(new, bool)
     if isinstance(old, int | float):
         return isinstance(new, int | float) and not isinstance(new, bool)
-    if old is None or new is None:
-        return True
     return isinstance(new, type(old))
 
 
