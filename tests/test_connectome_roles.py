@@ -63,6 +63,7 @@ def test_side_and_parts():
     assert roles.side("Frontal_Mid_Orb_L_1") == "L"
     assert roles.side("Right-Thalamus-Proper") == "R"
     assert roles.side("Brain-Stem") == "M"
+    assert roles.side("ctx-rh-precuneus") == "R" and roles.side("Vermis_VI") == "M"
     assert roles.crbl_part("Cerebelum_Crus2_R") == ("R", "CrusII")
     assert roles.crbl_part("Vermis_VIIIb") == ("V", "VIIIb")
     assert roles.crbl_part("Left_Fastigial") == ("L", "Fastigial")

@@ -81,7 +81,8 @@ def side(label: str) -> str:
     """Hemisphere of a label: ``'L'``, ``'R'`` or ``'M'`` (midline or unknown).
 
     Recognises ``_L``/``_R`` suffixes (AAL, also ``_L_1``), ``Left-``/``Right-`` and
-    ``Left_``/``Right_``/``lh.``/``rh.`` prefixes (FreeSurfer, SUIT). Vermis and brain stem are
+    ``Left_``/``Right_``/``lh.``/``rh.`` prefixes (FreeSurfer, SUIT) and FreeSurfer's
+    ``ctx-lh-`` infix. Vermis and brain stem are
     midline.
     """
     s = label.strip()
@@ -91,6 +92,10 @@ def side(label: str) -> str:
     if re.match(r"^(left|lh)[-_.]", low) or re.search(r"(^|[-_.])(l|left|lh)(_\d+)?$", low):
         return "L"
     if re.match(r"^(right|rh)[-_.]", low) or re.search(r"(^|[-_.])(r|right|rh)(_\d+)?$", low):
+        return "R"
+    if re.search(r"(^|[-_.])lh[-_.]", low):  # FreeSurfer cortical: ctx-lh-precuneus
+        return "L"
+    if re.search(r"(^|[-_.])rh[-_.]", low):
         return "R"
     return "M"
 
