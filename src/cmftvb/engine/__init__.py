@@ -1,0 +1,411 @@
+"""The fast simulation engine: :func:`simulate` integrates a network built by
+:func:`cmftvb.network.build_network` with the compiled loop of :mod:`cmftvb.engine.core`.
+
+Units are TVB's (docs/ARCHITECTURE.md): time ms, rates kHz, Wong-Wang gating variables
+dimensionless. Integration: stochastic Heun with additive noise sigma per sqrt(ms) on every
+state variable (MODEL.md §5), delays rounded to whole steps as tvb-library does
+(docs/TVB-CONVENTIONS.md). Randomness: one stream per lane key (subject, model, G, seed)
+(:mod:`cmftvb.engine.rng`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from cmftvb import CmftvbError
+from cmftvb.network import BOLD_VAR, MODEL_VARS, EdgeList, NetworkSpec, expand_edges
+
+#: Output variables of a :class:`SimResult`, in order.
+OUTPUT_VARS = ("S_E", "S_I", "GrC", "GoC", "MLI", "PC")
+MONITORS = ("raw", "mean")
+
+
+@dataclasses.dataclass
+class SimResult:
+    """Monitored output of a simulation.
+
+    ``time_ms`` (T,): sample times (ms; ``raw``: the state after ``m`` periods, at
+    ``m * period``; ``mean``: window centres ``(m - 1/2) * period``). ``labels`` (N,).
+    ``variables``: name -> (S, T, N) float64 array for each variable that some node has (subset
+    of :data:`OUTPUT_VARS`; NaN where a node's model lacks it), S = number of lanes.
+    ``bold_input`` (S, T, N): the BOLD input variable of each node. ``params``: plain JSON-able
+    record of the run.
+    """
+
+    time_ms: np.ndarray
+    labels: np.ndarray
+    variables: dict[str, np.ndarray]
+    bold_input: np.ndarray
+    params: dict[str, Any]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        variables = self.__dict__.get("variables", {})
+        if name in variables:
+            return variables[name]
+        raise AttributeError(name)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.variables[name]
+
+    def arrays(self, squeeze: bool = True) -> dict[str, np.ndarray]:
+        """Arrays to save: ``time_ms``, ``labels``, one per variable, ``bold_input``.
+
+        With ``squeeze`` and a single lane, the leading lane axis is dropped ((T, N) arrays).
+        """
+        one = squeeze and self.bold_input.shape[0] == 1
+        out = {"time_ms": self.time_ms, "labels": self.labels}
+        for k, v in {**self.variables, "bold_input": self.bold_input}.items():
+            out[k] = v[0] if one else v
+        return out
+
+
+def _check_positive(name: str, value: float) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise CmftvbError(f"{name}: expected a number, got {value!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise CmftvbError(f"{name}: must be positive and finite, got {value}")
+    return value
+
+
+def _whole_steps(name: str, value: float, dt: float) -> int:
+    n = round(value / dt)
+    if n < 1 or abs(n * dt - value) > 1e-9 * max(1.0, abs(value)):
+        raise CmftvbError(f"{name} = {value} ms: not a positive whole number of steps of {dt} ms")
+    return int(n)
+
+
+def _bounds(params: Mapping[str, Any], node_model: Sequence[str], V: int):
+    N = len(node_model)
+    lo = np.full((N, V), -np.inf)
+    hi = np.full((N, V), np.inf)
+    bounds = params.get("bounds", {}) or {}
+    for k, m in enumerate(node_model):
+        for v, name in enumerate(MODEL_VARS[m]):
+            b = bounds.get(name)
+            if b is None:
+                continue
+            if b[0] is not None:
+                lo[k, v] = float(b[0])
+            if b[1] is not None:
+                hi[k, v] = float(b[1])
+    return lo, hi
+
+
+def _initial_state(
+    params: Mapping[str, Any],
+    node_model: Sequence[str],
+    V: int,
+    gens: Sequence[np.random.Generator],
+    initial: Mapping[str, float] | None,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> np.ndarray:
+    """Initial state x[N, V, L] (constant history), MODEL.md §6 item 9 ranges.
+
+    First variable (S_E or GrC) uniform in ``initial_history.first``, second (S_I or GoC) in
+    ``initial_history.second``, MLI and PC the constants of ``initial_history``, background 0.
+    Drawn per lane from its initial-condition stream, or, under the switch
+    ``published_initial_history``, once from ``initial_history.seed`` for every lane.
+    ``initial`` replaces named variables by constants. Bounds applied as TVB does.
+    """
+    N = len(node_model)
+    L = len(gens)
+    ih = params.get("initial_history")
+    if not ih:
+        raise CmftvbError("preset: missing initial_history (ranges of the initial state)")
+    x = np.zeros((N, V, L))
+    shared = bool(params.get("switches", {}).get("published_initial_history", False))
+    lo1, hi1 = (float(v) for v in ih["first"])
+    lo2, hi2 = (float(v) for v in ih["second"])
+    for ln in range(L):
+        g = np.random.default_rng(int(ih["seed"])) if shared else gens[ln]
+        x[:, 0, ln] = g.uniform(lo1, hi1, size=N)
+        x[:, 1, ln] = g.uniform(lo2, hi2, size=N)
+    is_crbl = np.array([m == "crbl" for m in node_model])
+    if is_crbl.any():
+        x[is_crbl, 2, :] = float(ih["MLI"])
+        x[is_crbl, 3, :] = float(ih["PC"])
+    for name, value in (initial or {}).items():
+        if name not in OUTPUT_VARS:
+            raise CmftvbError(
+                f"initial {name!r}: unknown state variable (choose from {', '.join(OUTPUT_VARS)})"
+            )
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise CmftvbError(f"initial {name}: expected a number, got {value!r}") from None
+        if not math.isfinite(value):
+            raise CmftvbError(f"initial {name}: must be finite, got {value}")
+        hit = False
+        for k, m in enumerate(node_model):
+            if name in MODEL_VARS[m]:
+                x[k, MODEL_VARS[m].index(name), :] = value
+                hit = True
+        if not hit:
+            raise CmftvbError(f"initial {name!r}: no node of this network has that variable")
+    np.clip(x, lo[:, :, None], hi[:, :, None], out=x)
+    return x
+
+
+def _channels(edges: EdgeList):
+    """Coupled source channels (node, variable) and CSR offsets of their edges."""
+    key = edges.src * 16 + edges.src_var
+    if key.size:
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    ch_node = np.ascontiguousarray(edges.src[starts], dtype=np.int64)
+    ch_var = np.ascontiguousarray(edges.src_var[starts], dtype=np.int64)
+    ch_ptr = np.r_[starts, key.size].astype(np.int64)
+    return ch_node, ch_var, ch_ptr
+
+
+def simulate(
+    connectome: Any,
+    network: NetworkSpec,
+    *,
+    duration: float,
+    dt: float,
+    seeds: Sequence[int] | int,
+    noise_sigma: float,
+    G: float | Sequence[float] | None = None,
+    speed: float,
+    initial: Mapping[str, float] | None = None,
+    monitor: str = "raw",
+    monitor_period: float | None = None,
+    subject: str = "",
+    progress: Callable[[float, float, float], None] | None = None,
+    engine: str = "numba",
+    bold_var: Mapping[str, str] | None = None,
+    chunk_steps: int | None = None,
+) -> SimResult:
+    """Integrate ``network`` on ``connectome`` for ``duration`` ms; one lane per seed.
+
+    ``G``: global coupling (default the preset's ``coupling.G``), a scalar or one value per
+    seed. ``noise_sigma``: additive noise standard deviation per sqrt(ms) on every state
+    variable (TVB ``nsig = sigma**2 / 2``). ``speed`` mm/ms. ``initial``: constant initial
+    history per named variable, e.g. ``{"S_E": 0.1}``. ``monitor``: ``raw`` (state every
+    ``monitor_period``) or ``mean`` (average over each period); ``monitor_period`` (ms, a
+    multiple of ``dt``, default ``dt``). ``progress(percent, simulated_s_per_wall_s, eta_s)``
+    is called every few percent. ``bold_var``: BOLD input variable per node model (default
+    S_E / GrC). ``engine="tvb"`` runs :func:`cmftvb.engine.tvb.simulate_tvb` instead.
+    ``chunk_steps``: steps per noise chunk (results do not depend on it).
+    """
+    if engine == "tvb":
+        from cmftvb.engine.tvb import simulate_tvb
+
+        return simulate_tvb(
+            connectome,
+            network,
+            duration=duration,
+            dt=dt,
+            seeds=seeds,
+            noise_sigma=noise_sigma,
+            G=G,
+            speed=speed,
+            initial=initial,
+            monitor=monitor,
+            monitor_period=monitor_period,
+            subject=subject,
+            progress=progress,
+        )
+    if engine != "numba":
+        raise CmftvbError(f"engine {engine!r}: choose numba or tvb")
+    from cmftvb.engine import core
+    from cmftvb.engine.rng import NoiseSource, lane_generators
+    from cmftvb.models import crbl, wongwang
+
+    dt = _check_positive("dt", dt)
+    duration = _check_positive("duration", duration)
+    speed = _check_positive("speed", speed)
+    try:
+        noise_sigma = float(noise_sigma)
+    except (TypeError, ValueError):
+        raise CmftvbError(f"noise_sigma: expected a number, got {noise_sigma!r}") from None
+    if not (math.isfinite(noise_sigma) and noise_sigma >= 0):
+        raise CmftvbError(f"noise_sigma: must be >= 0, got {noise_sigma}")
+    if monitor not in MONITORS:
+        raise CmftvbError(f"monitor {monitor!r}: choose from {', '.join(MONITORS)}")
+    n_steps = _whole_steps("duration", duration, dt)
+    period = dt if monitor_period is None else _check_positive("monitor_period", monitor_period)
+    every = _whole_steps("monitor_period", period, dt)
+    n_samples = n_steps // every
+    if n_samples < 1:
+        raise CmftvbError(f"duration {duration} ms is shorter than monitor_period {period} ms")
+
+    seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
+    if not seeds:
+        raise CmftvbError("seeds: at least one seed is needed")
+    params = network.params
+    G_default = float(params["coupling"]["G"])
+    if G is None:
+        Gs = [G_default] * len(seeds)
+    elif np.ndim(G) == 0:
+        Gs = [float(G)] * len(seeds)
+    else:
+        Gs = [float(g) for g in G]
+        if len(Gs) != len(seeds):
+            raise CmftvbError(f"G: {len(Gs)} values for {len(seeds)} seeds")
+    L = len(seeds)
+
+    node_model = list(network.node_model)
+    N = len(node_model)
+    has_crbl = "crbl" in node_model
+    edges = expand_edges(connectome, network, dt, speed)
+
+    bgk = {"none": core.BG_NONE, "ou": core.BG_OU, "constant": core.BG_CONSTANT}
+    bg = np.array([core.BG_NONE, 0.0, 0.0, 1.0])
+    pc = np.zeros(1)
+    if has_crbl:
+        cp = params["crbl"]
+        if int(cp.get("order", 1)) != 1:
+            raise CmftvbError(
+                f"crbl.order = {cp.get('order')}: the network engine integrates order 1 only"
+            )
+        bgp = cp.get("background", {"kind": "none"})
+        if bgp.get("kind") not in bgk:
+            raise CmftvbError(f"crbl.background.kind {bgp.get('kind')!r}: choose ou/constant/none")
+        bg = np.array(
+            [
+                bgk[bgp["kind"]],
+                float(bgp.get("weight", 0.0)),
+                float(bgp.get("mean", 0.0)),
+                float(bgp.get("tau", 1.0)),
+            ]
+        )
+        if bg[0] == core.BG_OU and not bg[3] > 0:
+            raise CmftvbError("crbl.background.tau must be positive")
+        pc = crbl.pack(params)
+    V = 5 if has_crbl else 2
+    pw = np.ascontiguousarray(np.stack([wongwang.pack(params, G=g) for g in Gs]))
+
+    # variables that receive noise, per node: WW 2, crbl 4 (+1 with an OU background)
+    n_int = np.array(
+        [2 if m == "wongwang" else (5 if bg[0] == core.BG_OU else 4) for m in node_model]
+    )
+    noff = np.r_[0, np.cumsum(n_int)[:-1]].astype(np.int64)
+    M = int(n_int.sum())
+    kind = np.array([core.KIND_CRBL if m == "crbl" else core.KIND_WW for m in node_model])
+
+    lo, hi = _bounds(params, node_model, V)
+    gens = [
+        lane_generators(subject, network.model, g, int(s)) for g, s in zip(Gs, seeds, strict=True)
+    ]
+    x = _initial_state(params, node_model, V, [g[1] for g in gens], initial, lo, hi)
+
+    ch_node, ch_var, ch_ptr = _channels(edges)
+    D = edges.max_delay + 1
+    hist = np.empty((ch_node.size, 2 * D, L))
+    hist[:] = x[ch_node, ch_var, :][:, None, :]  # constant initial history
+    e_slot = np.ascontiguousarray(edges.tgt * 2 + edges.tgt_input, dtype=np.int32)
+    e_off = np.ascontiguousarray(D - edges.delay, dtype=np.int32)
+
+    present = [v for v in OUTPUT_VARS if any(v in MODEL_VARS[m] for m in node_model)]
+    outmap = np.full((N, V), -1, dtype=np.int64)
+    for k, m in enumerate(node_model):
+        for v, name in enumerate(MODEL_VARS[m]):
+            outmap[k, v] = present.index(name)
+    bmap = dict(BOLD_VAR)
+    bmap.update(bold_var or {})
+    bvar = np.empty(N, dtype=np.int64)
+    for k, m in enumerate(node_model):
+        if bmap.get(m) not in MODEL_VARS[m]:
+            raise CmftvbError(f"bold_var[{m}] = {bmap.get(m)!r}: not a variable of {m}")
+        bvar[k] = MODEL_VARS[m].index(bmap[m])
+    mon = np.full((len(present), L, n_samples, N), np.nan)
+    bold = np.empty((L, n_samples, N))
+    acc = np.zeros((N, V, L))
+    cin = np.zeros((2 * N, L))
+    err = np.full(4, -1, dtype=np.int64)
+    state_i = np.array([0, 0, 0], dtype=np.int64)
+    mode = core.MON_MEAN if monitor == "mean" else core.MON_RAW
+
+    if chunk_steps is None:
+        chunk_steps = max(1, min(2000, math.ceil(n_steps / 50)))
+    chunk_steps = int(chunk_steps)
+    noise_src = NoiseSource([g[0] for g in gens], M)
+    zbuf = np.zeros((min(chunk_steps, n_steps), M, L))
+    sig_sqdt = noise_sigma * math.sqrt(dt)
+
+    t0 = time.perf_counter()
+    last_pct = -1.0
+    done = 0
+    while done < n_steps:
+        n = min(chunk_steps, n_steps - done)
+        z = zbuf[:n]
+        if noise_sigma > 0:
+            noise_src.fill(z)
+        try:
+            core.run_steps(
+                x, hist, state_i, cin, z, n, dt, sig_sqdt, kind, noff, ch_node, ch_var, ch_ptr,
+                e_slot, edges.weight, e_off, pw, pc, lo, hi, bg, mode, every, acc, outmap,
+                bvar, mon, bold, err,
+            )  # fmt: skip
+        except ArithmeticError as exc:  # raised inside a local model on absurd (finite) states
+            raise CmftvbError(
+                f"simulation diverged: {exc} in a local model between t = {done * dt:.10g} and "
+                f"{(done + n) * dt:.10g} ms (seeds {seeds}, dt {dt} ms)"
+            ) from None
+        if err[0] >= 0:
+            k, v, ln = int(err[1]), int(err[2]), int(err[3])
+            names = (*MODEL_VARS[node_model[k]], "mossy_ou")
+            raise CmftvbError(
+                f"simulation diverged: non-finite {names[v]} in node {k} "
+                f"{network.labels[k]!r} at t = {err[0] * dt:.10g} ms "
+                f"(seed {seeds[ln]}, G {Gs[ln]:g}, dt {dt} ms)"
+            )
+        done += n
+        if progress is not None:
+            pct = 100.0 * done / n_steps
+            if pct - last_pct >= 1.0 or done == n_steps:
+                wall = time.perf_counter() - t0
+                rate = (done * dt / 1000.0) / wall if wall > 0 else float("inf")
+                eta = wall * (n_steps - done) / done
+                progress(pct, rate, eta)
+                last_pct = pct
+
+    if monitor == "mean":
+        time_ms = (np.arange(1, n_samples + 1) * every - every / 2.0) * dt
+    else:
+        time_ms = np.arange(1, n_samples + 1) * every * dt
+    run_params = {
+        "engine": "numba",
+        "model": network.model,
+        "preset": network.preset,
+        "subject": subject,
+        "seeds": [int(s) for s in seeds],
+        "G": Gs,
+        "duration_ms": duration,
+        "dt_ms": dt,
+        "n_steps": n_steps,
+        "noise_sigma": noise_sigma,
+        "speed_mm_per_ms": speed,
+        "monitor": monitor,
+        "monitor_period_ms": every * dt,
+        "initial": dict(initial or {}),
+        "bold_var": bmap,
+        "n_edges": len(edges),
+        "max_delay_steps": edges.max_delay,
+        "connectome_digest": network.connectome_digest,
+        "rng": "PCG64(SeedSequence(sha256([subject, model, repr(G), seed]))).spawn(2)[0]",
+        "network": {
+            "node_model": node_model,
+            "projections": network.projections,
+        },
+        "preset_params": params,
+    }
+    return SimResult(
+        time_ms=time_ms,
+        labels=np.array(network.labels),
+        variables={name: mon[i] for i, name in enumerate(present)},
+        bold_input=bold,
+        params=run_params,
+    )

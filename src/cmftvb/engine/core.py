@@ -1,0 +1,323 @@
+"""The compiled integration loop: one numba function for a heterogeneous network.
+
+Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
+
+- State ``x[N, V, L]``: node, local state variable, lane (seed, or seed and G) innermost, so
+  one visit of an edge serves every lane with contiguous loads. Wong-Wang nodes use variables
+  0-1 (S_E, S_I), cerebellar nodes 0-3 (GrC, GoC, MLI, PC, kHz) and 4 (the Ornstein-Uhlenbeck
+  background variable, dimensionless, when the preset's background is ``ou``).
+- Ring buffer ``hist[C, 2 D, L]`` of the C coupled source variables (channels), D = longest
+  delay + 1 steps, each state stored twice (slots ``s mod D`` and ``s mod D + D``) so that a
+  delayed read is ``pos + D - delay`` without a wrap-around test. After step s the state is
+  stored in slot ``s mod D``; the coupling that advances
+  the state from step s-1 to s is ``c_k = sum_j w_kj x_j(s - 1 - d_kj)`` (TVB: coupling at step
+  s reads the history at s - 1 - delay), computed once per step and used in both Heun stages.
+  Edges are visited grouped by source channel, so each source's history stays in cache.
+- Stochastic Heun (tvb ``HeunStochastic`` with ``Additive``): one draw z = sigma sqrt(dt) N(0,1)
+  per integrated variable per step, the same z in the predictor and the corrector; the state
+  bounds (preset ``bounds``) are applied by clipping after each stage.
+- Mossy background (MODEL.md §4; published code ``parallel_crbl_multimf_ww.py``: a state
+  variable ``noise`` with ``d noise/dt = -noise / tau_OU`` driven by the same additive noise as
+  every state variable, entering the mossy input of GrC and GoC as ``weight_noise * noise``):
+  ``mf_total = mf + weight * ou`` (kind ``ou``), ``mf + mean`` (``constant``) or ``mf``
+  (``none``), evaluated at each Heun stage from that stage's state.
+
+The local models are :func:`cmftvb.models.wongwang.dfun` and :func:`cmftvb.models.crbl.dfun`,
+compiled into this loop. Numba's on-disk cache does not track functions inlined from other
+modules, so :func:`_guard_cache` flushes this module's cache when the model sources change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from cmftvb.models import crbl, wongwang
+
+KIND_WW = 0
+KIND_CRBL = 1
+BG_NONE = 0
+BG_OU = 1
+BG_CONSTANT = 2
+MON_RAW = 0
+MON_MEAN = 1
+
+
+@njit(cache=True, error_model="numpy")
+def run_steps(
+    x,
+    hist,
+    state_i,
+    cin,
+    noise,
+    n_steps,
+    dt,
+    sig_sqdt,
+    kind,
+    noff,
+    ch_node,
+    ch_var,
+    ch_ptr,
+    e_slot,
+    e_w,
+    e_off,
+    pw,
+    pc,
+    lo,
+    hi,
+    bg,
+    mon_mode,
+    every,
+    acc,
+    outmap,
+    bvar,
+    mon,
+    bold,
+    err,
+):
+    """Advance ``n_steps`` steps in place; returns the number of steps completed.
+
+    ``state_i`` (int64[3]): [last completed global step, ring slot of that step, next monitor
+    sample]. ``cin[N * 2, L]`` scratch for the coupling inputs (slot = node * 2 + input).
+    ``noise[S, M, L]`` standard normals, ``noff[k]`` node k's first noise row. Edge arrays
+    (sorted by channel, ``ch_ptr`` CSR offsets): ``e_slot`` = target * 2 + input, ``e_w``
+    weight, ``e_off`` = D - delay (steps). ``hist[C, 2 D, L]`` holds every state twice (slots
+    ``s mod D`` and ``s mod D + D``) so that the delayed read ``pos + D - delay`` needs no
+    wrap-around test. ``pw[L, :]`` Wong-Wang parameters per lane, ``pc`` cerebellar
+    parameters; ``lo``/``hi[N, V]`` bounds; ``bg`` = [kind, weight (kHz), mean (kHz), tau (ms)].
+    Monitors: ``mon[O, L, T, N]`` (``outmap[k, v]`` = output row or -1), ``bold[L, T, N]`` from
+    variable ``bvar[k]``; ``acc[N, V, L]`` running sums of the ``mean`` monitor. On a non-finite
+    state ``err`` = [step, node, variable, lane] and the function returns early.
+    """
+    N, V, L = x.shape
+    C, D2, _ = hist.shape
+    D = D2 // 2
+    T = mon.shape[2]
+    O = mon.shape[0]
+    bg_kind = int(bg[0])
+    bg_w = bg[1]
+    bg_mean = bg[2]
+    inv_tau_ou = 1.0 / bg[3]
+    half_dt = 0.5 * dt
+    step = state_i[0]
+    pos = state_i[1]
+    tmon = state_i[2]
+    inv_every = 1.0 / every
+    for i in range(n_steps):
+        step += 1
+        # delayed coupling, once per step, from the history up to step - 1
+        for q in range(cin.shape[0]):
+            for ln in range(L):
+                cin[q, ln] = 0.0
+        if L == 1:
+            for ch in range(C):
+                for e in range(ch_ptr[ch], ch_ptr[ch + 1]):
+                    cin[e_slot[e], 0] += e_w[e] * hist[ch, pos + e_off[e], 0]
+        else:
+            for ch in range(C):
+                for e in range(ch_ptr[ch], ch_ptr[ch + 1]):
+                    w = e_w[e]
+                    q = e_slot[e]
+                    slot = pos + e_off[e]
+                    for ln in range(L):
+                        cin[q, ln] += w * hist[ch, slot, ln]
+        # stochastic Heun, node by node (the local models only see their own node)
+        for k in range(N):
+            o = noff[k]
+            if kind[k] == KIND_WW:
+                for ln in range(L):
+                    c = cin[2 * k, ln]
+                    p = pw[ln]
+                    s0 = x[k, 0, ln]
+                    s1 = x[k, 1, ln]
+                    z0 = sig_sqdt * noise[i, o, ln]
+                    z1 = sig_sqdt * noise[i, o + 1, ln]
+                    d0, d1 = wongwang.dfun(s0, s1, c, p)
+                    a0 = s0 + dt * d0 + z0
+                    a1 = s1 + dt * d1 + z1
+                    a0 = min(max(a0, lo[k, 0]), hi[k, 0]) if a0 == a0 else a0
+                    a1 = min(max(a1, lo[k, 1]), hi[k, 1]) if a1 == a1 else a1
+                    if not (np.isfinite(a0) and np.isfinite(a1)):
+                        err[0] = step
+                        err[1] = k
+                        err[2] = 0 if not np.isfinite(a0) else 1
+                        err[3] = ln
+                        state_i[0] = step
+                        return i + 1
+                    e0, e1 = wongwang.dfun(a0, a1, c, p)
+                    n0 = s0 + half_dt * (d0 + e0) + z0
+                    n1 = s1 + half_dt * (d1 + e1) + z1
+                    n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if n0 == n0 else n0
+                    n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if n1 == n1 else n1
+                    x[k, 0, ln] = n0
+                    x[k, 1, ln] = n1
+                    if not (np.isfinite(n0) and np.isfinite(n1)):
+                        err[0] = step
+                        err[1] = k
+                        err[2] = 0 if not np.isfinite(n0) else 1
+                        err[3] = ln
+                        state_i[0] = step
+                        return i + 1
+            else:
+                for ln in range(L):
+                    mf = cin[2 * k, ln]
+                    pf = cin[2 * k + 1, ln]
+                    g0 = x[k, 0, ln]
+                    g1 = x[k, 1, ln]
+                    g2 = x[k, 2, ln]
+                    g3 = x[k, 3, ln]
+                    z0 = sig_sqdt * noise[i, o, ln]
+                    z1 = sig_sqdt * noise[i, o + 1, ln]
+                    z2 = sig_sqdt * noise[i, o + 2, ln]
+                    z3 = sig_sqdt * noise[i, o + 3, ln]
+                    if bg_kind == BG_OU:
+                        u = x[k, 4, ln]
+                        zu = sig_sqdt * noise[i, o + 4, ln]
+                        b = bg_w * u
+                    elif bg_kind == BG_CONSTANT:
+                        u = 0.0
+                        zu = 0.0
+                        b = bg_mean
+                    else:
+                        u = 0.0
+                        zu = 0.0
+                        b = 0.0
+                    d0, d1, d2, d3 = crbl.dfun(g0, g1, g2, g3, mf + b, pf, pc)
+                    du = -u * inv_tau_ou
+                    a0 = g0 + dt * d0 + z0
+                    a1 = g1 + dt * d1 + z1
+                    a2 = g2 + dt * d2 + z2
+                    a3 = g3 + dt * d3 + z3
+                    au = u + dt * du + zu
+                    a0 = min(max(a0, lo[k, 0]), hi[k, 0]) if a0 == a0 else a0
+                    a1 = min(max(a1, lo[k, 1]), hi[k, 1]) if a1 == a1 else a1
+                    a2 = min(max(a2, lo[k, 2]), hi[k, 2]) if a2 == a2 else a2
+                    a3 = min(max(a3, lo[k, 3]), hi[k, 3]) if a3 == a3 else a3
+                    bad = -1
+                    if not np.isfinite(a0):
+                        bad = 0
+                    elif not np.isfinite(a1):
+                        bad = 1
+                    elif not np.isfinite(a2):
+                        bad = 2
+                    elif not np.isfinite(a3):
+                        bad = 3
+                    elif not np.isfinite(au):
+                        bad = 4
+                    if bad >= 0:
+                        err[0] = step
+                        err[1] = k
+                        err[2] = bad
+                        err[3] = ln
+                        state_i[0] = step
+                        return i + 1
+                    if bg_kind == BG_OU:
+                        b = bg_w * au
+                    e0, e1, e2, e3 = crbl.dfun(a0, a1, a2, a3, mf + b, pf, pc)
+                    eu = -au * inv_tau_ou
+                    n0 = g0 + half_dt * (d0 + e0) + z0
+                    n1 = g1 + half_dt * (d1 + e1) + z1
+                    n2 = g2 + half_dt * (d2 + e2) + z2
+                    n3 = g3 + half_dt * (d3 + e3) + z3
+                    nu = u + half_dt * (du + eu) + zu
+                    n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if n0 == n0 else n0
+                    n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if n1 == n1 else n1
+                    n2 = min(max(n2, lo[k, 2]), hi[k, 2]) if n2 == n2 else n2
+                    n3 = min(max(n3, lo[k, 3]), hi[k, 3]) if n3 == n3 else n3
+                    x[k, 0, ln] = n0
+                    x[k, 1, ln] = n1
+                    x[k, 2, ln] = n2
+                    x[k, 3, ln] = n3
+                    if bg_kind == BG_OU:
+                        x[k, 4, ln] = nu
+                    bad = -1
+                    if not np.isfinite(n0):
+                        bad = 0
+                    elif not np.isfinite(n1):
+                        bad = 1
+                    elif not np.isfinite(n2):
+                        bad = 2
+                    elif not np.isfinite(n3):
+                        bad = 3
+                    elif not np.isfinite(nu):
+                        bad = 4
+                    if bad >= 0:
+                        err[0] = step
+                        err[1] = k
+                        err[2] = bad
+                        err[3] = ln
+                        state_i[0] = step
+                        return i + 1
+        # history of the coupled variables
+        pos += 1
+        if pos == D:
+            pos = 0
+        for ch in range(C):
+            kk = ch_node[ch]
+            vv = ch_var[ch]
+            for ln in range(L):
+                hist[ch, pos, ln] = x[kk, vv, ln]
+                hist[ch, pos + D, ln] = x[kk, vv, ln]
+        # streaming monitors
+        if mon_mode == MON_MEAN:
+            for k in range(N):
+                for v in range(V):
+                    for ln in range(L):
+                        acc[k, v, ln] += x[k, v, ln]
+        if step % every == 0 and tmon < T:
+            for k in range(N):
+                for v in range(V):
+                    r = outmap[k, v]
+                    for ln in range(L):
+                        val = acc[k, v, ln] * inv_every if mon_mode == MON_MEAN else x[k, v, ln]
+                        if r >= 0 and r < O:
+                            mon[r, ln, tmon, k] = val
+                        if v == bvar[k]:
+                            bold[ln, tmon, k] = val
+                        if mon_mode == MON_MEAN:
+                            acc[k, v, ln] = 0.0
+            tmon += 1
+    state_i[0] = step
+    state_i[1] = pos
+    state_i[2] = tmon
+    return n_steps
+
+
+def _dependency_digest() -> str:
+    h = hashlib.sha256()
+    for f in (__file__, wongwang.__file__, crbl.__file__):
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()
+
+
+def _guard_cache() -> None:
+    """Flush ``run_steps``'s on-disk cache when this file or the model kernels changed.
+
+    Numba keys a cached function on its own source file only; the local models compiled into
+    the loop live in other files. A stamp file beside the cache records the digest of all
+    three sources; a mismatch flushes the index (recompilation on next call).
+    """
+    cache = getattr(run_steps, "_cache", None)
+    path = getattr(cache, "_cache_path", None)
+    if cache is None or path is None:
+        return
+    digest = _dependency_digest()
+    stamp = Path(path) / "cmftvb_engine_core.deps"
+    try:
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        cache.flush()
+        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(digest)
+        os.replace(tmp, stamp)
+    except OSError:  # read-only cache location: numba then does not cache either
+        with contextlib.suppress(OSError):
+            cache.flush()
+
+
+_guard_cache()

@@ -1,0 +1,283 @@
+"""The numba engine (cmftvb.engine.simulate): delays, Heun, steady states, reproducibility."""
+
+from __future__ import annotations
+
+import json
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cmftvb import CmftvbError
+from cmftvb.engine import simulate
+from cmftvb.models import wongwang
+from cmftvb.models.presets import apply_overrides, load_preset
+from cmftvb.network import build_network
+
+SAMPLE = Path(__file__).resolve().parents[1] / "../shared/data/cmftvb-sample-103818/SC_dirCB.zip"
+
+
+def sample():
+    if not SAMPLE.exists():
+        pytest.skip(f"sample subject not available at {SAMPLE}")
+    from cmftvb.connectome import load_any
+
+    return load_any(SAMPLE)
+
+
+def tiny(W, L, roles):
+    n = len(roles)
+    return types.SimpleNamespace(
+        weights=np.asarray(W, float),
+        tract_lengths=np.asarray(L, float),
+        labels=[f"n{i}" for i in range(n)],
+        roles=list(roles),
+    )
+
+
+def _tvb_ww(preset):
+    from tvb.simulator.models.wong_wang_exc_inh import ReducedWongWangExcInh
+
+    ww = preset["wongwang"]
+    m = ReducedWongWangExcInh(
+        a_e=np.array([ww["a_E"]]), b_e=np.array([ww["b_E"]]), d_e=np.array([ww["d_E"]]),
+        gamma_e=np.array([ww["gamma_E"]]), tau_e=np.array([ww["tau_E"]]),
+        w_p=np.array([ww["w_plus"]]), J_N=np.array([ww["J_N"]]), W_e=np.array([ww["W_E"]]),
+        a_i=np.array([ww["a_I"]]), b_i=np.array([ww["b_I"]]), d_i=np.array([ww["d_I"]]),
+        gamma_i=np.array([ww["gamma_I"]]), tau_i=np.array([ww["tau_I"]]),
+        J_i=np.array([ww["J_i"]]), W_i=np.array([ww["W_I"]]), I_o=np.array([ww["I_0"]]),
+        G=np.array([preset["coupling"]["G"]]), lamda=np.array([ww["lamda"]]),
+        I_ext=np.array([ww["I_ext"]]),
+    )  # fmt: skip
+    m.configure()
+
+    def f(se, si, c=0.0):
+        X = np.array([[[se]], [[si]]], float)
+        d = m._numpy_dfun(X, np.array([[[c]]], float))
+        return float(d[0, 0, 0]), float(d[1, 0, 0])
+
+    return f
+
+
+def test_two_node_delay_is_exact():
+    """Source 0 -> target 1 with a delay of d steps: the target's coupling at step n is
+    w * S_E,0(n - 1 - d) (TVB convention), so a source that leaves 0 at step 1 changes the
+    target first at step d + 2, and by exactly one Heun step with that coupling."""
+    dt, speed, d = 0.1, 2.0, 7
+    W = [[0.0, 0.0], [0.8, 0.0]]
+    L = [[0.0, d * dt * speed], [d * dt * speed, 0.0]]
+    conn = tiny(W, L, ["cortex", "cortex"])
+    conn0 = tiny(np.zeros((2, 2)), L, ["cortex", "cortex"])
+    # an external drive makes S_E leave 0 by ~1e-2 in one step (MODEL.md §3 I_ext, nA)
+    preset = apply_overrides(load_preset("corrected"), [("wongwang.I_ext", "0.3")])
+    kw = dict(
+        duration=3.0,
+        dt=dt,
+        seeds=[1],
+        noise_sigma=0.0,
+        speed=speed,
+        initial={"S_E": 0.0, "S_I": 0.0},
+    )
+    a = simulate(conn, build_network(conn, "homogeneous", preset), **kw)
+    b = simulate(conn0, build_network(conn0, "homogeneous", preset), **kw)
+    se_a, se_b = a.S_E[0], b.S_E[0]
+    np.testing.assert_array_equal(se_a[:, 0], se_b[:, 0])  # the source does not see the target
+    assert se_a[0, 0] > 1e-3  # the source leaves 0 at step 1
+    # samples are after steps 1, 2, ...: index n-1 holds step n
+    np.testing.assert_array_equal(se_a[: d + 1, 1], se_b[: d + 1, 1])
+    assert abs(se_a[d + 1, 1] - se_b[d + 1, 1]) > 1e-8
+    # one Heun step of the target with c = w * S_E,0(step 1), TVB's own dfun
+    f = _tvb_ww(preset)
+    x = (se_a[d, 1], a.S_I[0, d, 1])
+    c = 0.8 * se_a[0, 0]
+    d1 = f(*x, c)
+    inter = [min(max(x[i] + dt * d1[i], 0.0), 1.0) for i in range(2)]
+    d2 = f(*inter, c)
+    expect = min(max(x[0] + dt / 2 * (d1[0] + d2[0]), 0.0), 1.0)
+    assert se_a[d + 1, 1] == pytest.approx(expect, rel=1e-13, abs=0)
+
+
+def _heun_by_hand(f, x0, dt, n):
+    x = np.array(x0, float)
+    out = []
+    for _ in range(n):
+        d1 = np.array(f(*x))
+        inter = np.clip(x + dt * d1, 0, 1)
+        d2 = np.array(f(*inter))
+        x = np.clip(x + dt / 2 * (d1 + d2), 0, 1)
+        out.append(x.copy())
+    return np.array(out)
+
+
+def test_single_wongwang_node_heun_and_solve_ivp():
+    from scipy.integrate import solve_ivp
+
+    preset = load_preset("corrected")
+    conn = tiny([[0.0]], [[0.0]], ["cortex"])
+    net = build_network(conn, "homogeneous", preset)
+    x0 = (0.3, 0.2)
+    r = simulate(
+        conn, net, duration=300.0, dt=0.1, seeds=[0], noise_sigma=0.0, speed=3.0,
+        initial={"S_E": x0[0], "S_I": x0[1]},
+    )  # fmt: skip
+    f = _tvb_ww(preset)
+    ref = _heun_by_hand(f, x0, 0.1, 3000)
+    np.testing.assert_allclose(r.S_E[0, :, 0], ref[:, 0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(r.S_I[0, :, 0], ref[:, 1], rtol=1e-12, atol=1e-14)
+    sol = solve_ivp(
+        lambda t, y: f(*y), (0, 300.0), x0, t_eval=r.time_ms, rtol=1e-11, atol=1e-13,
+        method="DOP853",
+    )  # fmt: skip
+    err = np.abs(r.S_E[0, :, 0] - sol.y[0]).max()
+    assert err < 1e-5  # Heun, dt 0.1 ms, slow dynamics: global error O(dt^2)
+    r2 = simulate(
+        conn, net, duration=300.0, dt=0.05, seeds=[0], noise_sigma=0.0, speed=3.0,
+        initial={"S_E": x0[0], "S_I": x0[1]}, monitor_period=0.1,
+    )  # fmt: skip
+    err2 = np.abs(r2.S_E[0, :, 0] - sol.y[0]).max()
+    assert 3.0 < err / err2 < 5.0  # second order: halving dt divides the error by ~4
+
+
+@pytest.mark.parametrize(
+    ("mossy_hz", "expected_hz"),
+    [(4, (0.09, 4.45, 11.18, 55.80)), (20, (2.06, 20.56, 13.95, 63.17)),
+     (60, (7.19, 58.59, 23.78, 90.93))],
+)  # fmt: skip
+def test_single_crbl_node_reaches_model_md_steady_state(mossy_hz, expected_hz):
+    """MODEL.md §2.6 table (first order, full-precision P, alpha (2, 1.3, 1.8, 5))."""
+    preset = apply_overrides(
+        load_preset("corrected"),
+        [("crbl.background.kind", "constant"), ("crbl.background.mean", str(mossy_hz / 1000))],
+    )
+    assert preset["crbl"]["alpha"] == {"GrC": 2.0, "GoC": 1.3, "MLI": 1.8, "PC": 5.0}
+    conn = tiny([[0.0]], [[0.0]], ["crbl_hemisphere"])
+    net = build_network(conn, "cmf", preset)
+    r = simulate(
+        conn, net, duration=400.0, dt=0.1, seeds=[0], noise_sigma=0.0, speed=3.0,
+        monitor="raw", monitor_period=100.0,
+    )  # fmt: skip
+    got = [r[v][0, -1, 0] * 1000 for v in ("GrC", "GoC", "MLI", "PC")]
+    prev = [r[v][0, -2, 0] * 1000 for v in ("GrC", "GoC", "MLI", "PC")]
+    np.testing.assert_allclose(got, prev, atol=1e-6)  # converged
+    np.testing.assert_allclose(got, expected_hz, atol=0.006)  # table rounded to 0.01 Hz
+    assert "S_E" not in r.variables and r.bold_input[0, -1, 0] == r.GrC[0, -1, 0]
+
+
+@pytest.mark.parametrize("model", ["homogeneous", "cmf"])
+def test_lane_reproducible_alone_batch_chunk(model):
+    conn = sample()
+    net = build_network(conn, model, "corrected")
+    kw = dict(duration=12.0, dt=0.1, noise_sigma=0.001, speed=3.0, subject="s1")
+    batch = simulate(conn, net, seeds=[3, 5, 7], **kw)
+    alone = simulate(conn, net, seeds=[5], **kw)
+    again = simulate(conn, net, seeds=[5], chunk_steps=7, **kw)
+    single = simulate(conn, net, seeds=[5], chunk_steps=1, **kw)
+    for v in batch.variables:
+        np.testing.assert_array_equal(batch[v][1], alone[v][0])
+        np.testing.assert_array_equal(again[v], alone[v])
+        np.testing.assert_array_equal(single[v], alone[v])
+        assert not np.array_equal(batch[v][0], batch[v][1], equal_nan=True)
+    np.testing.assert_array_equal(batch.bold_input[1], alone.bold_input[0])
+    other = simulate(conn, net, seeds=[5], **{**kw, "subject": "s2"})
+    assert not np.array_equal(other.S_E, alone.S_E)
+    # same key, per-lane G: lane keyed by its own G
+    g = simulate(conn, net, seeds=[5, 5], G=[2.0, 1.5], **kw)
+    np.testing.assert_array_equal(g.S_E[0], alone.S_E[0])
+    g15 = simulate(conn, net, seeds=[5], G=1.5, **kw)
+    np.testing.assert_array_equal(g.S_E[1], g15.S_E[0])
+
+
+def test_mean_monitor_and_period():
+    conn = sample()
+    net = build_network(conn, "cmf", "corrected")
+    kw = dict(duration=6.0, dt=0.1, seeds=[2], noise_sigma=0.001, speed=3.0)
+    raw = simulate(conn, net, **kw)
+    sub = simulate(conn, net, monitor_period=1.0, **kw)
+    mean = simulate(conn, net, monitor="mean", monitor_period=1.0, **kw)
+    np.testing.assert_allclose(raw.time_ms, np.arange(1, 61) * 0.1)
+    np.testing.assert_array_equal(sub.GrC, raw.GrC[:, 9::10])
+    np.testing.assert_allclose(mean.time_ms, np.arange(6) + 0.5)
+    for v in raw.variables:
+        ref = raw[v].reshape(1, 6, 10, -1).mean(axis=2)
+        np.testing.assert_allclose(mean[v], ref, rtol=1e-13, atol=1e-16)
+    assert set(raw.variables) == {"S_E", "S_I", "GrC", "GoC", "MLI", "PC"}
+    crbl = np.array([m == "crbl" for m in net.node_model])
+    assert np.isnan(raw.S_E[..., crbl]).all() and np.isfinite(raw.S_E[..., ~crbl]).all()
+    np.testing.assert_array_equal(raw.bold_input[..., crbl], raw.GrC[..., crbl])
+    np.testing.assert_array_equal(raw.bold_input[..., ~crbl], raw.S_E[..., ~crbl])
+
+
+def test_divergence_names_node_variable_time():
+    conn = tiny([[0.0, 1.0], [1.0, 0.0]], np.zeros((2, 2)), ["cortex", "thalamus"])
+    net = build_network(conn, "homogeneous", "corrected")
+    # G J_N c overflows: H_E = inf, and at S_E = 1 the term (1 - S_E) gamma_E H_E is 0 * inf
+    with pytest.raises(CmftvbError, match=r"non-finite S_E in node 0 'n0' at t = 0.1 ms"):
+        simulate(
+            conn, net, duration=5.0, dt=0.1, seeds=[1], noise_sigma=0.0, speed=3.0, G=1e308,
+            initial={"S_E": 1.0},
+        )  # fmt: skip
+
+
+def test_bad_arguments():
+    conn = tiny([[0.0]], [[0.0]], ["cortex"])
+    net = build_network(conn, "homogeneous", "corrected")
+    kw = dict(duration=1.0, dt=0.1, seeds=[1], noise_sigma=0.0, speed=3.0)
+    with pytest.raises(CmftvbError, match="monitor_period"):
+        simulate(conn, net, **{**kw, "monitor_period": 0.25})
+    with pytest.raises(CmftvbError, match="initial 'GrC'"):
+        simulate(conn, net, **{**kw, "initial": {"GrC": 0.1}})
+    with pytest.raises(CmftvbError, match="initial 'XX'"):
+        simulate(conn, net, **{**kw, "initial": {"XX": 0.1}})
+    with pytest.raises(CmftvbError, match="G: 2 values"):
+        simulate(conn, net, **{**kw, "G": [1.0, 2.0]})
+
+
+def test_progress_callback():
+    conn = tiny([[0.0]], [[0.0]], ["cortex"])
+    net = build_network(conn, "homogeneous", "corrected")
+    calls = []
+    simulate(
+        conn, net, duration=100.0, dt=0.1, seeds=[1], noise_sigma=0.001, speed=3.0,
+        progress=lambda p, r, e: calls.append((p, r, e)),
+    )  # fmt: skip
+    pct = [c[0] for c in calls]
+    assert pct[-1] == 100.0 and 20 <= len(pct) <= 101 and np.all(np.diff(pct) > 0)
+    assert all(c[1] > 0 and c[2] >= 0 for c in calls)
+
+
+def test_wongwang_kernel_is_tvb(tmp_path):
+    # guard for the engine's use of the shared kernel: same derivative as TVB's class
+    preset = load_preset("corrected")
+    f = _tvb_ww(preset)
+    p = wongwang.pack(preset)
+    for se, si, c in [(0.1, 0.2, 0.0), (0.9, 0.05, 3.0), (0.0, 1.0, 0.5)]:
+        np.testing.assert_allclose(wongwang.dfun(se, si, c, p), f(se, si, c), rtol=1e-12)
+
+
+@pytest.mark.parametrize("nseeds", [1, 2])
+def test_cli_writes_documented_keys(tmp_path, nseeds):
+    conn = sample()
+    from cmftvb.cli import main
+    from cmftvb.io import load_npz
+
+    out = tmp_path / "sim.npz"
+    argv = ["simulate", str(SAMPLE), "--model", "cmf", "--duration", "4", "--monitor", "mean",
+            "--monitor-period", "1", "--out", str(out), "--quiet", "--initial", "PC=0.02",
+            "--set", "crbl.alpha.PC=2.5"]  # fmt: skip
+    for s in range(nseeds):
+        argv += ["--seed", str(s + 1)]
+    assert main(argv) == 0
+    arrays, meta = load_npz(out)
+    n = len(conn.labels)
+    lead = (nseeds,) if nseeds > 1 else ()
+    assert arrays["time_ms"].shape == (4,) and arrays["labels"].shape == (n,)
+    for v in ("S_E", "S_I", "GrC", "GoC", "MLI", "PC", "bold_input"):
+        assert arrays[v].shape == (*lead, 4, n)
+    params = json.loads(str(arrays["params"]))
+    assert params["preset_params"]["crbl"]["alpha"]["PC"] == 2.5
+    assert params["initial"] == {"PC": 0.02} and params["seeds"] == list(range(1, nseeds + 1))
+    assert meta["provenance"]["seed"] == list(range(1, nseeds + 1))
+    bad = main(["simulate", str(SAMPLE), "--out", str(tmp_path / "x.npz"), "--quiet",
+                "--set", "crbl.nope=1"])  # fmt: skip
+    assert bad == 2 and not (tmp_path / "x.npz").exists()
