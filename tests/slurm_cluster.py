@@ -24,6 +24,7 @@ Usage (as root)::
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
@@ -64,6 +65,8 @@ SLURMDBD_CONF = Path("/etc/slurm/slurmdbd.conf")
 MARKER = "# Written by cmftvb tests/slurm_cluster.py for a throwaway test cluster."
 #: PIDs of the daemons of the running (or an interrupted) test cluster.
 REGISTRY = Path(tempfile.gettempdir()) / "cmftvb-slurm-cluster.json"
+#: Held (flock) by the process that owns the running cluster; released when it exits.
+LOCK = Path(tempfile.gettempdir()) / "cmftvb-slurm-cluster.lock"
 CLUSTER_NAME = "cmftvb"
 PARTITION = "debug"
 SEARCH_PATH = os.pathsep.join(
@@ -148,7 +151,8 @@ def ensure_installed(timeout: float = 600.0) -> float:
         )
         policy.chmod(0o755)
     try:
-        install = ["install", "-y", "-q", "--no-install-recommends", *PACKAGES]
+        install = ["install", "-y", "-q", "--no-install-recommends"]
+        install += ["-o", "DPkg::Lock::Timeout=120", *PACKAGES]
         ok = _apt(install, log, timeout)
         if not ok and _apt(["update", "-q"], log, timeout):  # stale package lists?
             _apt(install, log, timeout)
@@ -286,6 +290,8 @@ class Cluster:
     startup_s: float = 0.0
     #: client commands run by the readiness checks, with their output (for error reports)
     last_checks: dict[str, str] = field(default_factory=dict)
+    #: open file holding the lock on :data:`LOCK` while this cluster runs
+    lock: object = None
 
     # ---- commands ----------------------------------------------------------------------
 
@@ -583,6 +589,31 @@ StorageLoc=slurm_acct_db
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
         REGISTRY.unlink(missing_ok=True)
+        if self.lock is not None:
+            self.lock.close()  # releases the flock
+            self.lock = None
+
+
+def _acquire_lock(wait_s: float):
+    """Lock :data:`LOCK` so that one process at a time owns the (single) test cluster.
+
+    Another test session that owns a cluster is waited for (up to ``wait_s`` seconds); a lock
+    left by a dead process is free again (flock), and its daemons are then ended as stale.
+    """
+    handle = open(LOCK, "a")  # held open while the cluster runs
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise ClusterError(
+                    f"another process has held {LOCK} (a running test cluster) for more than "
+                    f"{wait_s:.0f} s"
+                ) from None
+            time.sleep(1.0)
 
 
 def _node_topology() -> tuple[int, str]:
@@ -635,6 +666,7 @@ def start_cluster(keep: bool | None = None) -> Cluster:
                 f"{conf} exists and was not written by tests/slurm_cluster.py: this machine has "
                 "a real SLURM configuration, which the test cluster would overwrite"
             )
+    lock = _acquire_lock(wait_s=900)
     start = time.monotonic()
     stop_stale()
     if keep is None:
@@ -646,6 +678,7 @@ def start_cluster(keep: bool | None = None) -> Cluster:
         ports = {name: port + i for i, (name, port) in enumerate(ports.items())}
     hostname = socket.gethostname().split(".")[0]
     cluster = Cluster(root=root, hostname=hostname, ports=ports, keep=keep, install_s=install_s)
+    cluster.lock = lock
     (root / "log").mkdir()
     try:
         cluster._write_configs()
@@ -667,7 +700,13 @@ def main(argv: list[str]) -> int:
         print(f"folder: {cluster.root}; stop with: python {argv[0]} stop")
         return 0
     if argv[1:2] == ["stop"]:
+        try:
+            lock = _acquire_lock(wait_s=0)  # never stop a cluster a live test session owns
+        except ClusterError as exc:
+            print(exc, file=sys.stderr)
+            return 1
         print("ended:", ", ".join(stop_stale()) or "nothing")
+        lock.close()
         return 0
     print(f"usage: python {argv[0]} start|stop", file=sys.stderr)
     return 2
