@@ -53,6 +53,9 @@ def _tvb():
     from tvb.datatypes.connectivity import Connectivity
     from tvb.simulator import coupling, integrators, models, monitors, noise, simulator
 
+    # HeunDeterministic warns on every run that it got no random state (it never needs one)
+    logging.getLogger("tvb.simulator.integrators").setLevel(logging.ERROR)
+
     return Connectivity, coupling, integrators, models, monitors, noise, simulator
 
 
