@@ -67,6 +67,16 @@ def test_sample_subject_loads(sample_zip):
     assert c.labels[0] == "Precentral_L" and c.labels[-1] == "Right_X"
 
 
+def test_sample_subject_agrees_with_tvb_library(sample_zip):
+    tvb_conn = pytest.importorskip("tvb.datatypes.connectivity")
+    t = tvb_conn.Connectivity.from_file(str(sample_zip))
+    c = load_any(sample_zip)
+    np.testing.assert_array_equal(c.weights, t.weights)
+    np.testing.assert_array_equal(c.tract_lengths, t.tract_lengths)
+    np.testing.assert_array_equal(c.centres, t.centres)
+    assert c.labels.tolist() == list(t.region_labels)
+
+
 def test_load_any_errors(tmp_path):
     with pytest.raises(CmftvbError, match="not found"):
         load_any(tmp_path / "nope.zip")
