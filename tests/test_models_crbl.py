@@ -293,8 +293,11 @@ def _mp_F_vec(nu, mf, pf, pr):
 
 def _mp_derivatives(nu, mf, pf, pr):
     """Jacobian and Hessians of the reference F at 40 digits (central differences)."""
-    mpmath.mp.dps = 40
-    h = mpmath.mpf("1e-12")
+    with mpmath.workdps(40):
+        return _mp_derivatives_inner(nu, mf, pf, pr, mpmath.mpf("1e-12"))
+
+
+def _mp_derivatives_inner(nu, mf, pf, pr, h):
     nu = [mpmath.mpf(v) for v in nu]
     f0 = _mp_F_vec(nu, mf, pf, pr)
     jac = np.zeros((4, 4))
@@ -317,7 +320,6 @@ def _mp_derivatives(nu, mf, pf, pr):
             for lam in range(4):
                 v = float((vals[0][lam] - vals[1][lam] - vals[2][lam] + vals[3][lam]) / (4 * h**2))
                 hess[lam, mm, nn] = hess[lam, nn, mm] = v
-    mpmath.mp.dps = 15
     return np.array([float(v) for v in f0]), jac, hess
 
 
