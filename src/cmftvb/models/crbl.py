@@ -10,7 +10,7 @@ convergence ``K_s``, quantal conductance ``Q_s`` nS, decay ``tau_s`` ms, reversa
     mu_G  = g_L + sum_s mu_Gs
     mu_V  = e (sum_s mu_Gs E_s + g_L E_L) / mu_G     mV   (e = Euler's number)
     tau_m = C_m / mu_G                                ms
-    U_s   = Q_s (E_s - mu_V) / mu_G                   mV ms (per unit rate)
+    U_s   = Q_s (E_s - mu_V) / mu_G                   mV
     sigma_V^2 = sum_s K_s nu_s (2 tau_m + tau_s) (e U_s tau_s / (2 (tau_s + tau_m)))^2
     tau_V = 1/2 sum_s K_s nu_s (e U_s tau_s)^2 / sigma_V^2
     T_N   = tau_V g_L / C_m
