@@ -42,6 +42,15 @@ def test_read_connectome_formats(tmp_path, suffix, sep):
     assert c.roles.tolist() == ["cortex", "cortex", "thalamus", "thalamus"]
 
 
+def test_labels_plain_text(tmp_path):
+    (tmp_path / "l.txt").write_text("Left Thalamus\nRight Thalamus\n\n# comment\n")
+    assert formats.read_labels(tmp_path / "l.txt") == ["Left Thalamus", "Right Thalamus"]
+    (tmp_path / "c.txt").write_text("A_L\t1\t2\t3\tNone\nA_R\t-1\t2\t3\tNone\n")
+    assert formats.read_labels(tmp_path / "c.txt") == ["A_L", "A_R"]
+    (tmp_path / "s.txt").write_text("A_L 1 2 3\nA_R -1 2 3\n")
+    assert formats.read_labels(tmp_path / "s.txt") == ["A_L", "A_R"]
+
+
 def test_labels_table_and_header_matrix(tmp_path):
     (tmp_path / "dseg.tsv").write_text(
         "index\tname\n" + "".join(f"{i + 1}\t{s}\n" for i, s in enumerate(LABELS))

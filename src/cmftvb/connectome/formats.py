@@ -143,8 +143,10 @@ def _read_npy(path: Path) -> np.ndarray:
         arr = np.load(path, allow_pickle=False)
     except CmftvbError:
         raise
-    except _PARSE_ERRORS as exc:
-        raise CmftvbError(f"{path}: not a readable .npy file ({exc})") from None
+    except Exception as exc:  # numpy's header parser raises SyntaxError, TokenError, ...
+        raise CmftvbError(
+            f"{path}: not a readable .npy file ({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
         raise CmftvbError(f"{path}: .npy does not hold a real numeric array")
     return arr.astype(np.float64)
@@ -180,9 +182,10 @@ def read_labelled_matrix(
 def read_labels(path: str | os.PathLike) -> list[str]:
     """Region labels: one per line, or a table with a ``label``/``name`` column.
 
-    Accepted layouts: plain text (one label per line; extra whitespace-separated fields such as
-    TVB's ``label x y z`` are ignored), or a CSV/TSV with a header containing ``label``,
-    ``name``, ``region`` or ``roi`` (e.g. a BIDS ``dseg.tsv`` with ``index`` and ``name``).
+    Accepted layouts: plain text (one label per line, spaces allowed; on TVB-style
+    ``label x y z`` lines the coordinates are ignored), or a CSV/TSV with a header containing
+    ``label``, ``name``, ``region`` or ``roi`` (e.g. a BIDS ``dseg.tsv`` with ``index`` and
+    ``name``).
     """
     path = _existing(path, "labels")
     try:
@@ -208,10 +211,21 @@ def read_labels(path: str | os.PathLike) -> list[str]:
                 out.append(parts[col].strip())
             break
     else:
-        out = [_split(ln, sep)[0].strip() for ln in lines]
+        out = [_label_of_line(ln, sep) for ln in lines]
     if any(not s for s in out):
         raise CmftvbError(f"{path}: empty label")
     return out
+
+
+def _label_of_line(line: str, sep: str | None) -> str:
+    """The label on a line: the first field of a ``label x y z`` (TVB centres) line, the first
+    field of a delimited table, else the whole line (labels may contain spaces)."""
+    parts = _split(line, sep)
+    if sep is not None:
+        return parts[0].strip()
+    if len(parts) >= 4 and all(_is_number(p) for p in parts[1:4]):
+        return parts[0]
+    return line.strip()
 
 
 def _labels_from(labels, where: str) -> list[str]:
