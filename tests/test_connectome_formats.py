@@ -343,3 +343,21 @@ def test_truncated_or_corrupted_valid_files(tmp_path, valid_files, name, cut, fl
     path = tmp_path / name
     path.write_bytes(bytes(data))
     _call_all(path)
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_nifti_header_declaring_huge_image_refused(tmp_path, suffix):
+    """A corrupt header must not make the reader allocate what the file cannot hold."""
+    import gzip
+    import struct
+
+    nib = pytest.importorskip("nibabel")
+    nib.save(nib.Nifti1Image(np.zeros((3, 3, 3, 2), np.float32), np.eye(4)), tmp_path / "a.nii")
+    raw = bytearray((tmp_path / "a.nii").read_bytes())
+    raw[42:46] = struct.pack("<hh", 30000, 30000)  # dim[1], dim[2]
+    path = tmp_path / f"b{suffix}"
+    path.write_bytes(gzip.compress(bytes(raw)) if suffix.endswith(".gz") else bytes(raw))
+    with pytest.raises(CmftvbError, match="more than the file can hold"):
+        formats.read_parcellation(path)
+    with pytest.raises(CmftvbError, match="more than the file can hold"):
+        formats.read_bold_nifti(path, path)

@@ -445,8 +445,20 @@ def _load_nifti(path: Path, what: str):
 
     try:
         img = nib.load(str(path))
+        need = float(np.prod([float(d) for d in img.shape])) * img.get_data_dtype().itemsize
+        size = path.stat().st_size
+        # a corrupt header must not make us allocate gigabytes: the voxel data cannot exceed
+        # the file (uncompressed) or ~1032x the file (the deflate format's maximal ratio)
+        limit = size * 1100.0 if str(path).lower().endswith(".gz") else float(size)
+        if need > min(limit, 4.0 * MAX_FILE_BYTES):
+            raise CmftvbError(
+                f"{path}: header declares {img.shape} voxels of {img.get_data_dtype()},"
+                f" more than the file can hold (truncated or corrupt NIfTI {what})"
+            )
         data = np.asanyarray(img.dataobj)
         affine = np.asarray(img.affine, dtype=np.float64)
+    except CmftvbError:
+        raise
     except Exception as exc:  # nibabel raises many types on corrupt files
         raise CmftvbError(
             f"{path}: not a readable NIfTI {what} ({type(exc).__name__}: {exc})"
