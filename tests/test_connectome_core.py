@@ -165,3 +165,21 @@ def test_missing_length_for_weighted_edge():
         from cmftvb.connectome import validate
 
         validate.tract_lengths(np.zeros((2, 2)), "x", 2, np.ones((2, 2)))
+
+
+def test_npz_member_declaring_huge_array_refused(tmp_path):
+    """A corrupt .npz header must not make numpy allocate the declared size."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.ones(3))
+    raw = buf.getvalue()
+    old, new = b"'shape': (3,), }", b"'shape': (99999999999,), }"
+    i = raw.index(old)
+    pad = len(new) - len(old)
+    end = raw.index(b"\n", i)
+    raw = raw[:i] + new + raw[i + len(old) : end - pad] + raw[end:]
+    with zipfile.ZipFile(tmp_path / "big.npz", "w") as zf:
+        zf.writestr("weights.npy", raw)
+    with pytest.raises(CmftvbError, match="declares 799999999992 bytes but holds 152"):
+        load_any(tmp_path / "big.npz")

@@ -134,6 +134,7 @@ class Connectome:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Connectome:
         """Read a file written by :meth:`save`."""
+        _check_npz(path)
         try:
             arrays, meta = cio.load_npz(path)
         except (zipfile.BadZipFile, EOFError, zlib.error, struct.error, NotImplementedError) as exc:
@@ -219,6 +220,37 @@ class Connectome:
             centres=centres,
             meta={"source": str(path), "format": "tvb_zip"},
         )
+
+
+def _check_npz(path: str | os.PathLike) -> None:
+    """Refuse an .npz whose members declare more data than they hold (corrupt or hostile
+    headers would otherwise make numpy allocate the declared size before reading)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CmftvbError(f"{path}: file not found")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                need = float(np.prod([float(d) for d in shape])) * dtype.itemsize
+                if need > info.file_size:
+                    raise CmftvbError(
+                        f"{path}: member {info.filename!r} declares {need:.0f} bytes but holds"
+                        f" {info.file_size} (truncated or corrupt)"
+                    )
+    except CmftvbError:
+        raise
+    except Exception as exc:  # zipfile / numpy header parsing of a corrupt archive
+        raise CmftvbError(
+            f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _matrix_text(a: np.ndarray) -> str:
