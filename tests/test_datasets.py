@@ -92,13 +92,19 @@ def test_aal2_order_matches_demo_tract_lengths(sample_zip):
 
 @needs_demo
 def test_demo_prepared_is_127_nodes(sample_zip):
-    s = datasets.load_demo_subject("101309")
-    ref = load_any(sample_zip)
-    c = s.connectome.replace(centres=datasets.centres_from_reference(s.connectome.labels, ref))
-    p = prepare(c, normalise="log1p_max")
+    s = datasets.load_demo_subject("101309", centres_from=sample_zip)
+    c = s.connectome
+    assert np.isnan(c.centres[:, 0]).sum() == 8  # the OFC parcels
+    p = prepare(c, normalise="max")
     assert p.n == 127
     assert p.has_empirical.sum() == 94 and not p.has_empirical[94:].any()
     assert p.index("crbl_cortex").size == 27 and p.index("dcn").size == 6
+    # lengths to the cerebellum: Euclidean where the centre is known, the default otherwise
+    k = list(p.labels)
+    pre, crus = k.index("Precentral_L"), k.index("Right_CrusI")
+    d = np.linalg.norm(p.centres[pre] - p.centres[crus])
+    assert p.tract_lengths[crus, pre] == pytest.approx(d)
+    assert p.tract_lengths[crus, k.index("OFCmed_L")] == 159.0
 
 
 # ------------------------------------------------------------------ download

