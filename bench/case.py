@@ -1,0 +1,79 @@
+"""One benchmark case, run in its own process by ``bench/run_all.py`` (not a test).
+
+Usage: .venv/bin/python bench/case.py '<json spec>'
+
+Spec keys: ``runner`` (``engine``, ``tvb_own``: tvb-library's ReducedWongWangExcInh,
+``tvb_bridge``: tvb-library through :mod:`cmftvb.engine.tvb`), ``model`` (``homogeneous`` /
+``cmf``), ``duration`` (ms), ``seeds`` (list), ``repeat`` (how many times the timed call is
+made, one after the other, e.g. 8 single-seed runs), ``cpu`` (core to pin the process to, or
+null). Every case runs on the 126-node sample subject, preset ``corrected``, dt 0.1 ms, noise
+sigma 0.001 per sqrt(ms), speed 3 mm/ms, monitor ``mean`` with a 4 ms period (what the workflow
+uses). A 10 ms warm-up call first loads numba caches and imports tvb-library; it is not timed
+(it is included in the peak memory).
+
+Prints one JSON line: wall and CPU seconds of the timed calls, simulated seconds, peak resident
+memory of the process (``getrusage(RUSAGE_SELF).ru_maxrss``, MiB) and versions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "../shared/data/cmftvb-sample-103818/SC_dirCB.zip"
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    if spec.get("cpu") is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(spec["cpu"])})
+    import numpy as np
+
+    from cmftvb.connectome import load_any
+    from cmftvb.engine import simulate
+    from cmftvb.network import build_network
+
+    con = load_any(SAMPLE)
+    net = build_network(con, spec["model"], "corrected")
+    if spec["runner"] == "engine":
+        run = simulate
+    else:
+        from cmftvb.engine import tvb
+
+        run = tvb.simulate_tvb_homogeneous if spec["runner"] == "tvb_own" else tvb.simulate_tvb
+
+    def call(duration, seeds):
+        return run(
+            con, net, duration=duration, dt=0.1, seeds=seeds, noise_sigma=0.001, speed=3.0,
+            monitor="mean", monitor_period=4.0, subject="bench",
+        )  # fmt: skip
+
+    call(12.0, spec["seeds"][:1])  # warm-up: numba caches, tvb-library import
+    w0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(int(spec.get("repeat", 1))):
+        res = call(float(spec["duration"]), spec["seeds"])
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    finite = bool(all(np.isfinite(v[~np.isnan(v)]).all() for v in res.variables.values()))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    out = {
+        **spec,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "simulated_s": float(spec["duration"]) / 1000.0 * int(spec.get("repeat", 1)),
+        "peak_rss_mib": peak_mib,
+        "output_mib": sum(v.nbytes for v in res.arrays(squeeze=False).values()) / 2**20,
+        "finite": finite,
+        "numba_threads": os.environ.get("NUMBA_NUM_THREADS"),
+        "python": platform.python_version(),
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""Benchmarks of the engine against tvb-library; regenerates ``bench/RESULTS.md`` (not a test).
+
+Usage: .venv/bin/python bench/run_all.py [--quick] [--out bench/RESULTS.md]
+
+Every case runs in its own subprocess (``bench/case.py``), one after the other, single-threaded
+(``--cpu K`` also pins it to core K), with
+``NUMBA_NUM_THREADS=OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1``, on the 126-node
+sample subject (preset ``corrected``, dt 0.1 ms, noise 0.001, monitor ``mean`` 4 ms):
+
+(a) homogeneous: engine vs tvb-library's own ReducedWongWangExcInh + Linear coupling;
+(b) cMF: engine vs tvb-library running the same network through ``cmftvb.engine.tvb``;
+(c) engine cMF: one call with 8 seeds vs 8 single-seed calls (and vs one seed);
+(d) engine peak memory of 60 s and 600 s simulations (homogeneous and cMF).
+
+tvb-library runs are short (1 s simulated) and reported per simulated second. ``--quick``
+shortens every case (for checking the script, not for numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASE = ROOT / "bench" / "case.py"
+
+TARGETS = {
+    "engine_cmf_ms": 400.0,  # ms wall per simulated second (issue 3)
+    "engine_homogeneous_ms": 250.0,
+    "batch8_vs_one": 3.0,  # batch of 8 seeds <= 3x one seed
+    "mem_600s_mib": 1024.0,  # 600 s simulation < 1 GiB
+}
+
+
+def cases(quick: bool) -> list[dict]:
+    s = 0.1 if quick else 1.0
+    return [
+        dict(id="a_engine", group="a", runner="engine", model="homogeneous",
+             duration=10000 * s, seeds=[1]),
+        dict(id="a_tvb", group="a", runner="tvb_own", model="homogeneous",
+             duration=1000 * s, seeds=[1]),
+        dict(id="b_engine", group="b", runner="engine", model="cmf", duration=10000 * s,
+             seeds=[1]),
+        dict(id="b_tvb", group="b", runner="tvb_bridge", model="cmf", duration=1000 * s,
+             seeds=[1]),
+        dict(id="c_one", group="c", runner="engine", model="cmf", duration=2000 * s,
+             seeds=[1]),
+        dict(id="c_batch8", group="c", runner="engine", model="cmf", duration=2000 * s,
+             seeds=list(range(1, 9))),
+        dict(id="c_single8", group="c", runner="engine", model="cmf", duration=2000 * s,
+             seeds=[1], repeat=8),
+        dict(id="d_hom_60", group="d", runner="engine", model="homogeneous",
+             duration=60000 * s, seeds=[1]),
+        dict(id="d_hom_600", group="d", runner="engine", model="homogeneous",
+             duration=600000 * s, seeds=[1]),
+        dict(id="d_cmf_60", group="d", runner="engine", model="cmf", duration=60000 * s,
+             seeds=[1]),
+        dict(id="d_cmf_600", group="d", runner="engine", model="cmf", duration=600000 * s,
+             seeds=[1]),
+    ]  # fmt: skip
+
+
+def run_case(spec: dict, cpu: int | None) -> dict:
+    env = dict(os.environ)
+    for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[k] = "1"
+    spec = {**spec, "cpu": cpu}
+    print(f"running {spec['id']} ...", file=sys.stderr, flush=True)
+    p = subprocess.run(
+        [sys.executable, str(CASE), json.dumps(spec)],
+        capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+    )  # fmt: skip
+    if p.returncode != 0:
+        raise SystemExit(f"case {spec['id']} failed:\n{p.stderr[-3000:]}")
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    print(
+        f"  {res['id']}: {res['wall_s']:.2f} s wall, {res['cpu_s']:.2f} s CPU for "
+        f"{res['simulated_s']:.3g} simulated s, peak {res['peak_rss_mib']:.0f} MiB",
+        file=sys.stderr,
+    )
+    return res
+
+
+def machine() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        out = ""
+    info = {}
+    for line in out.splitlines():
+        k, _, v = line.partition(":")
+        info[k.strip()] = v.strip()
+    model = info.get("Model name", platform.processor() or "unknown CPU")
+    return (
+        f"{model}, {info.get('CPU(s)', os.cpu_count())} logical CPUs "
+        f"({info.get('Core(s) per socket', '?')} cores per socket x "
+        f"{info.get('Socket(s)', '?')} sockets, {info.get('Thread(s) per core', '?')} threads "
+        f"per core), {platform.system()} {platform.release()}, Python "
+        f"{platform.python_version()}"
+    )
+
+
+def versions() -> str:
+    from importlib.metadata import version
+
+    names = ("numpy", "numba", "tvb-library", "cmftvb")
+    out = []
+    for n in names:
+        try:
+            out.append(f"{n} {version(n)}")
+        except Exception:
+            out.append(f"{n} ?")
+    return ", ".join(out)
+
+
+def git_commit() -> str:
+    p = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+        check=False,
+    )  # fmt: skip
+    return p.stdout.strip() or "unknown"
+
+
+def per_s(r: dict, key: str = "wall_s") -> float:
+    """Milliseconds per simulated second."""
+    return 1000.0 * r[key] / r["simulated_s"]
+
+
+def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: str) -> str:
+    a_e, a_t, b_e, b_t = res["a_engine"], res["a_tvb"], res["b_engine"], res["b_tvb"]
+    c1, c8, cs = res["c_one"], res["c_batch8"], res["c_single8"]
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**MISSED**"
+
+    L = [
+        "# Benchmarks: the engine vs tvb-library",
+        "",
+        "Generated by `bench/run_all.py` (do not edit by hand).",
+        "",
+        f"- Command: `{cmd}`",
+        f"- Date: {started} to {finished} (UTC); git commit {git_commit()}",
+        f"- Machine: {machine()}",
+        f"- Versions: {versions()}",
+        "- Every number below comes from **one invocation**, the cases run one after the other,",
+        "  each in its own single-threaded subprocess (`NUMBA_NUM_THREADS`, `OMP_NUM_THREADS`,",
+        f"  `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS` = 1; pinned to core: {pinned}).",
+        "- The machine is **shared and noisy** (other jobs run on its 2 cores at the same time):",
+        "  wall times can be inflated by tens of percent; CPU time (process time) is given too",
+        "  and is the steadier measure. Ratios are of numbers measured side by side.",
+        "- Workload: 126-node sample subject (HCP 103818, `SC_dirCB.zip`), preset `corrected`,",
+        "  dt 0.1 ms, additive noise sigma 0.001 per sqrt(ms) (TVB `HeunStochastic`,",
+        "  `Additive(nsig = sigma^2/2)`), speed 3 mm/ms, monitor `mean` with a 4 ms period",
+        "  (TVB `TemporalAverage`). A 12 ms warm-up call (numba caches, tvb-library import) is",
+        "  not timed. tvb-library cases simulate 1 s and are reported per simulated second.",
+        "- Peak memory: `getrusage(RUSAGE_SELF).ru_maxrss` of the case's process (includes the",
+        "  interpreter, numpy/numba, the output arrays and, for tvb-library, its import).",
+        "",
+        "## (a), (b): wall time per simulated second, one seed",
+        "",
+        "| case | runner | simulated s | wall ms / sim s | CPU ms / sim s | peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, label in (
+        ("a_engine", "(a) homogeneous, engine"),
+        ("a_tvb", "(a) homogeneous, tvb-library ReducedWongWangExcInh"),
+        ("b_engine", "(b) cMF, engine"),
+        ("b_tvb", "(b) cMF, tvb-library via cmftvb.engine.tvb"),
+    ):
+        r = res[key]
+        L.append(
+            f"| {label} | {r['runner']} | {r['simulated_s']:g} | {per_s(r):.0f} | "
+            f"{per_s(r, 'cpu_s'):.0f} | {r['peak_rss_mib']:.0f} |"
+        )
+    ra, rb = per_s(a_t) / per_s(a_e), per_s(b_t) / per_s(b_e)
+    L += [
+        "",
+        f"- (a) tvb-library / engine: **{ra:.1f}x** wall "
+        f"({per_s(a_t, 'cpu_s') / per_s(a_e, 'cpu_s'):.1f}x CPU). Target engine homogeneous "
+        f"<= {TARGETS['engine_homogeneous_ms']:.0f} ms per simulated s: "
+        f"{per_s(a_e):.0f} ms, {met(per_s(a_e) <= TARGETS['engine_homogeneous_ms'])}.",
+        f"- (b) tvb-library / engine: **{rb:.1f}x** wall "
+        f"({per_s(b_t, 'cpu_s') / per_s(b_e, 'cpu_s'):.1f}x CPU). Target engine cMF "
+        f"<= {TARGETS['engine_cmf_ms']:.0f} ms per simulated s: {per_s(b_e):.0f} ms, "
+        f"{met(per_s(b_e) <= TARGETS['engine_cmf_ms'])}.",
+        "",
+        "## (c): a batch of 8 seeds vs 8 single runs (engine, cMF)",
+        "",
+        "| case | seeds per call | calls | simulated s per call | wall s | CPU s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r, label in ((c1, "one seed"), (c8, "batch of 8"), (cs, "8 single runs")):
+        calls = int(r.get("repeat", 1))
+        L.append(
+            f"| {label} | {len(r['seeds'])} | {calls} | {r['simulated_s'] / calls:g} | "
+            f"{r['wall_s']:.2f} | {r['cpu_s']:.2f} |"
+        )
+    b1 = c8["wall_s"] / c1["wall_s"]
+    L += [
+        "",
+        f"- batch of 8 / one seed: **{b1:.2f}x** wall ({c8['cpu_s'] / c1['cpu_s']:.2f}x CPU); "
+        f"target <= {TARGETS['batch8_vs_one']:g}x: {met(b1 <= TARGETS['batch8_vs_one'])}.",
+        f"- 8 single runs / batch of 8: **{cs['wall_s'] / c8['wall_s']:.2f}x** wall "
+        f"({cs['cpu_s'] / c8['cpu_s']:.2f}x CPU).",
+        "",
+        "## (d): engine peak memory of long simulations (one seed, monitor mean 4 ms)",
+        "",
+        "| model | simulated s | wall s | wall ms / sim s | peak RSS MiB | output arrays MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in ("d_hom_60", "d_hom_600", "d_cmf_60", "d_cmf_600"):
+        r = res[key]
+        L.append(
+            f"| {r['model']} | {r['simulated_s']:g} | {r['wall_s']:.1f} | {per_s(r):.0f} | "
+            f"{r['peak_rss_mib']:.0f} | {r['output_mib']:.0f} |"
+        )
+    worst = max(res["d_hom_600"]["peak_rss_mib"], res["d_cmf_600"]["peak_rss_mib"])
+    L += [
+        "",
+        f"- Target 600 s < {TARGETS['mem_600s_mib']:.0f} MiB: homogeneous "
+        f"{res['d_hom_600']['peak_rss_mib']:.0f} MiB, cMF {res['d_cmf_600']['peak_rss_mib']:.0f}"
+        f" MiB: {met(worst < TARGETS['mem_600s_mib'])}. The integrator's own memory does not",
+        "  grow with duration (ring buffer, streaming monitor); the output arrays do",
+        "  (variables x samples x nodes, float64), and they are what grows from 60 s to 600 s.",
+        "",
+        "## Raw results (JSON, one line per case)",
+        "",
+        "```",
+        *[json.dumps(r, sort_keys=True) for r in res.values()],
+        "```",
+        "",
+    ]
+    return "\n".join(L)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="short cases (check the script)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    ap.add_argument("--cpu", type=int, default=-1, help="core to pin each case to (-1: none)")
+    ap.add_argument("--only", nargs="*", help="case ids to run (default all)")
+    a = ap.parse_args()
+    cpu = None if a.cpu < 0 else a.cpu
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    res = {}
+    for spec in cases(a.quick):
+        if a.only and spec["id"] not in a.only:
+            continue
+        res[spec["id"]] = run_case(spec, cpu)
+    finished = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    if a.only:
+        print(json.dumps(res, indent=1))
+        return
+    cmd = ".venv/bin/python bench/run_all.py" + (" --quick" if a.quick else "")
+    if cpu is not None:
+        cmd += f" --cpu {cpu}"
+    text = report(res, cmd, started, finished, "none" if cpu is None else str(cpu))
+    from cmftvb.io import atomic_path
+
+    with atomic_path(a.out) as tmp:
+        Path(tmp).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
