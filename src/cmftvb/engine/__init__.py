@@ -305,8 +305,10 @@ def simulate(
     D = edges.max_delay + 1
     hist = np.empty((ch_node.size, 2 * D, L))
     hist[:] = x[ch_node, ch_var, :][:, None, :]  # constant initial history
-    e_slot = np.ascontiguousarray(edges.tgt * 2 + edges.tgt_input, dtype=np.int32)
-    e_off = np.ascontiguousarray(D - edges.delay, dtype=np.int32)
+    hist = hist.reshape(-1)
+    chan = np.repeat(np.arange(ch_node.size), np.diff(ch_ptr))
+    e_base = np.ascontiguousarray(chan * 2 * D + D - edges.delay, dtype=np.int64)
+    e_slot = np.ascontiguousarray(edges.tgt * 2 + edges.tgt_input, dtype=np.int64)
 
     present = [v for v in OUTPUT_VARS if any(v in MODEL_VARS[m] for m in node_model)]
     outmap = np.full((N, V), -1, dtype=np.int64)
@@ -323,7 +325,7 @@ def simulate(
     mon = np.full((len(present), L, n_samples, N), np.nan)
     bold = np.empty((L, n_samples, N))
     acc = np.zeros((N, V, L))
-    cin = np.zeros((2 * N, L))
+    cin = np.zeros(2 * N * L)
     err = np.full(4, -1, dtype=np.int64)
     state_i = np.array([0, 0, 0], dtype=np.int64)
     mode = core.MON_MEAN if monitor == "mean" else core.MON_RAW
@@ -332,7 +334,7 @@ def simulate(
         chunk_steps = max(1, min(2000, math.ceil(n_steps / 50)))
     chunk_steps = int(chunk_steps)
     noise_src = NoiseSource([g[0] for g in gens], M)
-    zbuf = np.zeros((min(chunk_steps, n_steps), M, L))
+    zbuf = np.zeros((L, min(chunk_steps, n_steps), M))
     sig_sqdt = noise_sigma * math.sqrt(dt)
 
     t0 = time.perf_counter()
@@ -340,13 +342,13 @@ def simulate(
     done = 0
     while done < n_steps:
         n = min(chunk_steps, n_steps - done)
-        z = zbuf[:n]
+        z = zbuf[:, :n]
         if noise_sigma > 0:
             noise_src.fill(z)
         try:
             core.run_steps(
-                x, hist, state_i, cin, z, n, dt, sig_sqdt, kind, noff, ch_node, ch_var, ch_ptr,
-                e_slot, edges.weight, e_off, pw, pc, lo, hi, bg, mode, every, acc, outmap,
+                x, hist, D, state_i, cin, z, n, dt, sig_sqdt, kind, noff, ch_node, ch_var,
+                e_base, e_slot, edges.weight, pw, pc, lo, hi, bg, mode, every, acc, outmap,
                 bvar, mon, bold, err,
             )  # fmt: skip
         except ArithmeticError as exc:  # raised inside a local model on absurd (finite) states

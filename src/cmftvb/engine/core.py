@@ -6,7 +6,7 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   one visit of an edge serves every lane with contiguous loads. Wong-Wang nodes use variables
   0-1 (S_E, S_I), cerebellar nodes 0-3 (GrC, GoC, MLI, PC, kHz) and 4 (the Ornstein-Uhlenbeck
   background variable, dimensionless, when the preset's background is ``ou``).
-- Ring buffer ``hist[C, 2 D, L]`` of the C coupled source variables (channels), D = longest
+- Ring buffer ``hist[C, 2 D, L]`` (flat) of the C coupled source variables (channels), D = longest
   delay + 1 steps, each state stored twice (slots ``s mod D`` and ``s mod D + D``) so that a
   delayed read is ``pos + D - delay`` without a wrap-around test. After step s the state is
   stored in slot ``s mod D``; the coupling that advances
@@ -52,6 +52,7 @@ MON_MEAN = 1
 def run_steps(
     x,
     hist,
+    D,
     state_i,
     cin,
     noise,
@@ -62,10 +63,9 @@ def run_steps(
     noff,
     ch_node,
     ch_var,
-    ch_ptr,
+    e_base,
     e_slot,
     e_w,
-    e_off,
     pw,
     pc,
     lo,
@@ -82,21 +82,22 @@ def run_steps(
 ):
     """Advance ``n_steps`` steps in place; returns the number of steps completed.
 
-    ``state_i`` (int64[3]): [last completed global step, ring slot of that step, next monitor
-    sample]. ``cin[N * 2, L]`` scratch for the coupling inputs (slot = node * 2 + input).
-    ``noise[S, M, L]`` standard normals, ``noff[k]`` node k's first noise row. Edge arrays
-    (sorted by channel, ``ch_ptr`` CSR offsets): ``e_slot`` = target * 2 + input, ``e_w``
-    weight, ``e_off`` = D - delay (steps). ``hist[C, 2 D, L]`` holds every state twice (slots
-    ``s mod D`` and ``s mod D + D``) so that the delayed read ``pos + D - delay`` needs no
-    wrap-around test. ``pw[L, :]`` Wong-Wang parameters per lane, ``pc`` cerebellar
+    ``hist``: flat ring buffer ``[C, 2 D, L]`` (D = longest delay + 1) holding every state
+    twice (slots ``s mod D`` and ``s mod D + D``) so that a delayed read needs no wrap-around
+    test. ``state_i`` (int64[3]): [last completed global step, ring slot of that step, next
+    monitor sample]. ``cin``: flat ``[N, 2, L]`` scratch for the coupling inputs (slot = node * 2
+    + input). ``noise[L, S, M]`` standard normals, ``noff[k]`` node k's first noise column.
+    Edges in source order: ``e_base`` = channel * 2D + D - delay, ``e_slot`` = target * 2 +
+    input, ``e_w`` weight; channel c is variable ``ch_var[c]`` of node ``ch_node[c]``. The
+    ``pw[L, :]`` Wong-Wang parameters per lane, ``pc`` cerebellar
     parameters; ``lo``/``hi[N, V]`` bounds; ``bg`` = [kind, weight (kHz), mean (kHz), tau (ms)].
     Monitors: ``mon[O, L, T, N]`` (``outmap[k, v]`` = output row or -1), ``bold[L, T, N]`` from
     variable ``bvar[k]``; ``acc[N, V, L]`` running sums of the ``mean`` monitor. On a non-finite
     state ``err`` = [step, node, variable, lane] and the function returns early.
     """
     N, V, L = x.shape
-    C, D2, _ = hist.shape
-    D = D2 // 2
+    C = ch_node.size
+    D2 = 2 * D
     T = mon.shape[2]
     O = mon.shape[0]
     bg_kind = int(bg[0])
@@ -110,33 +111,31 @@ def run_steps(
     inv_every = 1.0 / every
     for i in range(n_steps):
         step += 1
-        # delayed coupling, once per step, from the history up to step - 1
-        for q in range(cin.shape[0]):
-            for ln in range(L):
-                cin[q, ln] = 0.0
+        # delayed coupling, once per step, from the history up to step - 1; edges in source
+        # order, flat indices (e_base = channel * 2D + D - delay) keep the inner loop short
+        for q in range(cin.size):
+            cin[q] = 0.0
         if L == 1:
-            for ch in range(C):
-                for e in range(ch_ptr[ch], ch_ptr[ch + 1]):
-                    cin[e_slot[e], 0] += e_w[e] * hist[ch, pos + e_off[e], 0]
+            for e in range(e_base.size):
+                cin[e_slot[e]] += e_w[e] * hist[pos + e_base[e]]
         else:
-            for ch in range(C):
-                for e in range(ch_ptr[ch], ch_ptr[ch + 1]):
-                    w = e_w[e]
-                    q = e_slot[e]
-                    slot = pos + e_off[e]
-                    for ln in range(L):
-                        cin[q, ln] += w * hist[ch, slot, ln]
+            for e in range(e_base.size):
+                hb = (pos + e_base[e]) * L
+                cb = e_slot[e] * L
+                w = e_w[e]
+                for ln in range(L):
+                    cin[cb + ln] += w * hist[hb + ln]
         # stochastic Heun, node by node (the local models only see their own node)
         for k in range(N):
             o = noff[k]
             if kind[k] == KIND_WW:
                 for ln in range(L):
-                    c = cin[2 * k, ln]
+                    c = cin[2 * k * L + ln]
                     p = pw[ln]
                     s0 = x[k, 0, ln]
                     s1 = x[k, 1, ln]
-                    z0 = sig_sqdt * noise[i, o, ln]
-                    z1 = sig_sqdt * noise[i, o + 1, ln]
+                    z0 = sig_sqdt * noise[ln, i, o]
+                    z1 = sig_sqdt * noise[ln, i, o + 1]
                     d0, d1 = wongwang.dfun(s0, s1, c, p)
                     a0 = s0 + dt * d0 + z0
                     a1 = s1 + dt * d1 + z1
@@ -165,19 +164,19 @@ def run_steps(
                         return i + 1
             else:
                 for ln in range(L):
-                    mf = cin[2 * k, ln]
-                    pf = cin[2 * k + 1, ln]
+                    mf = cin[2 * k * L + ln]
+                    pf = cin[(2 * k + 1) * L + ln]
                     g0 = x[k, 0, ln]
                     g1 = x[k, 1, ln]
                     g2 = x[k, 2, ln]
                     g3 = x[k, 3, ln]
-                    z0 = sig_sqdt * noise[i, o, ln]
-                    z1 = sig_sqdt * noise[i, o + 1, ln]
-                    z2 = sig_sqdt * noise[i, o + 2, ln]
-                    z3 = sig_sqdt * noise[i, o + 3, ln]
+                    z0 = sig_sqdt * noise[ln, i, o]
+                    z1 = sig_sqdt * noise[ln, i, o + 1]
+                    z2 = sig_sqdt * noise[ln, i, o + 2]
+                    z3 = sig_sqdt * noise[ln, i, o + 3]
                     if bg_kind == BG_OU:
                         u = x[k, 4, ln]
-                        zu = sig_sqdt * noise[i, o + 4, ln]
+                        zu = sig_sqdt * noise[ln, i, o + 4]
                         b = bg_w * u
                     elif bg_kind == BG_CONSTANT:
                         u = 0.0
@@ -253,16 +252,18 @@ def run_steps(
                         err[3] = ln
                         state_i[0] = step
                         return i + 1
-        # history of the coupled variables
+        # history of the coupled variables (each state twice: slots pos and pos + D)
         pos += 1
         if pos == D:
             pos = 0
         for ch in range(C):
             kk = ch_node[ch]
             vv = ch_var[ch]
+            h0 = (ch * D2 + pos) * L
+            h1 = h0 + D * L
             for ln in range(L):
-                hist[ch, pos, ln] = x[kk, vv, ln]
-                hist[ch, pos + D, ln] = x[kk, vv, ln]
+                hist[h0 + ln] = x[kk, vv, ln]
+                hist[h1 + ln] = x[kk, vv, ln]
         # streaming monitors
         if mon_mode == MON_MEAN:
             for k in range(N):

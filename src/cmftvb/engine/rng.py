@@ -43,25 +43,23 @@ def lane_generators(
 
 
 class NoiseSource:
-    """Standard normal draws for several lanes, chunk by chunk, lane-innermost.
+    """Standard normal draws for several lanes, chunk by chunk, lane-major.
 
-    ``fill(out)`` writes ``out[s, i, l]`` = the next ``out.shape[0] * out.shape[1]`` draws of
-    lane ``l`` (C order over step then variable), so the sequence a lane sees does not depend on
-    the chunk size nor on the other lanes.
+    ``fill(out)`` writes ``out[l]`` (shape (S, M)) = the next ``S * M`` draws of lane ``l``
+    (C order over step then variable), so the sequence a lane sees does not depend on the chunk
+    size nor on the other lanes.
     """
 
     def __init__(self, generators: list[np.random.Generator], n_var: int):
         self.generators = list(generators)
         self.n_var = int(n_var)
-        self._buf = None
 
     def fill(self, out: np.ndarray) -> None:
-        n_steps, n_var, n_lanes = out.shape
+        n_lanes, _, n_var = out.shape
         if n_var != self.n_var or n_lanes != len(self.generators):
             raise ValueError("noise buffer shape does not match the lanes")
-        if self._buf is None or self._buf.shape[0] < n_steps:
-            self._buf = np.empty((n_steps, n_var))
-        buf = self._buf[:n_steps]
         for lane, gen in enumerate(self.generators):
-            gen.standard_normal(out=buf)
-            out[:, :, lane] = buf
+            if out[lane].flags.c_contiguous:
+                gen.standard_normal(out=out[lane])
+            else:
+                out[lane] = gen.standard_normal(out.shape[1:])
