@@ -1,0 +1,46 @@
+# Stage 5, fitness (STUDY.md; MODEL.md §9): each run scored against its subject's empirical BOLD
+# (global FC fit, FCD KS distance, region-wise BOLD MAE and FC-profile error, on nodes with
+# empirical data) plus its electrophysiological features, as one tidy table per run; then one
+# table for the whole study.
+
+
+rule fitness:
+    input:
+        signals=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.npz",
+        features=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.ephys.tsv",
+        empirical=f"{RESULTS}/empirical/{{subject}}.npz",
+        connectome=f"{RESULTS}/connectomes/{{subject}}.npz",
+    output:
+        table=f"{RESULTS}/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.tsv",
+        fc=f"{RESULTS}/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.fc.npz",
+    log:
+        f"{RESULTS}/logs/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.log",
+    group:
+        "subject_{subject}"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        **config["fitness"],
+    script:
+        "../../scripts/fitness.py"
+
+
+rule study_table:
+    input:
+        runs_all("fitness", "tsv"),
+    output:
+        f"{RESULTS}/study/fitness.tsv",
+    log:
+        f"{RESULTS}/logs/study_table.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input, attempt: run_mem_mb(wildcards, input, attempt),
+        runtime=10,
+    script:
+        "../../scripts/study_table.py"
