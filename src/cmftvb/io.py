@@ -15,6 +15,8 @@ import os
 import platform
 import subprocess
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -54,11 +56,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp creates the file 0600; give the result the permissions a normal open()
+        # would (0666 less the umask) so colleagues on a shared cluster can read it.
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def canonical_json(obj: Any) -> str:
@@ -170,6 +181,15 @@ def load_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
             meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
     except FileNotFoundError:
         raise CmftvbError(f"{path}: file not found") from None
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        MemoryError,
+        zipfile.BadZipFile,
+        zlib.error,
+        json.JSONDecodeError,
+    ) as exc:
         raise CmftvbError(f"{path}: not a readable cmftvb .npz file ({exc})") from None
     return arrays, meta
