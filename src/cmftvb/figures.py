@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -248,12 +249,30 @@ def _check_table(table: pd.DataFrame, what: str, columns: Iterable[str] = _TABLE
         raise CmftvbError(f"{what}: the table is empty")
 
 
+def _chosen(chosen_G: Any, preset: str | None, what: str) -> dict[str, float] | None:
+    """{model: G} from a mapping or from :func:`cmftvb.stats.best_g`'s table (model, preset, G)."""
+    if chosen_G is None:
+        return None
+    if isinstance(chosen_G, pd.DataFrame):
+        if not {"model", "G"} <= set(chosen_G.columns):
+            raise CmftvbError(f"{what}: chosen_G table needs columns model and G")
+        c = chosen_G
+        if preset is not None and "preset" in c.columns:
+            c = c[c["preset"] == preset]
+        if c["model"].duplicated().any():
+            raise CmftvbError(f"{what}: chosen_G has several rows per model; pass preset=")
+        return {str(m): float(g) for m, g in zip(c["model"], c["G"], strict=True)}
+    if not isinstance(chosen_G, Mapping):
+        raise CmftvbError(f"{what}: chosen_G must be {{model: G}} or a best_g table")
+    return {str(m): float(g) for m, g in chosen_G.items()}
+
+
 def _select(
     table: pd.DataFrame,
     what: str,
     *,
     metric: str | None = None,
-    chosen_G: Mapping[str, float] | None = None,
+    chosen_G: Mapping[str, float] | pd.DataFrame | None = None,
     preset: str | None = None,
 ) -> pd.DataFrame:
     """Rows of one metric, one preset and, per model, one G (the chosen one if given)."""
@@ -270,6 +289,7 @@ def _select(
         t = t[t["preset"] == preset]
     elif len(presets) > 1:
         raise CmftvbError(f"{what}: several presets {presets}; pass preset= to choose one")
+    chosen_G = _chosen(chosen_G, preset or presets[0], what)
     parts = []
     for model, sub in t.groupby("model", sort=False):
         gs = np.unique(sub["G"].to_numpy(dtype=float))
@@ -425,8 +445,7 @@ def make_fc_matrices(
     vals = vals[np.isfinite(vals)]
     vmax = float(min(1.0, max(0.1, math.ceil((vals.max() if vals.size else 1.0) * 10) / 10)))
 
-    cmap = matplotlib.colormaps["RdBu_r"].copy()
-    cmap.set_bad(_NODATA_GREY)
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad=_NODATA_GREY)
     k = len(panels)
     fig = _new_figure(4.0 * k + 1.2, 5.6)
     axes = fig.subplots(1, k)
@@ -542,8 +561,20 @@ def fc_matrices(
 # ---------------------------------------------------------------------------------------------
 
 
-def _format_test(test: Mapping[str, Any] | str | None) -> str | None:
-    """One or two lines describing a paired test result (a stats-table row or free text)."""
+def _num(x: Any) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{x:.2g}" if abs(x) < 0.01 and x != 0 else f"{x:.3g}"
+
+
+def _format_test(test: Mapping[str, Any] | str | None, model_a: str, model_b: str) -> str | None:
+    """A few lines describing a paired test result.
+
+    ``test``: free text, or one row (mapping or Series) of
+    :func:`cmftvb.stats.paired_comparison`: columns ``n, p_w, wilcoxon_method, q_w, p_t, d_z,
+    rank_biserial, mean_diff, ci_low, ci_high, note`` are used where present.
+    """
     if test is None:
         return None
     if isinstance(test, str):
@@ -551,52 +582,44 @@ def _format_test(test: Mapping[str, Any] | str | None) -> str | None:
     if isinstance(test, pd.Series):
         test = test.to_dict()
     if not isinstance(test, Mapping):
-        raise CmftvbError(f"paired test annotation must be a mapping or text, got {type(test)}")
-
-    def num(x: Any) -> str:
-        x = float(x)
-        if not math.isfinite(x):
-            return "n/a"
-        return f"{x:.2g}" if abs(x) < 0.01 and x != 0 else f"{x:.3g}"
-
-    def get(*names: str) -> Any:
-        for nm in names:
-            if nm in test and test[nm] is not None:
-                return test[nm]
-        return None
-
-    parts = []
-    for label, names in (
-        ("Wilcoxon p", ("p_wilcoxon", "wilcoxon_p")),
-        ("paired t p", ("p_ttest", "p_t", "ttest_p", "t_p")),
-        ("q (BH)", ("q", "q_wilcoxon", "q_bh")),
-    ):
-        v = get(*names)
-        if v is not None:
-            parts.append(f"{label} = {num(v)}")
-    d = get("d_z", "cohen_dz", "dz")
-    if d is not None:
-        lo, hi = get("d_z_ci_low", "dz_ci_low", "d_z_low"), get("d_z_ci_high", "dz_ci_high")
-        ci = f" [{num(lo)}, {num(hi)}]" if lo is not None and hi is not None else ""
-        parts.append(f"d_z = {num(d)}{ci}")
-    rb = get("rank_biserial", "r_rb", "rb")
-    if rb is not None:
-        lo, hi = (
-            get("rank_biserial_ci_low", "rb_ci_low"),
-            get("rank_biserial_ci_high", "rb_ci_high"),
+        raise CmftvbError(
+            f"paired_fitness: test must be a stats row (mapping) or text, got {type(test).__name__}"
         )
-        ci = f" [{num(lo)}, {num(hi)}]" if lo is not None and hi is not None else ""
-        parts.append(f"rank-biserial = {num(rb)}{ci}")
-    if not parts:
-        parts = [f"{k} = {num(v) if isinstance(v, int | float) else v}" for k, v in test.items()]
-    lines, cur = [], ""
-    for p in parts:
-        if cur and len(cur) + len(p) > 44:
-            lines.append(cur)
-            cur = p
-        else:
-            cur = f"{cur}, {p}" if cur else p
-    lines.append(cur)
+
+    def get(name: str) -> Any:
+        v = test.get(name)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return None
+        return v
+
+    lines = []
+    if get("p_w") is not None:
+        meth = f" ({test['wilcoxon_method']})" if get("wilcoxon_method") else ""
+        line = f"Wilcoxon{meth} p = {_num(test['p_w'])}"
+        if get("q_w") is not None:
+            line += f", BH q = {_num(test['q_w'])}"
+        lines.append(line)
+    line = []
+    if get("p_t") is not None:
+        line.append(f"paired t p = {_num(test['p_t'])}")
+    if get("d_z") is not None:
+        line.append(f"d_z = {_num(test['d_z'])}")
+    if get("rank_biserial") is not None:
+        line.append(f"r_rb = {_num(test['rank_biserial'])}")
+    if line:
+        lines.append(", ".join(line))
+    if get("mean_diff") is not None:
+        line = f"Δ ({_model_name(model_b)} − {_model_name(model_a)}) = {_num(test['mean_diff'])}"
+        if get("ci_low") is not None and get("ci_high") is not None:
+            line += f" [{_num(test['ci_low'])}, {_num(test['ci_high'])}]"
+        lines.append(line)
+    if get("note"):
+        lines.append(str(test["note"]))
+    if not lines:
+        raise CmftvbError(
+            "paired_fitness: test row has none of the columns p_w, p_t, d_z, rank_biserial, "
+            f"mean_diff (has {', '.join(map(str, test))})"
+        )
     return "\n".join(lines)
 
 
@@ -606,7 +629,7 @@ def make_paired_fitness(
     metric: str,
     *,
     region: str = "global",
-    chosen_G: Mapping[str, float] | None = None,
+    chosen_G: Mapping[str, float] | pd.DataFrame | None = None,
     preset: str | None = None,
     test: Mapping[str, Any] | str | None = None,
     ylabel: str | None = None,
@@ -664,7 +687,7 @@ def make_paired_fitness(
     unpaired = len(wide) - n_pairs
     if unpaired:
         note += f" {unpaired} subject(s) lack one model and are not joined."
-    text = _format_test(test)
+    text = _format_test(test, *(models + ["", ""])[:2])
     if text:
         ax.text(
             0.5,
@@ -688,7 +711,7 @@ def paired_fitness(
     path: str | os.PathLike,
     *,
     region: str = "global",
-    chosen_G: Mapping[str, float] | None = None,
+    chosen_G: Mapping[str, float] | pd.DataFrame | None = None,
     preset: str | None = None,
     test: Mapping[str, Any] | str | None = None,
     ylabel: str | None = None,
@@ -698,9 +721,10 @@ def paired_fitness(
     ``table``: the study's tidy table (columns ``subject, model, preset, G, seed, metric,
     region, value``). Seeds are averaged within subject; each subject's models are joined by a
     line; diamonds give the mean ± 95 % t-interval across subjects. With several G values per
-    model, ``chosen_G`` ({model: G}) picks each model's own G (issue 4 item 4); with several
-    presets, ``preset`` picks one. ``test``: a row of :func:`cmftvb.stats.paired_comparison`
-    (mapping) or text, annotated on the plot. Returns [PNG, SVG] paths.
+    model, ``chosen_G`` ({model: G}, or the table of :func:`cmftvb.stats.best_g`) picks each
+    model's own G (issue 4 item 4); with several presets, ``preset`` picks one. ``test``: a
+    row of :func:`cmftvb.stats.paired_comparison` (mapping or Series) or text, annotated on
+    the plot. Returns [PNG, SVG] paths.
     """
     fig = make_paired_fitness(
         table, metric, region=region, chosen_G=chosen_G, preset=preset, test=test, ylabel=ylabel
@@ -734,7 +758,7 @@ def make_regional_error(
     table: pd.DataFrame,
     *,
     metrics: Sequence[str] = ("bold_mae", "fc_profile_error"),
-    chosen_G: Mapping[str, float] | None = None,
+    chosen_G: Mapping[str, float] | pd.DataFrame | None = None,
     preset: str | None = None,
     no_data_note: str | None = None,
 ) -> Figure:
@@ -859,7 +883,7 @@ def regional_error(
     path: str | os.PathLike,
     *,
     metrics: Sequence[str] = ("bold_mae", "fc_profile_error"),
-    chosen_G: Mapping[str, float] | None = None,
+    chosen_G: Mapping[str, float] | pd.DataFrame | None = None,
     preset: str | None = None,
     no_data_note: str | None = None,
 ) -> list[Path]:
@@ -1136,10 +1160,40 @@ def coherence_plot(
 # ---------------------------------------------------------------------------------------------
 
 
+def _short_source(src: str) -> str:
+    """Short citation: 'Häusser M, Clark BA (1997) Neuron ...' -> 'Häusser & Clark 1997'.
+
+    Three or more authors (or an explicit 'et al.') give 'First et al. YEAR'; text that does not
+    look like 'Authors (YEAR) ...' is returned unchanged.
+    """
+    m = re.match(r"\s*([^()]+?)\s*\((\d{4})\)", src)
+    if not m:
+        return src.strip()
+    authors, year = m.group(1), m.group(2)
+    names = [a.split()[0] for a in authors.replace(" et al.", "").split(",") if a.strip()]
+    if not names:
+        return src.strip()
+    if "et al" in authors or len(names) >= 3:
+        return f"{names[0]} et al. {year}"
+    return f"{' & '.join(names)} {year}"
+
+
 def _check_ranges(ranges: Mapping[str, Any], what: str) -> dict[str, tuple[float, float, str]]:
+    """population -> (low_hz, high_hz, source text).
+
+    Accepts (low, high[, source]) tuples or the mappings of
+    :func:`cmftvb.signals.ephys.physiological_ranges` (``low_hz``, ``high_hz``, ``sources``).
+    """
     out = {}
     for pop, r in (ranges or {}).items():
-        r = tuple(r)
+        if isinstance(r, Mapping):
+            if "low_hz" not in r or "high_hz" not in r:
+                raise CmftvbError(f"{what}: range of {pop!r} lacks low_hz/high_hz")
+            srcs = r.get("sources") or []
+            srcs = [srcs] if isinstance(srcs, str) else list(srcs)
+            r = (r["low_hz"], r["high_hz"], "; ".join(_short_source(str(x)) for x in srcs))
+        else:
+            r = tuple(r)
         if len(r) not in (2, 3):
             raise CmftvbError(f"{what}: range of {pop!r} must be (low_hz, high_hz[, source])")
         try:
@@ -1158,12 +1212,15 @@ def make_firing_rates(
     ranges: Mapping[str, Any],
     *,
     population_col: str = "population",
-    rate_col: str = "rate_hz",
+    rate_col: str | None = None,
     model_col: str = "model",
     title: str | None = None,
 ) -> Figure:
     """Figure of :func:`firing_rates` (see there)."""
     what = "firing_rates"
+    if rate_col is None:  # rate_summary() gives mean_hz; per-sample tables rate_hz
+        cols = getattr(rates_table, "columns", ())
+        rate_col = "rate_hz" if "rate_hz" in cols else "mean_hz"
     _check_table(rates_table, what, (population_col, rate_col))
     rng = _check_ranges(ranges, what)
     t = rates_table.assign(_rate=pd.to_numeric(rates_table[rate_col], errors="coerce"))
@@ -1239,6 +1296,8 @@ def make_firing_rates(
         ax.set_title(pop if pop in rng else f"{pop} (no range given)")
         if i % ncol == 0:
             ax.set_ylabel("firing rate (Hz)")
+        if i >= len(pops) - ncol:
+            ax.set_xlabel("network model" if has_model else "all nodes and runs")
     for ax in axes[len(pops) :]:
         ax.set_visible(False)
     handles = [Patch(color="#009E73", alpha=0.3, label="physiological range")]
@@ -1260,17 +1319,19 @@ def firing_rates(
     path: str | os.PathLike,
     *,
     population_col: str = "population",
-    rate_col: str = "rate_hz",
+    rate_col: str | None = None,
     model_col: str = "model",
     title: str | None = None,
 ) -> list[Path]:
     """Firing rates per population (Hz) as box + dot plots against physiological ranges.
 
-    ``rates_table``: one row per observation (node, run...) with columns ``population``,
-    ``rate_hz`` and optionally ``model`` (models then sit side by side in their fixed colours).
-    ``ranges``: population -> (low_hz, high_hz, source) (or without the source), e.g. the
-    signals helper's documented table; each range is shaded and its source printed under the
-    figure; panel titles give the share of values inside the range. Returns [PNG, SVG] paths.
+    ``rates_table``: one row per observation (node, run, ...) with columns ``population``, a
+    rate in Hz (``rate_col``; default ``rate_hz``, else ``mean_hz`` as written by
+    :func:`cmftvb.signals.ephys.rate_summary`) and optionally ``model`` (models then sit side by
+    side in their fixed colours). ``ranges``: population -> (low_hz, high_hz[, source]) or the
+    mapping of :func:`cmftvb.signals.ephys.physiological_ranges` (``low_hz``, ``high_hz``,
+    ``sources``). Each range is shaded, its sources are cited under the figure, and each box's
+    tick label gives the share of values inside the range. Returns [PNG, SVG] paths.
     """
     fig = make_firing_rates(
         rates_table,
@@ -1421,7 +1482,7 @@ def node_curves(
 def make_g_sweep(
     table: pd.DataFrame,
     metric: str,
-    chosen_G: Mapping[str, float],
+    chosen_G: Mapping[str, float] | pd.DataFrame,
     *,
     region: str = "global",
     preset: str | None = None,
@@ -1445,6 +1506,7 @@ def make_g_sweep(
         t = t[t["preset"] == preset]
     elif len(presets) > 1:
         raise CmftvbError(f"{what}: several presets {presets}; pass preset= to choose one")
+    chosen_G = _chosen(chosen_G, preset or presets[0], what)
     t = t.assign(G=t["G"].astype(float))
     s = _subject_means(t, ["model", "G"])
     models = _models_in(s["model"])
@@ -1515,7 +1577,7 @@ def make_g_sweep(
 def g_sweep(
     table: pd.DataFrame,
     metric: str,
-    chosen_G: Mapping[str, float],
+    chosen_G: Mapping[str, float] | pd.DataFrame,
     path: str | os.PathLike,
     *,
     region: str = "global",

@@ -1,0 +1,610 @@
+"""Tests of cmftvb.figures: files written, units on axes, values drawn, bad input rejected.
+
+Each figure is built from small synthetic inputs whose drawn content is known independently
+(seed means computed here with numpy, FC fit with numpy's corrcoef, spectral peaks placed at
+known frequencies), and the layout is checked for the overlaps that were seen by eye (figure
+title vs legend, footnote vs axis labels).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.image import AxesImage
+from scipy import signal
+
+from cmftvb import CmftvbError, figures
+from cmftvb import stats as cstats
+from cmftvb.connectome import roles as croles
+from cmftvb.signals import ephys
+
+UNIT = re.compile(r"\([^()]*\b(Hz|unitless|z-score units|ms|s)\b[^()]*\)", re.S)
+#: Labels of categorical axes (tick labels name the categories; no unit applies).
+CATEGORICAL = {"network model", "lobule (anterior → posterior)", "all nodes and runs"}
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_files(paths, stem):
+    png, svg = paths
+    assert png.suffix == ".png" and svg.suffix == ".svg"
+    assert png.with_suffix("") == stem.with_suffix("") or png.stem == stem.name
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 10_000
+    root = ET.fromstring(svg.read_text())  # well-formed XML
+    assert root.tag.endswith("svg")
+    # no temporary files left beside the outputs
+    assert not [p for p in png.parent.iterdir() if p.name.startswith(".")]
+    return svg.read_text()
+
+
+def _data_axes(fig):
+    return [ax for ax in fig.axes if ax.get_label() == figures._DATA_AXES and ax.get_visible()]
+
+
+def _assert_units(fig):
+    """Every data panel has x and y labels with a unit, itself or on its row/column."""
+    axes = _data_axes(fig)
+    assert axes, "no data axes tagged"
+    for ax in axes:
+        for lab in (ax.get_xlabel(), ax.get_ylabel()):
+            if lab and lab not in CATEGORICAL:
+                assert UNIT.search(lab), f"label without unit: {lab!r}"
+    for ax in axes:
+        spec = ax.get_subplotspec()
+        col = [
+            a
+            for a in axes
+            if a.get_subplotspec().colspan.start == spec.colspan.start
+            and a.get_subplotspec().get_gridspec() is spec.get_gridspec()
+        ]
+        row = [
+            a
+            for a in axes
+            if a.get_subplotspec().rowspan.start == spec.rowspan.start
+            and a.get_subplotspec().get_gridspec() is spec.get_gridspec()
+        ]
+        assert any(a.get_xlabel() for a in col), f"no x label in column of {ax.get_title()!r}"
+        assert any(a.get_ylabel() for a in row), f"no y label in row of {ax.get_title()!r}"
+
+
+def _assert_no_overlap(fig):
+    """Figure legends, panel titles, the footnote and axis labels do not overlap."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    boxes = []
+    for leg in fig.legends:
+        boxes.append(("legend", leg.get_window_extent(r)))
+    if fig._supxlabel is not None and fig._supxlabel.get_text():
+        boxes.append(("footnote", fig._supxlabel.get_window_extent(r)))
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        boxes.append(("footnote suptitle", fig._suptitle.get_window_extent(r)))
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        if ax.get_title():
+            boxes.append((f"title {ax.get_title()!r}", ax.title.get_window_extent(r)))
+        if ax.get_xlabel():
+            boxes.append((f"xlabel of {ax.get_title()!r}", ax.xaxis.label.get_window_extent(r)))
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            (na, a), (nb, b) = boxes[i], boxes[j]
+            if na.startswith("legend") or nb.startswith("legend") or "footnote" in (na, nb):
+                assert not a.overlaps(b), f"{na} overlaps {nb}"
+    # and everything lies inside the canvas
+    W, H = fig.bbox.width, fig.bbox.height
+    for name, b in boxes:
+        assert b.x0 >= -1 and b.y0 >= -1 and b.x1 <= W + 1 and b.y1 <= H + 1, f"{name} cut off"
+
+
+def test_overlap_check_detects_title_under_legend():
+    """The layout check fails on the overlap first seen by eye (suptitle + outside legend)."""
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    fig.subplots()
+    fig.suptitle("A title that the legend covers")
+    fig.legend(handles=[Line2D([], [], label="a")], loc="outside upper center")
+    with pytest.raises(AssertionError, match="overlaps"):
+        _assert_no_overlap(fig)
+
+
+def _texts(fig):
+    out = [t.get_text() for t in fig.texts]
+    for ax in fig.axes:
+        out += [t.get_text() for t in ax.texts]
+        out += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        out += [t.get_text() for t in ax.get_xticklabels()]
+    for leg in fig.legends:
+        out += [t.get_text() for t in leg.get_texts()] + [leg.get_title().get_text()]
+    if fig._supxlabel is not None:
+        out.append(fig._supxlabel.get_text())
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# synthetic inputs
+# ---------------------------------------------------------------------------------------------
+
+LABELS = [
+    "Precentral_L",
+    "Precentral_R",
+    "Frontal_Sup_L",
+    "Frontal_Sup_R",
+    "Left-Thalamus-Proper",
+    "Left-Caudate",
+    "Brain-Stem",
+    "Occipital_Mid_L",
+    "Left_I_IV",
+    "Left_CrusI",
+    "Vermis_VI",
+    "Right_CrusI",
+    "Left_Dentate",
+]
+
+
+@pytest.fixture(scope="module")
+def fc_inputs():
+    rng = np.random.default_rng(3)
+    n = len(LABELS)
+    roles = croles.annotate(LABELS)
+    has = ~np.isin(roles, ["crbl_hemisphere", "crbl_vermis", "dcn"])
+
+    def rand_fc(k):
+        x = rng.standard_normal((200, n)) + k * rng.standard_normal((200, 1))
+        return np.corrcoef(x.T)
+
+    emp = rand_fc(0.8)
+    emp[~has] = np.nan
+    emp[:, ~has] = np.nan
+    sims = {"homogeneous": rand_fc(0.5), "cmf": rand_fc(0.7)}
+    return emp, sims, roles, has
+
+
+def _table(n_subj=5, gs=(1.0, 2.0), seeds=(0, 1), regions=("global",), rng_seed=0):
+    rng = np.random.default_rng(rng_seed)
+    rows = []
+    for s in range(n_subj):
+        for m, off in (("homogeneous", 0.0), ("cmf", 0.05)):
+            for g in gs:
+                for seed in seeds:
+                    for reg in regions:
+                        metrics = (
+                            ("fc_fit", "fcd_ks")
+                            if reg == "global"
+                            else (
+                                "bold_mae",
+                                "fc_profile_error",
+                            )
+                        )
+                        for met in metrics:
+                            v = 0.3 + off + 0.02 * g + rng.normal(0, 0.03)
+                            rows.append((f"s{s}", m, "corrected", g, seed, met, reg, v))
+    return pd.DataFrame(
+        rows, columns=["subject", "model", "preset", "G", "seed", "metric", "region", "value"]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# saving
+# ---------------------------------------------------------------------------------------------
+
+
+def test_figure_paths_keep_dotted_names():
+    assert figures.figure_paths("a/fc_G2.0") == (
+        figures.Path("a/fc_G2.0.png"),
+        figures.Path("a/fc_G2.0.svg"),
+    )
+    assert figures.figure_paths("a/x.svg")[0].name == "x.png"
+    assert figures.figure_paths("a/x.PNG")[1].name == "x.svg"
+
+
+def test_save_is_deterministic(tmp_path, fc_inputs):
+    emp, sims, roles, _ = fc_inputs
+    p1 = figures.fc_matrices(emp, sims, LABELS, roles, tmp_path / "a" / "fc")
+    p2 = figures.fc_matrices(emp, sims, LABELS, roles, tmp_path / "b" / "fc.png")
+    for a, b in zip(p1, p2, strict=True):
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between identical runs"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. FC matrices
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fc_matrices(tmp_path, fc_inputs):
+    emp, sims, roles, has = fc_inputs
+    paths = figures.fc_matrices(emp, sims, LABELS, roles, tmp_path / "fc")
+    svg = _check_files(paths, tmp_path / "fc")
+    assert "FC (Pearson r, unitless)" in svg
+
+    fig = figures.make_fc_matrices(emp, sims, LABELS, roles)
+    _assert_no_overlap(fig)
+    text = _texts(fig)
+    # the FC fit in each title equals an independent Pearson r on the nodes with data
+    idx = np.flatnonzero(has)
+    iu = np.triu_indices(idx.size, 1)
+    for m, name in (("homogeneous", "homogeneous"), ("cmf", "cMF")):
+        r = np.corrcoef(sims[m][np.ix_(idx, idx)][iu], emp[np.ix_(idx, idx)][iu])[0, 1]
+        assert f"{name}\nFC fit r = {r:.3f}" in text
+    # the figure says which nodes lack empirical data
+    n_missing = int((~has).sum())
+    assert f"{n_missing} nodes" in text and "no empirical BOLD" in text
+    assert "no empirical data" in text  # legend entry
+    # the empirical panel is NaN (drawn grey) exactly on rows of nodes without data
+    ax_emp = next(ax for ax in fig.axes if ax.get_title().startswith("empirical"))
+    im = next(c for c in ax_emp.get_children() if isinstance(c, AxesImage))
+    arr = np.ma.filled(np.ma.asarray(im.get_array()).astype(float), np.nan)
+    order = np.argsort([list(figures._ROLE_COLORS).index(r) for r in roles], kind="stable")
+    missing_rows = np.isnan(arr).all(axis=1)
+    np.testing.assert_array_equal(missing_rows, ~has[order])
+    # one shared colour scale, symmetric around 0
+    clims = {
+        c.get_clim()
+        for ax in fig.axes
+        for c in ax.get_children()
+        if isinstance(c, AxesImage) and c.get_cmap().name.startswith("RdBu")
+    }
+    assert len(clims) == 1 and next(iter(clims))[0] == -next(iter(clims))[1]
+
+
+def test_fc_matrices_invalid(tmp_path, fc_inputs):
+    emp, sims, roles, _ = fc_inputs
+    with pytest.raises(CmftvbError, match="not square"):
+        figures.fc_matrices(emp[:, :-1], sims, LABELS, roles, tmp_path / "x")
+    with pytest.raises(CmftvbError, match="simulated FC of 'cmf'"):
+        figures.fc_matrices(emp, {"cmf": sims["cmf"][:-1, :-1]}, LABELS, roles, tmp_path / "x")
+    with pytest.raises(CmftvbError, match="labels"):
+        figures.fc_matrices(emp, sims, LABELS[:-1], roles, tmp_path / "x")
+    with pytest.raises(CmftvbError, match="unknown node role"):
+        figures.fc_matrices(
+            emp, sims, LABELS, ["cortex"] * len(LABELS[:-1]) + ["x"], tmp_path / "x"
+        )
+    assert not list(tmp_path.iterdir()), "a failed figure must not leave files"
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. paired fitness
+# ---------------------------------------------------------------------------------------------
+
+
+def test_paired_fitness(tmp_path):
+    tab = _table()
+    chosen = {"homogeneous": 1.0, "cmf": 2.0}
+    comp = cstats.paired_comparison(
+        tab,
+        chosen_G=pd.DataFrame(
+            {"model": list(chosen), "preset": "corrected", "G": list(chosen.values())}
+        ),
+        n_boot=200,
+    )
+    row = comp[(comp.metric == "fc_fit") & (comp.region == "global")].iloc[0]
+    paths = figures.paired_fitness(tab, "fc_fit", tmp_path / "paired", chosen_G=chosen, test=row)
+    svg = _check_files(paths, tmp_path / "paired")
+    assert "FC fit (Pearson r, unitless)" in svg and "Wilcoxon" in svg
+
+    fig = figures.make_paired_fitness(tab, "fc_fit", chosen_G=chosen, test=row)
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    ax = _data_axes(fig)[0]
+    # the dots are the seed means per subject at each model's chosen G (computed here)
+    pts = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(pts) == 2
+    for k, (m, g) in enumerate(chosen.items()):
+        sel = tab[(tab.model == m) & (tab.G == g) & (tab.metric == "fc_fit")]
+        expect = {s: sel[sel.subject == s].value.to_numpy().mean() for s in sel.subject.unique()}
+        got = pts[k].get_offsets()[:, 1]
+        np.testing.assert_allclose(np.sort(got), np.sort(list(expect.values())), rtol=1e-12)
+    # one grey line per subject
+    assert sum(1 for ln in ax.lines if ln.get_color() == "#9E9E9E") == 5
+    text = _texts(fig)
+    assert f"p = {figures._num(row.p_w)}" in text and "n = 5 paired subjects" in text
+
+
+def test_paired_fitness_invalid(tmp_path):
+    tab = _table()
+    with pytest.raises(CmftvbError, match="several G values"):
+        figures.paired_fitness(tab, "fc_fit", tmp_path / "p")
+    with pytest.raises(CmftvbError, match="metric 'nope'"):
+        figures.paired_fitness(tab, "nope", tmp_path / "p", chosen_G={"cmf": 1, "homogeneous": 1})
+    with pytest.raises(CmftvbError, match="chosen G 3"):
+        figures.paired_fitness(tab, "fc_fit", tmp_path / "p", chosen_G={"cmf": 3, "homogeneous": 1})
+    with pytest.raises(CmftvbError, match="missing column"):
+        figures.paired_fitness(tab.drop(columns="seed"), "fc_fit", tmp_path / "p")
+    with pytest.raises(CmftvbError, match="test row"):
+        figures.paired_fitness(
+            tab, "fc_fit", tmp_path / "p", chosen_G={"cmf": 1, "homogeneous": 1}, test={"x": 1}
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. region-wise error
+# ---------------------------------------------------------------------------------------------
+
+CRBL = ["Right_X", "Left_I_IV", "Vermis_IX", "Left_CrusII", "Vermis_VI", "Right_I_IV"]
+
+
+def test_regional_error(tmp_path):
+    regions = ("global", "Precentral_L", "Left_Dentate", *CRBL)
+    tab = _table(n_subj=4, gs=(1.0,), regions=regions)
+    paths = figures.regional_error(tab, tmp_path / "reg")
+    svg = _check_files(paths, tmp_path / "reg")
+    assert "BOLD MAE" in svg and "FC-profile error" in svg
+
+    fig = figures.make_regional_error(tab)
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    axes = _data_axes(fig)
+    assert len(axes) == 6  # 2 metrics x (left, vermis, right)
+    titles = [ax.get_title() for ax in axes[:3]]
+    assert titles == ["left hemisphere", "vermis", "right hemisphere"]
+    # lobules in anatomical order; vermis has only VI..X
+    ticks = [[t.get_text() for t in ax.get_xticklabels()] for ax in axes[:3]]
+    assert ticks[0] == list(croles.LOBULES) and ticks[2] == list(croles.LOBULES)
+    assert ticks[1] == list(croles.VERMIS_LOBULES)
+    # the cMF mean at Left_I_IV (BOLD MAE) sits at x = 0 + offset with the subjects' mean
+    sel = tab[(tab.model == "cmf") & (tab.region == "Left_I_IV") & (tab.metric == "bold_mae")]
+    expect = sel.groupby("subject").value.mean().mean()
+    ys = [
+        ln.get_ydata()[0]
+        for ln in axes[0].lines
+        if len(ln.get_xdata()) == 1 and abs(ln.get_xdata()[0] - 0.175) < 1e-9
+    ]
+    assert any(abs(y - expect) < 1e-12 for y in ys)
+    # the DCN and cerebral rows are not drawn: only the 6 cortex labels' lobules have points
+    n_points = sum(
+        len(c.get_offsets()) for ax in axes for c in ax.collections if isinstance(c, PathCollection)
+    )
+    assert n_points == 2 * len(CRBL) * 4 * 2  # metrics x regions x subjects x models
+
+
+def test_regional_error_without_cerebellar_data_says_so(tmp_path):
+    tab = _table(n_subj=3, gs=(1.0,), regions=("global", "Precentral_L"))
+    paths = figures.regional_error(tab, tmp_path / "reg")
+    svg = _check_files(paths, tmp_path / "reg")
+    assert "no empirical BOLD for any cerebellar-cortex node" in svg
+    fig = figures.make_regional_error(tab)
+    assert "not available" in _texts(fig)
+
+
+def test_regional_error_invalid(tmp_path):
+    with pytest.raises(CmftvbError, match="missing column"):
+        figures.regional_error(pd.DataFrame({"region": ["Left_X"]}), tmp_path / "r")
+    with pytest.raises(CmftvbError, match="empty"):
+        figures.regional_error(_table().iloc[:0], tmp_path / "r")
+
+
+# ---------------------------------------------------------------------------------------------
+# 4-5. spectra and coherence
+# ---------------------------------------------------------------------------------------------
+
+FS = 250.0
+PEAKS = {"GrC": 10.0, "GoC": 6.0, "MLI": 20.0, "PC": 40.0, "r_E": 2.0, "r_I": 3.0}
+
+
+@pytest.fixture(scope="module")
+def spectra():
+    rng = np.random.default_rng(5)
+    t = np.arange(0, 40, 1 / FS)
+    out = {}
+    for p, f0 in PEAKS.items():
+        x = 3 * np.sin(2 * np.pi * f0 * t) + rng.standard_normal((3, t.size))
+        f, pxx = signal.welch(x, FS, nperseg=500, noverlap=250)
+        out[p] = pxx
+    return f, out
+
+
+def test_population_spectra(tmp_path, spectra):
+    f, psd = spectra
+    paths = figures.population_spectra(f, psd, tmp_path / "spec")
+    svg = _check_files(paths, tmp_path / "spec")
+    assert "frequency (Hz)" in svg
+    for sym in "δθαβγ":
+        assert sym in svg
+
+    fig = figures.make_population_spectra(f, psd)
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    for ax in _data_axes(fig):
+        line = max(ax.lines, key=lambda ln: len(ln.get_xdata()))
+        x, y = line.get_xdata(), line.get_ydata()
+        assert ax.get_xscale() == "log"
+        # normalised median spectrum peaks at the planted frequency (0.5 Hz resolution)
+        assert abs(x[np.argmax(y)] - PEAKS[ax.get_title()]) <= 0.5
+        assert 0.9 <= y.max() <= 1.0 + 1e-12
+    # nested: models overlaid in their fixed colours
+    fig = figures.make_population_spectra(
+        f, {"homogeneous": {"r_E": psd["r_E"]}, "cmf": {"r_E": psd["r_E"], "PC": psd["PC"]}}
+    )
+    colors = {ln.get_color() for ax in _data_axes(fig) for ln in ax.lines}
+    assert {figures.MODEL_COLORS["homogeneous"], figures.MODEL_COLORS["cmf"]} <= colors
+
+
+def test_population_spectra_invalid(tmp_path, spectra):
+    f, psd = spectra
+    with pytest.raises(CmftvbError, match="'GrC' has shape"):
+        figures.population_spectra(f[:-1], psd, tmp_path / "s")
+    with pytest.raises(CmftvbError, match="strictly increasing"):
+        figures.population_spectra(f[::-1], psd, tmp_path / "s")
+    with pytest.raises(CmftvbError, match="band 'delta'"):
+        figures.population_spectra(f, psd, tmp_path / "s", bands={"delta": (4, 0.5)})
+    with pytest.raises(CmftvbError, match="no spectra"):
+        figures.population_spectra(f, {}, tmp_path / "s")
+
+
+def test_coherence_plot(tmp_path):
+    rng = np.random.default_rng(9)
+    t = np.arange(0, 40, 1 / FS)
+    common = np.sin(2 * np.pi * 12 * t)
+    a = common + 0.3 * rng.standard_normal(t.size)
+    b = common + 0.3 * rng.standard_normal(t.size)
+    c = rng.standard_normal(t.size)
+    f, cab = signal.coherence(a, b, FS, nperseg=500)
+    _, cac = signal.coherence(a, c, FS, nperseg=500)
+    coh = {("GrC", "PC"): cab, ("GrC", "noise"): cac}
+    paths = figures.coherence_plot(f, coh, tmp_path / "coh")
+    svg = _check_files(paths, tmp_path / "coh")
+    assert "magnitude-squared coherence" in svg and "GrC – PC" in svg
+
+    fig = figures.make_coherence_plot(f, coh)
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    ax = _data_axes(fig)[0]
+    lines = {ln.get_label(): ln for ln in ax.lines}
+    x, y = lines["GrC – PC"].get_xdata(), lines["GrC – PC"].get_ydata()
+    assert abs(x[np.argmax(y)] - 12.0) <= 0.5 and y.max() > 0.9
+    assert ax.get_ylim() == (0, 1.02)
+
+    with pytest.raises(CmftvbError, match="outside"):
+        figures.coherence_plot(f, {("a", "b"): cab * 2}, tmp_path / "c2")
+    with pytest.raises(CmftvbError, match="has shape"):
+        figures.coherence_plot(f, {("a", "b"): cab[:-2]}, tmp_path / "c2")
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. firing rates
+# ---------------------------------------------------------------------------------------------
+
+
+def test_firing_rates(tmp_path):
+    rt = pd.DataFrame(
+        {
+            "population": ["GrC"] * 4 + ["r_E"] * 4 + ["r_E"] * 4,
+            "model": ["cmf"] * 8 + ["homogeneous"] * 4,
+            "rate_hz": [1.0, 2.0, 3.0, 20.0, 2, 3, 4, 5, 2, 3, 40, 50],
+        }
+    )
+    ranges = {"GrC": (0.1, 10.0, "Chadderton et al. 2004"), "r_E": (1.0, 10.0)}
+    paths = figures.firing_rates(rt, ranges, tmp_path / "rates")
+    svg = _check_files(paths, tmp_path / "rates")
+    assert "firing rate (Hz)" in svg and "Chadderton et al. 2004" in svg
+
+    fig = figures.make_firing_rates(rt, ranges)
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    axes = {ax.get_title(): ax for ax in _data_axes(fig)}
+    ticks = {k: [t.get_text() for t in ax.get_xticklabels()] for k, ax in axes.items()}
+    # GrC: only cMF has it; 3 of 4 values inside 0.1-10 Hz
+    assert ticks["GrC"] == ["cMF\n75 % in range"]
+    assert ticks["r_E"] == ["homogeneous\n50 % in range", "cMF\n100 % in range"]
+
+
+def test_firing_rates_with_signals_table(tmp_path):
+    """The ranges of cmftvb.signals.ephys and its rate_summary() table plug in directly."""
+    rng = np.random.default_rng(1)
+    rates = np.abs(rng.normal([2, 10, 12, 60], [0.2, 1, 1, 5], size=(500, 4)))
+    summ = ephys.rate_summary(rates, ["GrC", "GoC", "MLI", "PC"])
+    phys = ephys.physiological_ranges()
+    fig = figures.make_firing_rates(summ, phys)
+    _assert_units(fig)
+    text = _texts(fig)
+    for pop in ("GrC", "GoC", "MLI", "PC"):
+        lo, hi = phys[pop]["low_hz"], phys[pop]["high_hz"]
+        assert f"{pop} {lo:g}–{hi:g} Hz" in text
+    assert "Chadderton et al. 2004" in text and "Häusser & Clark 1997" in text
+    paths = figures.firing_rates(summ, phys, tmp_path / "r")
+    _check_files(paths, tmp_path / "r")
+
+
+def test_firing_rates_invalid(tmp_path):
+    rt = pd.DataFrame({"population": ["GrC"], "rate_hz": [-1.0]})
+    with pytest.raises(CmftvbError, match="negative"):
+        figures.firing_rates(rt, {}, tmp_path / "r")
+    with pytest.raises(CmftvbError, match="missing column"):
+        figures.firing_rates(rt.rename(columns={"rate_hz": "x"}), {}, tmp_path / "r")
+    rt = pd.DataFrame({"population": ["GrC"], "rate_hz": [1.0]})
+    with pytest.raises(CmftvbError, match="low <= high"):
+        figures.firing_rates(rt, {"GrC": (5, 1)}, tmp_path / "r")
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. node curves
+# ---------------------------------------------------------------------------------------------
+
+
+def test_node_curves(tmp_path):
+    mf = np.linspace(0, 80, 41)
+    cur = {"GrC": 0.12 * mf, "GoC": mf, "MLI": 11 + 0.2 * mf, "PC": 55 + 0.6 * mf}
+    ref = {"PC": ([4, 10, 20, 40, 60], [55.8, 57.06, 63.17, 78.48, 90.93])}
+    paths = figures.node_curves(mf, cur, tmp_path / "nc", reference=ref)
+    svg = _check_files(paths, tmp_path / "nc")
+    assert "mossy-fibre input (Hz)" in svg and "steady-state rate (Hz)" in svg
+
+    fig = figures.make_node_curves(mf, {"a": cur, "b": cur}, reference=ref)
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    axes = _data_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["GrC", "GoC", "MLI", "PC"]
+    for ax in axes:
+        # validity limit drawn at 70 Hz
+        assert any(
+            np.allclose(ln.get_xdata(), [70, 70]) and ln.get_linestyle() == ":" for ln in ax.lines
+        )
+    assert "validity limit (70 Hz)" in _texts(fig)
+    pc = axes[3]
+    refs = [ln for ln in pc.lines if ln.get_marker() == "o"]
+    np.testing.assert_array_equal(refs[0].get_ydata(), ref["PC"][1])
+
+
+def test_node_curves_invalid(tmp_path):
+    mf = np.linspace(0, 70, 8)
+    with pytest.raises(CmftvbError, match="'PC' have shape"):
+        figures.node_curves(mf, {"PC": np.zeros(7)}, tmp_path / "n")
+    with pytest.raises(CmftvbError, match="increasing"):
+        figures.node_curves(mf[::-1], {"PC": np.zeros(8)}, tmp_path / "n")
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. G sweep
+# ---------------------------------------------------------------------------------------------
+
+
+def test_g_sweep(tmp_path):
+    tab = _table(n_subj=4, gs=(0.5, 1.0, 2.0))
+    chosen = cstats.best_g(tab)  # the stats table plugs in directly
+    paths = figures.g_sweep(tab, "fc_fit", chosen, tmp_path / "gs", rule="max mean FC fit")
+    svg = _check_files(paths, tmp_path / "gs")
+    assert "global coupling G (unitless)" in svg
+
+    fig = figures.make_g_sweep(tab, "fc_fit", chosen)
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    ax = _data_axes(fig)[0]
+    for _, row in chosen.iterrows():
+        name = figures.MODEL_NAMES[row.model]
+        star = next(ln for ln in ax.lines if ln.get_label() == f"{name}: chosen G = {row.G:g}")
+        assert star.get_xdata()[0] == row.G
+        # the star sits on the mean over subjects of the seed means, computed here
+        sel = tab[(tab.model == row.model) & (tab.G == row.G) & (tab.metric == "fc_fit")]
+        expect = sel.groupby("subject").value.mean().mean()
+        assert star.get_ydata()[0] == pytest.approx(expect, rel=1e-12)
+        assert expect == pytest.approx(row.score, rel=1e-12)
+
+
+def test_g_sweep_invalid(tmp_path):
+    tab = _table(n_subj=3, gs=(0.5, 1.0))
+    with pytest.raises(CmftvbError, match="was not simulated"):
+        figures.g_sweep(tab, "fc_fit", {"cmf": 7.0}, tmp_path / "g")
+    with pytest.raises(CmftvbError, match="names model 'x'"):
+        figures.g_sweep(tab, "fc_fit", {"x": 1.0}, tmp_path / "g")
+    with pytest.raises(CmftvbError, match="metric 'r'"):
+        figures.g_sweep(tab, "r", {"cmf": 1.0}, tmp_path / "g")
+    two = pd.concat([tab, tab.assign(preset="published")])
+    with pytest.raises(CmftvbError, match="several presets"):
+        figures.g_sweep(two, "fc_fit", {"cmf": 1.0}, tmp_path / "g")
+
+
+def test_metric_label_units():
+    for m in ("fc_fit", "fcd_ks", "bold_mae", "fc_profile_error", "peak_hz", "delay_ms", "x"):
+        assert UNIT.search(figures.metric_label(m)), m
+    assert figures.metric_label("peak_hz") == "peak (Hz)"
