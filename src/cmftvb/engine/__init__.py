@@ -40,7 +40,7 @@ class SimResult:
 
     time_ms: np.ndarray
     labels: np.ndarray
-    variables: dict[str, np.ndarray]
+    variables: Mapping[str, np.ndarray]
     bold_input: np.ndarray
     params: dict[str, Any]
 
@@ -53,6 +53,19 @@ class SimResult:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.variables[name]
 
+    def iter_arrays(self, squeeze: bool = True):
+        """Like :meth:`arrays`, one ``(name, array)`` at a time, without caching the padded
+        variables (keeps peak memory low when writing long runs)."""
+        one = squeeze and self.bold_input.shape[0] == 1
+        yield "time_ms", self.time_ms
+        yield "labels", self.labels
+        build = getattr(self.variables, "build", self.variables.__getitem__)
+        for name in self.variables:
+            v = build(name)
+            yield name, (v[0] if one else v)
+            del v
+        yield "bold_input", self.bold_input[0] if one else self.bold_input
+
     def arrays(self, squeeze: bool = True) -> dict[str, np.ndarray]:
         """Arrays to save: ``time_ms``, ``labels``, one per variable, ``bold_input``.
 
@@ -63,6 +76,46 @@ class SimResult:
         for k, v in {**self.variables, "bold_input": self.bold_input}.items():
             out[k] = v[0] if one else v
         return out
+
+
+class CompactVariables(Mapping):
+    """Per-variable (S, T, N) arrays built on demand from compact samples ``[S, T, slots]``.
+
+    The engine stores only the variables that nodes have (no NaN padding), so monitored output
+    of long runs stays small; ``result["GrC"]`` builds (and caches) the padded array,
+    :meth:`build` builds one without caching (for streaming writes).
+    """
+
+    def __init__(self, compact, slot_node, slot_var, n_nodes, names):
+        self._compact = compact
+        self._slot_node = slot_node
+        self._slot_var = slot_var
+        self._n = int(n_nodes)
+        self._names = list(names)
+        self._cache: dict[str, np.ndarray] = {}
+
+    def build(self, name: str) -> np.ndarray:
+        if name not in self._names:
+            raise KeyError(name)
+        sel = np.flatnonzero(self._slot_var == name)
+        S, T, _ = self._compact.shape
+        out = np.full((S, T, self._n), np.nan)
+        out[:, :, self._slot_node[sel]] = self._compact[:, :, sel]
+        return out
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            self._cache[name] = self.build(name)
+        return self._cache[name]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"CompactVariables({self._names}, shape {self._compact.shape})"
 
 
 def _check_positive(name: str, value: float) -> float:
@@ -311,19 +364,21 @@ def simulate(
     e_slot = np.ascontiguousarray(edges.tgt * 2 + edges.tgt_input, dtype=np.int64)
 
     present = [v for v in OUTPUT_VARS if any(v in MODEL_VARS[m] for m in node_model)]
-    outmap = np.full((N, V), -1, dtype=np.int64)
+    outslot = np.full((N, V), -1, dtype=np.int64)
+    slot_node, slot_var = [], []
     for k, m in enumerate(node_model):
         for v, name in enumerate(MODEL_VARS[m]):
-            outmap[k, v] = present.index(name)
+            outslot[k, v] = len(slot_node)
+            slot_node.append(k)
+            slot_var.append(name)
     bmap = dict(BOLD_VAR)
     bmap.update(bold_var or {})
-    bvar = np.empty(N, dtype=np.int64)
+    bold_slots = np.empty(N, dtype=np.int64)
     for k, m in enumerate(node_model):
         if bmap.get(m) not in MODEL_VARS[m]:
             raise CmftvbError(f"bold_var[{m}] = {bmap.get(m)!r}: not a variable of {m}")
-        bvar[k] = MODEL_VARS[m].index(bmap[m])
-    mon = np.full((len(present), L, n_samples, N), np.nan)
-    bold = np.empty((L, n_samples, N))
+        bold_slots[k] = outslot[k, MODEL_VARS[m].index(bmap[m])]
+    mon = np.empty((L, n_samples, len(slot_node)))
     acc = np.zeros((N, V, L))
     cin = np.zeros(2 * N * L)
     err = np.full(4, -1, dtype=np.int64)
@@ -348,8 +403,8 @@ def simulate(
         try:
             core.run_steps(
                 x, hist, D, state_i, cin, z, n, dt, sig_sqdt, kind, noff, ch_node, ch_var,
-                e_base, e_slot, edges.weight, pw, pc, lo, hi, bg, mode, every, acc, outmap,
-                bvar, mon, bold, err,
+                e_base, e_slot, edges.weight, pw, pc, lo, hi, bg, mode, every, acc, outslot,
+                mon, err,
             )  # fmt: skip
         except ArithmeticError as exc:  # raised inside a local model on absurd (finite) states
             raise CmftvbError(
@@ -407,7 +462,7 @@ def simulate(
     return SimResult(
         time_ms=time_ms,
         labels=np.array(network.labels),
-        variables={name: mon[i] for i, name in enumerate(present)},
-        bold_input=bold,
+        variables=CompactVariables(mon, np.array(slot_node), np.array(slot_var), N, present),
+        bold_input=mon[:, :, bold_slots],
         params=run_params,
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 
 import numpy as np
 
@@ -70,8 +71,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         progress=None if args.quiet else _progress_printer("cmftvb simulate"),
         engine=args.engine,
     )
-    arrays = result.arrays(squeeze=len(seeds) == 1)
-    arrays["params"] = np.array(json.dumps(result.params, sort_keys=True, default=_jsonable))
+    params_json = json.dumps(result.params, sort_keys=True, default=_jsonable)
     meta = {
         "format": "cmftvb.simulation/1",
         "connectome": str(args.connectome),
@@ -83,10 +83,37 @@ def run_simulate(args: argparse.Namespace) -> int:
         "network_summary": net.summary(),
         "provenance": io.provenance(None, seed=seeds, overrides=[list(kv) for kv in args.set]),
     }
-    io.save_npz(args.out, arrays, meta)
+    save_streaming(
+        args.out,
+        _chain(result.iter_arrays(squeeze=len(seeds) == 1), [("params", np.array(params_json))]),
+        meta,
+    )
     if not args.quiet:
         print(f"cmftvb simulate: wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _chain(*iterables):
+    for it in iterables:
+        yield from it
+
+
+def save_streaming(path, items, meta) -> None:
+    """Write ``(name, array)`` pairs one at a time as a .npz readable by ``io.load_npz``.
+
+    Same layout as :func:`cmftvb.io.save_npz` (uncompressed zip of ``.npy`` members plus a JSON
+    ``meta`` string), written atomically through :func:`cmftvb.io.atomic_path`, but without
+    holding every array in memory at once (long simulations).
+    """
+    with io.atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        for name, arr in items:
+            if name == "meta":
+                raise ValueError("'meta' is reserved for the JSON record")
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
+        text = np.array(json.dumps(meta, sort_keys=True, default=_jsonable))
+        with zf.open("meta.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array(f, text, allow_pickle=False)
 
 
 def _jsonable(obj):

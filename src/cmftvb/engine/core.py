@@ -74,10 +74,8 @@ def run_steps(
     mon_mode,
     every,
     acc,
-    outmap,
-    bvar,
+    outslot,
     mon,
-    bold,
     err,
 ):
     """Advance ``n_steps`` steps in place; returns the number of steps completed.
@@ -91,15 +89,15 @@ def run_steps(
     input, ``e_w`` weight; channel c is variable ``ch_var[c]`` of node ``ch_node[c]``. The
     ``pw[L, :]`` Wong-Wang parameters per lane, ``pc`` cerebellar
     parameters; ``lo``/``hi[N, V]`` bounds; ``bg`` = [kind, weight (kHz), mean (kHz), tau (ms)].
-    Monitors: ``mon[O, L, T, N]`` (``outmap[k, v]`` = output row or -1), ``bold[L, T, N]`` from
-    variable ``bvar[k]``; ``acc[N, V, L]`` running sums of the ``mean`` monitor. On a non-finite
-    state ``err`` = [step, node, variable, lane] and the function returns early.
+    Monitors: compact samples ``mon[L, T, S]``, column ``outslot[k, v]`` for variable v of node
+    k (-1: not monitored, e.g. the background); ``acc[N, V, L]`` running sums of the ``mean``
+    monitor. On a non-finite state ``err`` = [step, node, variable, lane] and the function
+    returns early.
     """
     N, V, L = x.shape
     C = ch_node.size
     D2 = 2 * D
-    T = mon.shape[2]
-    O = mon.shape[0]
+    T = mon.shape[1]
     bg_kind = int(bg[0])
     bg_w = bg[1]
     bg_mean = bg[2]
@@ -273,15 +271,15 @@ def run_steps(
         if step % every == 0 and tmon < T:
             for k in range(N):
                 for v in range(V):
-                    r = outmap[k, v]
+                    r = outslot[k, v]
                     for ln in range(L):
-                        val = acc[k, v, ln] * inv_every if mon_mode == MON_MEAN else x[k, v, ln]
-                        if r >= 0 and r < O:
-                            mon[r, ln, tmon, k] = val
-                        if v == bvar[k]:
-                            bold[ln, tmon, k] = val
                         if mon_mode == MON_MEAN:
+                            val = acc[k, v, ln] * inv_every
                             acc[k, v, ln] = 0.0
+                        else:
+                            val = x[k, v, ln]
+                        if r >= 0:
+                            mon[ln, tmon, r] = val
             tmon += 1
     state_i[0] = step
     state_i[1] = pos
