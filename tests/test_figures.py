@@ -430,6 +430,18 @@ def test_population_spectra(tmp_path, spectra):
     assert {figures.MODEL_COLORS["homogeneous"], figures.MODEL_COLORS["cmf"]} <= colors
 
 
+def test_population_spectra_accepts_welch_psd_layout():
+    """ephys.welch_psd returns (F, channels): it plugs in without transposing."""
+    rng = np.random.default_rng(2)
+    t = np.arange(0, 20, 1 / FS)
+    x = np.stack([np.sin(2 * np.pi * 25 * t) + 0.5 * rng.standard_normal(t.size)] * 3, axis=1)
+    f, P = ephys.welch_psd(x, FS)
+    assert P.shape == (f.size, 3)
+    fig = figures.make_population_spectra(f, {"PC": P})
+    line = _data_axes(fig)[0].lines[0]
+    assert abs(line.get_xdata()[np.argmax(line.get_ydata())] - 25.0) <= 0.5
+
+
 def test_population_spectra_invalid(tmp_path, spectra):
     f, psd = spectra
     with pytest.raises(CmftvbError, match="'GrC' has shape"):

@@ -44,6 +44,7 @@ from scipy import stats as _sps
 
 from cmftvb import CmftvbError
 from cmftvb.io import atomic_path
+from cmftvb.signals.ephys import BANDS  # frequency bands of MODEL.md §8 (Hz), one definition
 
 # ---------------------------------------------------------------------------------------------
 # Style
@@ -81,14 +82,6 @@ _ROLE_COLORS = {
 }
 _NODATA_GREY = "#BDBDBD"
 
-#: Frequency bands of MODEL.md §8 (Hz): name -> (low, high, symbol).
-BANDS: dict[str, tuple[float, float]] = {
-    "delta": (0.5, 4.0),
-    "theta": (4.0, 8.0),
-    "alpha": (8.0, 13.0),
-    "beta": (13.0, 30.0),
-    "gamma": (30.0, 100.0),
-}
 _BAND_SYMBOLS = {"delta": "δ", "theta": "θ", "alpha": "α", "beta": "β", "gamma": "γ"}
 
 #: Validity range of the cerebellar mean field's mossy input (MODEL.md §2.6), Hz.
@@ -352,13 +345,20 @@ def _freqs(freqs: Any, what: str) -> np.ndarray:
 
 
 def _curve(arr: Any, n: int, what: str, key: str) -> np.ndarray:
-    """A spectrum-like array (F,) or (k, F) with F == n, as 2-D float."""
+    """A spectrum-like array (F,), (k, F) or (F, k) with F == n, as 2-D float (k, F).
+
+    (F, k) is the frequency-first layout of :func:`cmftvb.signals.ephys.welch_psd`; an array
+    with both sides equal to F is read as (k, F).
+    """
     a = np.asarray(arr, dtype=float)
     if a.ndim == 1:
         a = a[None, :]
+    if a.ndim == 2 and a.shape[1] != n and a.shape[0] == n:
+        a = a.T
     if a.ndim != 2 or a.shape[1] != n:
         raise CmftvbError(
-            f"{what}: {key!r} has shape {np.shape(arr)}, expected ({n},) or (k, {n}) to match freqs"
+            f"{what}: {key!r} has shape {np.shape(arr)}, expected ({n},), (k, {n}) or ({n}, k) "
+            "to match freqs"
         )
     return a
 
@@ -1069,7 +1069,8 @@ def population_spectra(
     """Normalised Welch spectra per population, frequency bands shaded (MODEL.md §8).
 
     ``freqs`` (F,) in Hz; ``psd_by_population``: population (GrC, GoC, MLI, PC, r_E, r_I, ...)
-    -> PSD (F,) or (nodes, F), in any unit; or model -> {population -> PSD} to overlay models
+    -> PSD (F,), (nodes, F) or (F, nodes) (the layout of :func:`cmftvb.signals.ephys.welch_psd`),
+    in any unit; or model -> {population -> PSD} to overlay models
     in their fixed colours. Each spectrum is divided by its maximum over the plotted range
     (0 < f <= ``fmax``); with several nodes the median and interquartile range are drawn.
     ``bands``: name -> (low, high) Hz, default δ θ α β γ of MODEL.md §8. Log frequency axis.
@@ -1148,8 +1149,8 @@ def coherence_plot(
     """Magnitude-squared coherence spectra with frequency bands shaded (MODEL.md §8).
 
     ``freqs`` (F,) Hz; ``coh``: pair (a tuple such as ``("GrC", "PC")`` or text) -> coherence
-    (F,) or (k, F) with values in [0, 1] (k nodes or node pairs: median and interquartile range
-    drawn). Returns [PNG, SVG] paths.
+    (F,), (k, F) or (F, k) with values in [0, 1] (k nodes or node pairs: median and
+    interquartile range drawn). Returns [PNG, SVG] paths.
     """
     fig = make_coherence_plot(freqs, coh, bands=bands, fmax=fmax, title=title)
     return save_figure(fig, path)
@@ -1356,6 +1357,7 @@ def make_node_curves(
     *,
     validity_hz: tuple[float, float] = MOSSY_VALIDITY_HZ,
     reference: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    reference_label: str = "reference (MODEL.md §2.6)",
     title: str | None = None,
 ) -> Figure:
     """Figure of :func:`node_curves` (see there)."""
@@ -1431,7 +1433,7 @@ def make_node_curves(
                 ls="",
                 mfc="white",
                 mec="black",
-                label="reference (MODEL.md §2.6)",
+                label=reference_label,
             )
         )
     handles.append(Line2D([], [], color="#555555", ls=":", label=f"validity limit ({vhi:g} Hz)"))
@@ -1457,18 +1459,26 @@ def node_curves(
     *,
     validity_hz: tuple[float, float] = MOSSY_VALIDITY_HZ,
     reference: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    reference_label: str = "reference (MODEL.md §2.6)",
     title: str | None = None,
 ) -> list[Path]:
     """Single-node input–output curves of GrC, GoC, MLI and PC vs mossy input (MODEL.md §2.6).
 
     ``mossy_hz`` (M,): constant mossy input (Hz); ``rates_hz``: population -> steady-state rate
-    (M,) in Hz (e.g. from :func:`cmftvb.models.nodecurve.steady_state`), or variant name (an
+    (M,) in Hz (from :func:`cmftvb.models.nodecurve.node_curve`, whose columns 1-4 are GrC,
+    GoC, MLI, PC: ``dict(zip(POPULATION_ORDER[:4], table[:, 1:].T))``), or variant name (an
     α_PC value, a preset) -> {population -> rates} to overlay several. The validity range
     (default 0–70 Hz) is marked. ``reference``: optional population -> (mossy_hz, rate_hz)
-    check points drawn as open circles (e.g. the MODEL.md §2.6 table). Returns [PNG, SVG].
+    check points drawn as open circles and named ``reference_label`` in the legend (default:
+    the MODEL.md §2.6 table). Returns [PNG, SVG].
     """
     fig = make_node_curves(
-        mossy_hz, rates_hz, validity_hz=validity_hz, reference=reference, title=title
+        mossy_hz,
+        rates_hz,
+        validity_hz=validity_hz,
+        reference=reference,
+        reference_label=reference_label,
+        title=title,
     )
     return save_figure(fig, path)
 
