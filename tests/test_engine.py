@@ -281,3 +281,68 @@ def test_cli_writes_documented_keys(tmp_path, nseeds):
     bad = main(["simulate", str(SAMPLE), "--out", str(tmp_path / "x.npz"), "--quiet",
                 "--set", "crbl.nope=1"])  # fmt: skip
     assert bad == 2 and not (tmp_path / "x.npz").exists()
+
+
+def test_stochastic_step_by_hand_with_ou_background():
+    """Noise layout (node-major: S_E, S_I | GrC, GoC, MLI, PC, OU), the OU mossy background
+    (d ou/dt = -ou / tau, mf += weight * ou at each Heun stage) and the stochastic Heun scheme
+    (same z in both stages, bounds after each stage), re-done in numpy from the lane stream."""
+    from cmftvb.engine.rng import lane_generators
+    from cmftvb.models import crbl
+
+    preset = load_preset("corrected")
+    bgp = preset["crbl"]["background"]
+    assert bgp["kind"] == "ou" and bgp["tau"] == 3.5 and bgp["weight"] == 0.004  # MODEL.md §4
+    conn = tiny(np.zeros((2, 2)), np.zeros((2, 2)), ["cortex", "crbl_vermis"])
+    net = build_network(conn, "cmf", preset)
+    init = {"S_E": 0.2, "S_I": 0.1, "GrC": 0.004, "GoC": 0.02, "MLI": 0.015, "PC": 0.05}
+    sigma, dt, n = 0.02, 0.1, 40
+    r = simulate(
+        conn, net, duration=n * dt, dt=dt, seeds=[4], noise_sigma=sigma, speed=3.0,
+        initial=init, subject="x", chunk_steps=9,
+    )  # fmt: skip
+    z = lane_generators("x", "cmf", preset["coupling"]["G"], 4)[0].standard_normal((n, 7))
+    z *= sigma * np.sqrt(dt)
+    pw, pc = wongwang.pack(preset), crbl.pack(preset)
+    w, tau = bgp["weight"], bgp["tau"]
+
+    def f(y):
+        d_e, d_i = wongwang.dfun(y[0], y[1], 0.0, pw)
+        dc = crbl.dfun_nodes(*y[2:6], w * y[6], 0.0, pc)
+        return np.r_[d_e, d_i, dc, -y[6] / tau]
+
+    lo = np.r_[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -np.inf]
+    hi = np.r_[1.0, 1.0, np.inf, np.inf, np.inf, np.inf, np.inf]
+    y = np.r_[[init[k] for k in ("S_E", "S_I", "GrC", "GoC", "MLI", "PC")], 0.0]
+    traj = []
+    for s in range(n):
+        d1 = f(y)
+        inter = np.clip(y + dt * d1 + z[s], lo, hi)
+        y = np.clip(y + dt / 2 * (d1 + f(inter)) + z[s], lo, hi)
+        traj.append(y.copy())
+    traj = np.array(traj)
+    np.testing.assert_allclose(r.S_E[0, :, 0], traj[:, 0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.S_I[0, :, 0], traj[:, 1], rtol=1e-12, atol=1e-15)
+    for i, v in enumerate(("GrC", "GoC", "MLI", "PC")):
+        np.testing.assert_allclose(r[v][0, :, 1], traj[:, 2 + i], rtol=1e-12, atol=1e-15)
+    assert np.abs(traj[:, 6]).max() > 0  # the background really moved
+
+
+def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
+    from cmftvb.engine import core
+
+    calls = []
+
+    class FakeCache:
+        _cache_path = str(tmp_path)
+
+        def flush(self):
+            calls.append(1)
+
+    monkeypatch.setattr(core.run_steps, "_cache", FakeCache(), raising=False)
+    (tmp_path / "cmftvb_engine_core.deps").write_text("stale")
+    core._guard_cache()
+    assert calls == [1]
+    assert (tmp_path / "cmftvb_engine_core.deps").read_text() == core._dependency_digest()
+    core._guard_cache()
+    assert calls == [1]  # up to date: no flush
