@@ -269,6 +269,7 @@ def simulate(
             monitor_period=monitor_period,
             subject=subject,
             progress=progress,
+            bold_var=bold_var,
         )
     if engine != "numba":
         raise CmftvbError(f"engine {engine!r}: choose numba or tvb")
