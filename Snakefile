@@ -39,6 +39,7 @@ include: "workflow/rules/simulation.smk"
 include: "workflow/rules/signals.smk"
 include: "workflow/rules/fitness.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

@@ -81,3 +81,24 @@ def run(main: Callable[[Any, logging.Logger], None], snakemake: Any) -> None:
 def overrides(mapping: dict[str, Any]) -> list[tuple[str, Any]]:
     """Config overrides (dotted key -> value) as the (key, value) pairs cmftvb takes."""
     return [(str(k), v) for k, v in sorted(mapping.items())]
+
+
+def read_table(path: str) -> Any:
+    """A tidy TSV written by the workflow (study or run table), ids and labels kept as text."""
+    import pandas as pd
+
+    table = pd.read_csv(
+        path, sep="\t", keep_default_na=False, dtype={"subject": str, "region": str}
+    )
+    if "value" in table:
+        table["value"] = pd.to_numeric(table["value"])
+    return table
+
+
+def chosen_g(path: str, preset: str) -> dict[str, float] | None:
+    """Model -> chosen G for ``preset`` from best_G.tsv; None when no G was chosen."""
+    table = read_table(path)
+    if table.empty:
+        return None
+    rows = table[table["preset"] == preset]
+    return {str(m): float(g) for m, g in zip(rows["model"], rows["G"], strict=True)} or None

