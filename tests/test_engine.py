@@ -346,3 +346,28 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
     assert (tmp_path / "cmftvb_engine_core.deps").read_text() == core._dependency_digest()
     core._guard_cache()
     assert calls == [1]  # up to date: no flush
+
+
+def test_cli_engine_tvb_matches_numba(tmp_path):
+    sample()
+    from cmftvb.cli import main
+    from cmftvb.io import load_npz
+
+    out = {}
+    for eng in ("numba", "tvb"):
+        path = tmp_path / f"{eng}.npz"
+        argv = ["simulate", str(SAMPLE), "--model", "cmf", "--duration", "3", "--noise-sigma",
+                "0", "--seed", "1", "--engine", eng, "--out", str(path), "--quiet"]  # fmt: skip
+        assert main(argv) == 0
+        out[eng] = load_npz(path)[0]
+    assert json.loads(str(out["tvb"]["params"]))["engine"] != "numba"
+    for v in ("S_E", "S_I", "GrC", "GoC", "MLI", "PC", "bold_input"):
+        a, b = out["numba"][v], out["tvb"][v]
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)  # TVB: float32 history (§5)
+    with pytest.raises(CmftvbError, match="engine"):
+        simulate(
+            tiny([[0.0]], [[0.0]], ["cortex"]),
+            build_network(tiny([[0.0]], [[0.0]], ["cortex"]), "homogeneous", "corrected"),
+            duration=1.0, dt=0.1, seeds=[1], noise_sigma=0.0, speed=3.0, engine="bogus",
+        )  # fmt: skip
