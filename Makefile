@@ -1,6 +1,7 @@
 # cmftvb: set up a pip virtual environment and run the study or its tests.
 #
-#   make demo    set up .venv (if needed) and run the default study (config.yaml) offline
+#   make demo    set up .venv (if needed), run the default study (config.yaml) offline and
+#                build its HTML report (results/report.html)
 #   make test    set up .venv (if needed) and run the test suite
 #
 # Setup is idempotent: it reruns only when requirements.lock or pyproject.toml are newer than the
@@ -46,6 +47,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+	$(VENV)/bin/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
 
 # pytest exits 5 when no test was collected (e.g. a -k filter that matches nothing): say so.
 test: $(STAMP)
