@@ -528,6 +528,17 @@ def test_firing_rates_with_signals_table(tmp_path):
     _check_files(paths, tmp_path / "r")
 
 
+def test_firing_rates_leave_out_gating_variables():
+    rt = pd.DataFrame(
+        {"population": ["PC", "PC", "S_E", "S_I"], "rate_hz": [50.0, 60.0, 0.2, 0.04]}
+    )
+    fig = figures.make_firing_rates(rt, {"PC": (30, 100)})
+    assert [ax.get_title() for ax in _data_axes(fig)] == ["PC"]
+    assert "Not shown: S_E, S_I" in " ".join(_texts(fig).split())
+    with pytest.raises(CmftvbError, match="only gating variables"):
+        figures.make_firing_rates(rt[rt.population != "PC"], {})
+
+
 def test_firing_rates_invalid(tmp_path):
     rt = pd.DataFrame({"population": ["GrC"], "rate_hz": [-1.0]})
     with pytest.raises(CmftvbError, match="negative"):

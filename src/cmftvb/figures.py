@@ -64,9 +64,13 @@ POPULATION_COLORS = {
     "PC": "#CC79A7",  # reddish purple
     "r_E": "#000000",  # black
     "r_I": "#7F7F7F",  # grey
+    "S_E": "#000000",  # Wong-Wang gating variables: same colours as the rates
+    "S_I": "#7F7F7F",
 }
 #: Display order of populations.
-POPULATION_ORDER = ("GrC", "GoC", "MLI", "PC", "r_E", "r_I")
+POPULATION_ORDER = ("GrC", "GoC", "MLI", "PC", "r_E", "r_I", "S_E", "S_I")
+#: Wong-Wang synaptic gating variables (unitless, 0-1, MODEL.md §3): not firing rates.
+GATING_VARIABLES = ("S_E", "S_I")
 #: Colours for curves that are neither models nor populations (variants, pairs).
 _SERIES_COLORS = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#F0E442", "#7F7F7F")
 _SERIES_STYLES = ("-", "--", "-.", ":")
@@ -1232,6 +1236,12 @@ def make_firing_rates(
     has_model = model_col in t.columns
     models = _models_in(t[model_col]) if has_model else [""]
     pops = _pops_in(t[population_col].astype(str))
+    gating = [p for p in pops if p in GATING_VARIABLES]
+    pops = [p for p in pops if p not in GATING_VARIABLES]
+    if not pops:
+        raise CmftvbError(
+            f"{what}: no firing-rate populations in the table (only gating variables {gating})"
+        )
     ncol = min(len(pops), 6 if len(models) == 1 else 3)
     nrow = math.ceil(len(pops) / ncol)
     panel_w = 1.4 + 1.3 * len(models)
@@ -1309,6 +1319,11 @@ def make_firing_rates(
         if p in pops
     ]
     note = "Boxes: quartiles; dots: nodes/runs. "
+    if gating:
+        note += (
+            f"Not shown: {', '.join(gating)} (Wong-Wang synaptic gating variables, unitless, "
+            "not firing rates). "
+        )
     note += "Ranges: " + "; ".join(srcs) + "." if srcs else "No physiological ranges given."
     _footnote(fig, note)
     return fig
@@ -1332,7 +1347,9 @@ def firing_rates(
     side in their fixed colours). ``ranges``: population -> (low_hz, high_hz[, source]) or the
     mapping of :func:`cmftvb.signals.ephys.physiological_ranges` (``low_hz``, ``high_hz``,
     ``sources``). Each range is shaded, its sources are cited under the figure, and each box's
-    tick label gives the share of values inside the range. Returns [PNG, SVG] paths.
+    tick label gives the share of values inside the range. Wong-Wang gating variables
+    (``S_E``, ``S_I``: unitless, not rates) are left out, and the figure says so. Returns
+    [PNG, SVG] paths.
     """
     fig = make_firing_rates(
         rates_table,
