@@ -72,6 +72,7 @@ def run_case(spec: dict, cpu: int | None) -> dict:
         env[k] = "1"
     spec = {**spec, "cpu": cpu}
     print(f"running {spec['id']} ...", file=sys.stderr, flush=True)
+    load_before = round(os.getloadavg()[0], 2)
     p = subprocess.run(
         [sys.executable, str(CASE), json.dumps(spec)],
         capture_output=True, text=True, env=env, cwd=ROOT, check=False,
@@ -79,6 +80,8 @@ def run_case(spec: dict, cpu: int | None) -> dict:
     if p.returncode != 0:
         raise SystemExit(f"case {spec['id']} failed:\n{p.stderr[-3000:]}")
     res = json.loads(p.stdout.strip().splitlines()[-1])
+    res["loadavg_1min_before"] = load_before
+    res["loadavg_1min_after"] = round(os.getloadavg()[0], 2)
     print(
         f"  {res['id']}: {res['wall_s']:.2f} s wall, {res['cpu_s']:.2f} s CPU for "
         f"{res['simulated_s']:.3g} simulated s, peak {res['peak_rss_mib']:.0f} MiB",
@@ -136,6 +139,9 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
     a_e, a_t, b_e, b_t = res["a_engine"], res["a_tvb"], res["b_engine"], res["b_tvb"]
     c1, c8, cs = res["c_one"], res["c_batch8"], res["c_single8"]
 
+    lv = [r[k] for r in res.values() for k in ("loadavg_1min_before", "loadavg_1min_after")]
+    loads = f"{min(lv):.1f} to {max(lv):.1f} during the run, on {os.cpu_count()} CPUs"
+
     def met(ok: bool) -> str:
         return "met" if ok else "**MISSED**"
 
@@ -151,9 +157,10 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         "- Every number below comes from **one invocation**, the cases run one after the other,",
         "  each in its own single-threaded subprocess (`NUMBA_NUM_THREADS`, `OMP_NUM_THREADS`,",
         f"  `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS` = 1; pinned to core: {pinned}).",
-        "- The machine is **shared and noisy** (other jobs run on its 2 cores at the same time):",
-        "  wall times can be inflated by tens of percent; CPU time (process time) is given too",
-        "  and is the steadier measure. Ratios are of numbers measured side by side.",
+        "- The machine is **shared and noisy** (other jobs run on its cores at the same time;",
+        f"  1-minute load average {loads}): wall times can be inflated severalfold; CPU time",
+        "  (process time) is given too and is the steadier measure, though cache contention",
+        "  inflates it as well. Ratios are of numbers measured side by side.",
         "- Workload: 126-node sample subject (HCP 103818, `SC_dirCB.zip`), preset `corrected`,",
         "  dt 0.1 ms, additive noise sigma 0.001 per sqrt(ms) (TVB `HeunStochastic`,",
         "  `Additive(nsig = sigma^2/2)`), speed 3 mm/ms, monitor `mean` with a 4 ms period",
