@@ -9,10 +9,12 @@ rounding, the float32 history buffer, the Heun schemes, additive noise, the stat
 bounds and the monitors, exactly as documented in ``docs/TVB-CONVENTIONS.md``.
 
 - :class:`NetworkModel`: a TVB ``Model`` for the hybrid network (Wong-Wang and cerebellar
-  nodes in one class, per-node model masks). State variables ``S_E, S_I, GrC, GoC, MLI, PC``
-  (plus ``OU``, the background mossy drive, when the preset asks for an Ornstein-Uhlenbeck
-  background and the network has cerebellar nodes). A node integrates only the variables of its
-  own model; the others stay at 0 (no drift, no noise) and are reported as NaN.
+  nodes in one class, per-node model masks). State variables: those of the node models present,
+  in the order of :data:`STATE_VARS` (``S_E, S_I`` for Wong-Wang, ``GrC, GoC, MLI, PC`` for the
+  cerebellar mean field), plus ``OU``, the background mossy drive, when the preset asks for an
+  Ornstein-Uhlenbeck background and the network has cerebellar nodes. A node integrates only
+  the variables of its own model; the others stay at 0 (no drift, no noise) and are reported as
+  NaN.
 - :class:`ProjectionCoupling`: a TVB ``Coupling`` that applies the network's projection table
   (source variable per source model, target input per target model, scale, sign) to TVB's
   delayed history. It returns one row per model input: ``I_coupling`` (raw sum, the Wong-Wang
@@ -48,7 +50,10 @@ log = logging.getLogger(__name__)
 
 
 def _tvb():
-    """Import tvb-library lazily (it is slow to import and only this module needs it)."""
+    """Import tvb-library lazily (it is slow to import and only this module needs it).
+
+    tvb-library logs every configuration step at INFO/WARNING; its loggers are set to ERROR.
+    """
     logging.getLogger("tvb").setLevel(logging.ERROR)
     from tvb.datatypes.connectivity import Connectivity
     from tvb.simulator import coupling, integrators, models, monitors, noise, simulator
