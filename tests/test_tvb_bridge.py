@@ -176,3 +176,31 @@ def test_bad_arguments_raise_cmftvberror(kw):
     args.update(kw)
     with pytest.raises(CmftvbError):
         T.simulate_tvb(con, net, **args)
+
+
+def test_network_model_ou_background_enters_mossy_input():
+    """Preset background ``ou`` (MODEL.md §4): dOU/dt = -OU/tau, mossy input += weight * OU;
+    the engine's convention (cmftvb.engine.core). Checked against crbl.dfun_nodes directly."""
+    from cmftvb.models import crbl
+
+    con = synthetic()
+    net = build_network(con, "cmf", "corrected")
+    bg = net.params["crbl"]["background"]
+    assert bg["kind"] == "ou"
+    model = T.network_model(net)
+    iv = model.iv
+    cb = model.cb_nodes
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.0, 0.05, (model.nvar, 8, 1))
+    x[iv["OU"], cb, 0] = [3.0, -2.0, 5.0]
+    c = rng.uniform(0.0, 0.05, (3, 8, 1))
+    d = model.dfun(x, c)
+    assert np.allclose(d[iv["OU"], cb, 0], -x[iv["OU"], cb, 0] / bg["tau"], rtol=1e-15)
+    rates = [x[iv[v], cb, 0] for v in ("GrC", "GoC", "MLI", "PC")]
+    mf = c[1, cb, 0] + bg["weight"] * x[iv["OU"], cb, 0]
+    want = crbl.dfun_nodes(*rates, mf, c[2, cb, 0], crbl.pack(net.params))
+    got = np.stack([d[iv[v], cb, 0] for v in ("GrC", "GoC", "MLI", "PC")])
+    assert np.array_equal(got, want)
+    # and the background matters: without it the GrC derivative differs
+    nobg = crbl.dfun_nodes(*rates, c[1, cb, 0], c[2, cb, 0], crbl.pack(net.params))
+    assert not np.allclose(nobg[0], want[0])
