@@ -614,6 +614,18 @@ def test_g_sweep(tmp_path):
         assert expect == pytest.approx(row.score, rel=1e-12)
 
 
+def test_g_sweep_without_choice_and_single_subject(tmp_path):
+    """No G chosen (single-G study) and n = 1: drawn without stars or intervals, and said so."""
+    tab = _table(n_subj=1, gs=(2.0,))
+    fig = figures.make_g_sweep(tab, "fc_fit", None)
+    _assert_units(fig)
+    ax = _data_axes(fig)[0]
+    assert not [ln for ln in ax.lines if ln.get_marker() == "*"]
+    assert "n = 1: no interval" in " ".join(_texts(fig).split())
+    paths = figures.g_sweep(tab, "fc_fit", None, tmp_path / "g1")
+    _check_files(paths, tmp_path / "g1")
+
+
 def test_g_sweep_invalid(tmp_path):
     tab = _table(n_subj=3, gs=(0.5, 1.0))
     with pytest.raises(CmftvbError, match="was not simulated"):

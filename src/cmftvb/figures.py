@@ -1509,7 +1509,7 @@ def node_curves(
 def make_g_sweep(
     table: pd.DataFrame,
     metric: str,
-    chosen_G: Mapping[str, float] | pd.DataFrame,
+    chosen_G: Mapping[str, float] | pd.DataFrame | None,
     *,
     region: str = "global",
     preset: str | None = None,
@@ -1604,7 +1604,7 @@ def make_g_sweep(
 def g_sweep(
     table: pd.DataFrame,
     metric: str,
-    chosen_G: Mapping[str, float] | pd.DataFrame,
+    chosen_G: Mapping[str, float] | pd.DataFrame | None,
     path: str | os.PathLike,
     *,
     region: str = "global",
@@ -1616,8 +1616,9 @@ def g_sweep(
 
     ``table``: the study's tidy table; seeds are averaged within subject, then subjects are
     summarised per (model, G). ``chosen_G``: model -> the G at which that model is compared
-    (issue 4 item 4), marked by a dashed line and a star; ``rule`` (text) states how it was
-    chosen. Returns [PNG, SVG] paths.
+    (issue 4 item 4), or the table of :func:`cmftvb.stats.best_g`, marked by a dashed line and
+    a star (None: nothing marked); ``rule`` (text) states how it was chosen. Returns [PNG,
+    SVG] paths.
     """
     fig = make_g_sweep(
         table, metric, chosen_G, region=region, preset=preset, rule=rule, ylabel=ylabel
