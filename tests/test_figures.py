@@ -17,7 +17,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.image import AxesImage
-from scipy import signal
+from scipy import signal, stats
 
 from cmftvb import CmftvbError, figures
 from cmftvb import stats as cstats
@@ -637,6 +637,16 @@ def test_g_sweep_invalid(tmp_path):
     two = pd.concat([tab, tab.assign(preset="published")])
     with pytest.raises(CmftvbError, match="several presets"):
         figures.g_sweep(two, "fc_fit", {"cmf": 1.0}, tmp_path / "g")
+
+
+def test_mean_ci_equals_scipy_t_interval():
+    x = np.array([0.21, 0.25, 0.19, 0.30, 0.27, np.nan])
+    m, half, n = figures._mean_ci(x)
+    ok = x[np.isfinite(x)]
+    lo, hi = stats.t.interval(0.95, ok.size - 1, loc=ok.mean(), scale=stats.sem(ok))
+    assert n == 5 and m == pytest.approx(ok.mean(), rel=1e-14)
+    assert (m - half, m + half) == pytest.approx((lo, hi), rel=1e-12)
+    assert np.isnan(figures._mean_ci([1.0])[1])
 
 
 def test_metric_label_units():

@@ -15,7 +15,9 @@ Conventions shared by all figures:
 * Seeds are averaged within subject before anything is summarised across subjects (STUDY.md
   stage 6); confidence intervals are Student-t 95 % intervals across subjects.
 * Outputs are deterministic: no timestamps in PNG/SVG metadata and a fixed SVG hash salt, so a
-  rerun of the workflow gives identical files.
+  rerun of the workflow gives identical files. SVG text stays text (editable, searchable).
+* Figures are built as :class:`~matplotlib.figure.Figure` objects without pyplot (no global
+  state, no GUI backend needed); PNGs are rendered by Agg.
 
 Tidy tables (from :func:`cmftvb.fitness.run_table`) have the columns ``subject, model, preset,
 G, seed, metric, region, value``; ``region`` is ``'global'`` or a node label.
@@ -42,7 +44,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats as _sps
 
-from cmftvb import CmftvbError
+from cmftvb import CmftvbError, fitness
 from cmftvb.io import atomic_path
 from cmftvb.signals.ephys import BANDS  # frequency bands of MODEL.md §8 (Hz), one definition
 
@@ -72,7 +74,7 @@ POPULATION_ORDER = ("GrC", "GoC", "MLI", "PC", "r_E", "r_I", "S_E", "S_I")
 #: Wong-Wang synaptic gating variables (unitless, 0-1, MODEL.md §3): not firing rates.
 GATING_VARIABLES = ("S_E", "S_I")
 #: Colours for curves that are neither models nor populations (variants, pairs).
-_SERIES_COLORS = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#F0E442", "#7F7F7F")
+_SERIES_COLORS = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#882255", "#7F7F7F")
 _SERIES_STYLES = ("-", "--", "-.", ":")
 #: Node-role colours (Tol 'muted', colour-blind safe), in the order of the roles contract.
 _ROLE_COLORS = {
@@ -97,7 +99,7 @@ METRIC_LABELS = {
     "fc_fit": "FC fit (Pearson r, unitless)",
     "fcd_ks": "FCD KS distance (unitless)",
     "bold_mae": "BOLD MAE (z-score units)",
-    "fc_profile_error": "FC-profile error (unitless)",
+    "fc_profile_error": "FC-profile error (1 − r, unitless)",
 }
 
 _RC = {
@@ -374,8 +376,6 @@ def _curve(arr: Any, n: int, what: str, key: str) -> np.ndarray:
 
 def _fc_fit(sim: np.ndarray, emp: np.ndarray, mask: np.ndarray) -> float:
     """Global FC fit: Pearson r of upper triangles on nodes with empirical data (MODEL.md §9)."""
-    from cmftvb import fitness
-
     return float(fitness.fc_fit(sim, emp, mask))
 
 
@@ -496,7 +496,12 @@ def make_fc_matrices(
             ax.set_ylabel("target node (grouped by role)")
             ax.set_title(f"empirical\n{int(has.sum())} of {n} nodes with BOLD")
         else:
-            ax.set_title(f"{_model_name(name)}\nFC fit r = {fits[name]:.3f}")
+            r = fits[name]
+            ax.set_title(
+                f"{_model_name(name)}\nFC fit r = {r:.3f}"
+                if math.isfinite(r)
+                else f"{_model_name(name)}\nFC fit r = n/a"
+            )
             ax.title.set_color(_model_color(name))
     cb = fig.colorbar(im, ax=list(axes), shrink=0.75, pad=0.02)
     cb.set_label("FC (Pearson r, unitless)")
