@@ -1,0 +1,224 @@
+"""Reproducibility (issue 5, item 7): the tiny study run twice gives bitwise-identical results.
+
+Also home of the helpers that the fault, security, bad-input and provenance tests share: the
+test study's config (``configs/tiny.yaml`` with changes), :func:`snakemake` (the workflow run
+exactly as a user runs it, in a fresh working directory through ``--directory``), and
+:func:`completed_study`, one uninterrupted run of the test study per session, shared by every
+test that needs finished outputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "configs" / "tiny.yaml"
+
+#: Changes to configs/tiny.yaml for the end-to-end tests of this family (empty: the tiny study
+#: as shipped).
+TEST_STUDY: dict = {}
+
+#: Folders of results/ that hold no results: run logs and wall-time benchmarks.
+NOT_RESULTS = ("logs", "benchmarks")
+
+_counter = itertools.count()
+
+
+def merge(base: dict, changes: dict) -> dict:
+    """``base`` with ``changes`` merged in key by key (mappings recursively)."""
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def study_config(folder: Path, **changes) -> Path:
+    """Write the test study's config (tiny.yaml + TEST_STUDY + ``changes``) into ``folder``."""
+    cfg = merge(merge(yaml.safe_load(TINY.read_text()), TEST_STUDY), changes)
+    path = Path(folder) / f"config-{next(_counter)}.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def snakemake_cmd(workdir: Path, config: Path, *args: str, extra_configs=(), cores: int = 2):
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        str(cores),
+        "--workflow-profile",
+        "none",
+        *args,
+        "--configfile",
+        str(config),
+        *map(str, extra_configs),
+    ]
+
+
+def snakemake_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEMAKE")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def snakemake(
+    workdir: Path,
+    config: Path,
+    *args: str,
+    extra_configs=(),
+    cores: int = 2,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess:
+    """Run the workflow in ``workdir`` (created if needed) with the given config; no check.
+
+    Snakemake writes its log (and error reports) to stdout and stderr; both are collected in
+    ``stdout`` in their order, as a user sees them.
+    """
+    return subprocess.run(
+        snakemake_cmd(workdir, config, *args, extra_configs=extra_configs, cores=cores),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        env=snakemake_env(),
+        cwd=ROOT,
+    )
+
+
+@dataclass
+class StudyRun:
+    """A finished run of the test study: its working directory and what Snakemake said."""
+
+    workdir: Path
+    config: Path
+    proc: subprocess.CompletedProcess
+
+    @property
+    def results(self) -> Path:
+        return self.workdir / "results"
+
+    def check(self) -> StudyRun:
+        assert self.proc.returncode == 0, (
+            f"test study failed in {self.workdir}:\n{self.proc.stdout[-6000:]}"
+        )
+        return self
+
+    def outputs(self) -> dict[str, Path]:
+        """Result files (relative path -> path), without logs and benchmarks."""
+        return result_files(self.results)
+
+
+def result_files(results: Path) -> dict[str, Path]:
+    out = {}
+    for p in sorted(results.rglob("*")):
+        rel = p.relative_to(results)
+        if p.is_file() and rel.parts[0] not in NOT_RESULTS:
+            out[str(rel)] = p
+    return out
+
+
+_RUNS: dict[str, StudyRun] = {}
+
+
+def completed_study(factory: pytest.TempPathFactory, name: str = "study-a") -> StudyRun:
+    """One uninterrupted run of the test study per session and name (cached in-process)."""
+    if name not in _RUNS:
+        folder = factory.mktemp(name)
+        config = study_config(folder)
+        proc = snakemake(folder / "wd", config)
+        _RUNS[name] = StudyRun(folder / "wd", config, proc)
+    return _RUNS[name].check()
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory) -> StudyRun:
+    """The shared uninterrupted run of the test study (see :func:`completed_study`)."""
+    return completed_study(tmp_path_factory)
+
+
+def npz_differences(a: Path, b: Path) -> list[str]:
+    """Arrays that differ (dtype, shape or any bit) between two .npz files."""
+    out = []
+    with np.load(a, allow_pickle=False) as za, np.load(b, allow_pickle=False) as zb:
+        if sorted(za.files) != sorted(zb.files):
+            return [f"keys {sorted(za.files)} != {sorted(zb.files)}"]
+        for k in za.files:
+            x, y = za[k], zb[k]
+            if x.dtype != y.dtype or x.shape != y.shape:
+                out.append(f"{k}: {x.dtype}{x.shape} != {y.dtype}{y.shape}")
+            elif x.tobytes() != y.tobytes():
+                if x.dtype.kind == "f":
+                    d = np.nanmax(np.abs(x - y)) if x.size else 0.0
+                    out.append(f"{k}: bits differ (max |diff| {d:.3g})")
+                else:
+                    out.append(f"{k}: differs")
+    return out
+
+
+def differences(a: Path, b: Path) -> list[str]:
+    """Result files of two results/ folders that are not bitwise identical (with details)."""
+    fa, fb = result_files(a), result_files(b)
+    out = [f"only in one run: {sorted(set(fa) ^ set(fb))}"] if set(fa) != set(fb) else []
+    for rel in sorted(set(fa) & set(fb)):
+        if fa[rel].read_bytes() == fb[rel].read_bytes():
+            continue
+        detail = ""
+        if rel.endswith(".npz"):
+            detail = "; ".join(npz_differences(fa[rel], fb[rel])) or "container bytes only"
+        elif rel.endswith(".json"):
+            ja, jb = json.loads(fa[rel].read_text()), json.loads(fb[rel].read_text())
+            keys = sorted(k for k in set(ja) | set(jb) if ja.get(k) != jb.get(k))
+            detail = f"keys {keys}" if isinstance(ja, dict) else "content"
+        out.append(f"{rel}: {detail or 'bytes differ'}")
+    return out
+
+
+# ------------------------------------------------------------------ tests
+@pytest.mark.slow
+def test_study_twice_is_bitwise_identical(tiny_study, tmp_path):
+    """Two runs of the tiny study in fresh folders: every result file (tables, arrays, JSON,
+    figures) is byte for byte the same; logs and wall-time benchmarks are excluded."""
+    second = StudyRun(
+        tmp_path / "wd", tiny_study.config, snakemake(tmp_path / "wd", tiny_study.config)
+    )
+    second.check()
+    outputs = tiny_study.outputs()
+    assert any(p.endswith(".tsv") for p in outputs), f"no result table in {sorted(outputs)}"
+    assert any(p.endswith(".npz") for p in outputs)
+    diff = differences(tiny_study.results, second.results)
+    assert not diff, "results differ between two runs:\n" + "\n".join(diff)
+
+
+def test_differences_detects_one_bit(tmp_path):
+    """The comparison used above sees a change in the last bit of one float."""
+    for name in ("a", "b"):
+        (tmp_path / name / "results" / "t").mkdir(parents=True)
+        np.savez(tmp_path / name / "results" / "t" / "x.npz", x=np.array([0.1, 0.2]))
+        (tmp_path / name / "results" / "t" / "x.tsv").write_text("a\tb\n1\t2\n")
+        (tmp_path / name / "results" / "logs").mkdir()
+        (tmp_path / name / "results" / "logs" / "l.log").write_text(name)  # ignored
+    a, b = tmp_path / "a" / "results", tmp_path / "b" / "results"
+    assert differences(a, b) == []
+    np.savez(b / "t" / "x.npz", x=np.array([0.1, np.nextafter(0.2, 1.0)]))
+    (b / "t" / "x.tsv").write_text("a\tb\n1\t2.0\n")
+    diff = differences(a, b)
+    assert len(diff) == 2 and "bits differ" in diff[0] and "x.tsv" in diff[1]
