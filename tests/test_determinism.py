@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 import yaml
 
+from cmftvb import io
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "tiny.yaml"
 
@@ -155,15 +157,30 @@ def tiny_study(tmp_path_factory) -> StudyRun:
     return completed_study(tmp_path_factory)
 
 
+def without_commit(obj):
+    """``obj`` with every ``git_commit`` entry removed (see :func:`differences`)."""
+    if isinstance(obj, dict):
+        return {k: without_commit(v) for k, v in obj.items() if k != "git_commit"}
+    if isinstance(obj, list):
+        return [without_commit(v) for v in obj]
+    return obj
+
+
 def npz_differences(a: Path, b: Path) -> list[str]:
-    """Arrays that differ (dtype, shape or any bit) between two .npz files."""
+    """Arrays that differ (dtype, shape or any bit) between two .npz files; the JSON ``meta``
+    is compared without its git commit."""
     out = []
     with np.load(a, allow_pickle=False) as za, np.load(b, allow_pickle=False) as zb:
         if sorted(za.files) != sorted(zb.files):
             return [f"keys {sorted(za.files)} != {sorted(zb.files)}"]
         for k in za.files:
             x, y = za[k], zb[k]
-            if x.dtype != y.dtype or x.shape != y.shape:
+            if k == "meta":
+                ma, mb = (without_commit(json.loads(str(m))) for m in (x, y))
+                if ma != mb:
+                    keys = sorted(j for j in set(ma) | set(mb) if ma.get(j) != mb.get(j))
+                    out.append(f"meta: keys {keys}")
+            elif x.dtype != y.dtype or x.shape != y.shape:
                 out.append(f"{k}: {x.dtype}{x.shape} != {y.dtype}{y.shape}")
             elif x.tobytes() != y.tobytes():
                 if x.dtype.kind == "f":
@@ -175,20 +192,31 @@ def npz_differences(a: Path, b: Path) -> list[str]:
 
 
 def differences(a: Path, b: Path) -> list[str]:
-    """Result files of two results/ folders that are not bitwise identical (with details)."""
+    """Result files of two results/ folders that are not identical, with details.
+
+    Files are compared byte for byte. Where bytes differ, an ``.npz`` or ``.json`` still counts
+    as identical when the only difference is the git commit in its provenance record: in a
+    shared working tree commits may land between (or during) two runs, which changes the
+    record but not the computation. In a fresh clone (CI) the files are byte-identical.
+    """
     fa, fb = result_files(a), result_files(b)
     out = [f"only in one run: {sorted(set(fa) ^ set(fb))}"] if set(fa) != set(fb) else []
     for rel in sorted(set(fa) & set(fb)):
         if fa[rel].read_bytes() == fb[rel].read_bytes():
             continue
-        detail = ""
         if rel.endswith(".npz"):
-            detail = "; ".join(npz_differences(fa[rel], fb[rel])) or "container bytes only"
+            detail = "; ".join(npz_differences(fa[rel], fb[rel]))
+            if not detail:
+                continue  # only the git commit (and the container bytes) differ
         elif rel.endswith(".json"):
-            ja, jb = json.loads(fa[rel].read_text()), json.loads(fb[rel].read_text())
+            ja, jb = (without_commit(json.loads(f[rel].read_text())) for f in (fa, fb))
+            if ja == jb:
+                continue
             keys = sorted(k for k in set(ja) | set(jb) if ja.get(k) != jb.get(k))
             detail = f"keys {keys}" if isinstance(ja, dict) else "content"
-        out.append(f"{rel}: {detail or 'bytes differ'}")
+        else:
+            detail = "bytes differ"
+        out.append(f"{rel}: {detail}")
     return out
 
 
@@ -222,3 +250,11 @@ def test_differences_detects_one_bit(tmp_path):
     (b / "t" / "x.tsv").write_text("a\tb\n1\t2.0\n")
     diff = differences(a, b)
     assert len(diff) == 2 and "bits differ" in diff[0] and "x.tsv" in diff[1]
+    # a provenance record that differs only in its git commit is not a difference
+    for name, commit in (("a", "1" * 40), ("b", "2" * 40)):
+        root = tmp_path / name / "results" / "t"
+        io.save_npz(root / "y.npz", {"x": np.ones(2)}, {"provenance": {"git_commit": commit}})
+        io.write_json(root / "y.json", {"v": 1, "provenance": {"git_commit": commit}})
+    assert len(differences(a, b)) == 2
+    io.write_json(b / "t" / "y.json", {"v": 2, "provenance": {"git_commit": "2" * 40}})
+    assert differences(a, b)[-1] == "t/y.json: keys ['v']"
