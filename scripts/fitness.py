@@ -3,17 +3,35 @@
 The simulated BOLD is preprocessed like the empirical BOLD when ``fitness.filter_simulated``
 (``preprocess_bold``: detrend, z-score, band-pass); ``run_table`` then gives the global FC fit
 and FCD KS distance and the region-wise errors on the nodes with empirical data, with the run's
-electrophysiological features appended. A subject without empirical BOLD gets only the
-features (and the log says so). Outputs: the tidy table (TSV; columns subject, model, preset,
-G, seed, metric, region, value) and the simulated FC used (``fc`` (N, N), ``labels``).
+electrophysiological features appended (per-node rates as they are; every other feature
+averaged over the nodes of each role group: cerebral, crbl_cortex, dcn). A subject without
+empirical BOLD gets only the features (and the log says so). Outputs: the tidy table (TSV;
+columns subject, model, preset, G, seed, metric, region, value) and the simulated FC used
+(``fc`` (N, N), ``labels``).
 """
 
 import numpy as np
 import pandas as pd
-from _adapter import run
+from _adapter import read_table, run
 
 from cmftvb import fitness, io
-from cmftvb.connectome import Connectome
+from cmftvb.connectome import ROLE_GROUPS, Connectome
+
+#: Role groups over which per-node electrophysiological features are averaged for the study
+#: table (docs/ARCHITECTURE.md "Node roles"); mean rates stay per node.
+FEATURE_GROUPS = ("cerebral", "crbl_cortex", "dcn")
+
+
+def summarise_features(features, labels, roles):
+    """Per-node features -> the study table's rows: ``*_rate_hz`` per node, every other
+    feature averaged over the nodes of each role group (region = the group's name)."""
+    per_node = features[features["metric"].str.endswith("_rate_hz")]
+    rest = features[~features["metric"].str.endswith("_rate_hz")]
+    role_of = dict(zip(map(str, labels), map(str, roles), strict=True))
+    group_of = {role: group for group in FEATURE_GROUPS for role in ROLE_GROUPS[group]}
+    grouped = rest.assign(region=[group_of[role_of[r]] for r in rest["region"]])
+    means = grouped.groupby(["metric", "region"], sort=True)["value"].mean().reset_index()
+    return pd.concat([means, per_node[["metric", "region", "value"]]], ignore_index=True)
 
 
 def main(snakemake, log):
@@ -22,8 +40,7 @@ def main(snakemake, log):
     sig, _ = io.load_npz(snakemake.input.signals)
     emp, _ = io.load_npz(snakemake.input.empirical)
     con = Connectome.load(snakemake.input.connectome)
-    features = pd.read_csv(snakemake.input.features, sep="\t", keep_default_na=False)
-    features["value"] = pd.to_numeric(features["value"])
+    features = summarise_features(read_table(snakemake.input.features), con.labels, con.roles)
     tr_s = float(emp["tr_s"])
     sim_bold = sig["bold"]
     if p.filter_simulated:

@@ -283,3 +283,47 @@ def test_tiny_study_end_to_end(tmp_path):
     rep = snakemake(tmp_path, "--configfile", cfg, "--report", "report.html", timeout=600)
     assert rep.returncode == 0, rep.stderr[-3000:]
     assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+def test_make_setup_is_idempotent(tmp_path):
+    """`make setup` reruns only when requirements.lock or pyproject.toml is newer than its stamp."""
+    import os
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    venv = tmp_path / "venv"
+    stamp = venv / ".cmftvb-installed"
+    plan = subprocess.run(
+        ["make", "-n", f"VENV={venv}", "setup"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert "install -r requirements.lock" in plan.stdout
+    assert "install --no-deps -e ." in plan.stdout
+    stamp.parent.mkdir()
+    stamp.touch()
+    newest = max((ROOT / f).stat().st_mtime for f in ("requirements.lock", "pyproject.toml"))
+    os.utime(stamp, (newest + 10, newest + 10))
+    up_to_date = subprocess.run(["make", "-q", f"VENV={venv}", "setup"], cwd=ROOT)
+    assert up_to_date.returncode == 0
+    os.utime(stamp, (newest - 10, newest - 10))
+    stale = subprocess.run(["make", "-q", f"VENV={venv}", "setup"], cwd=ROOT)
+    assert stale.returncode == 1
+
+
+@pytest.mark.parametrize("pytest_rc,expected", [(0, 0), (5, 0), (1, 1), (2, 2)])
+def test_ci_script_exit_status(tmp_path, pytest_rc, expected):
+    """.ci/run passes pytest's status through, except 5 (no tests collected) which passes."""
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
+    (tmp_path / "Makefile").write_text("setup:\n\t@echo setup done\n")
+    fake = tmp_path / ".venv" / "bin" / "pytest"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f'#!/bin/sh\necho fake pytest "$@"\nexit {pytest_rc}\n')
+    fake.chmod(0o755)
+    res = subprocess.run(
+        ["bash", str(tmp_path / ".ci" / "run"), "-x"], capture_output=True, text=True
+    )
+    assert res.returncode == expected, res.stdout + res.stderr
+    assert "setup done" in res.stdout and "fake pytest -x" in res.stdout
