@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import slurm_cluster as sc
+from test_determinism import completed_study, differences, study_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -62,8 +64,9 @@ def run_snakemake(args: list[str], cwd: Path, timeout: int, slurm: bool) -> str:
         cmd += ["--profile", str(PROFILE), "--workflow-profile", str(TEST_PROFILE)]
     else:
         cmd += ["--cores", "2", "--workflow-profile", "none"]
+    env = {k: v for k, v in sc.clean_env().items() if not k.startswith("SNAKEMAKE")}
     proc = subprocess.run(
-        cmd, cwd=cwd, env=sc.clean_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
     )
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:
@@ -153,3 +156,38 @@ def test_toy_workflow_runs_through_slurm(slurm, tmp_path, capsys):
             assert set(job_ids.values()) == {"none"}
     assert results["slurm"] == results["local"]
     assert results["slurm"]["total.txt"] == b"25"
+
+
+# The project's own tiny study (configs/tiny.yaml, as the end-to-end tests use it), exactly as a
+# user would submit it. The local reference run is the session's shared uninterrupted run of
+# that study (tests/test_determinism.py), so a full test session pays for it once.
+
+
+def test_tiny_study_through_slurm_equals_local(slurm, tmp_path, tmp_path_factory, capsys):
+    """The tiny study submitted with profiles/slurm: every job Snakemake submitted is in the
+    cluster's accounting as COMPLETED, the simulations ran as SLURM jobs, and every result
+    file equals the local run's byte for byte (only the git commit in provenance records may
+    differ, see ``test_determinism.differences``)."""
+    config = study_config(tmp_path)
+    workdir = tmp_path / "wd"
+    args = ["-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config)]
+    since = _now()
+    log = run_snakemake(args, cwd=ROOT, timeout=1200, slurm=True)
+    records = accounting(slurm, since)
+    show_accounting(records, "tiny study", capsys, slurm)
+
+    # Snakemake's own record of what it submitted, against the cluster's accounting.
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
+    assert submitted, f"no job was submitted to SLURM:\n{log[-4000:]}"
+    assert sorted(submitted, key=int) == sorted((r["JobID"] for r in records), key=int)
+    bad = [r for r in records if r["State"] != "COMPLETED" or r["ExitCode"] != "0:0"]
+    assert not bad, f"jobs that did not complete: {bad}"
+    # the expensive rule ran on the cluster: one SLURM job per simulation batch file
+    simulations = sorted((workdir / "results" / "simulations").rglob("*.npz"))
+    sim_jobs = [r for r in records if r["Comment"].startswith("rule_simulate")]
+    assert simulations and len(sim_jobs) == len(simulations)
+    assert not re.search(r"^localrule simulate:", log, re.MULTILINE)
+
+    local = completed_study(tmp_path_factory)
+    diff = differences(local.results, workdir / "results")
+    assert not diff, "results differ between the local and the SLURM run:\n" + "\n".join(diff)
