@@ -27,7 +27,6 @@ wildcard_constraints:
     model="homogeneous|cmf",
     preset="corrected|published",
     G=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
-    seed="[0-9]+",
     seeds="[0-9]+(_[0-9]+)*",
 
 

@@ -22,7 +22,7 @@ def main(snakemake, log):
         model, G = meta["model"], float(meta["G"])
         if chosen is not None and chosen.get(model) != G:
             continue
-        runs.setdefault(model, []).append(arrays["fc"])
+        runs.setdefault(model, []).extend(arrays["fc"])  # one (N, N) matrix per seed
     sim_fcs = {m: np.nanmean(np.stack(fcs), axis=0) for m, fcs in runs.items()}
     log.info("runs per model: %s; chosen G %s", {m: len(v) for m, v in runs.items()}, chosen)
     figures.fc_matrices(

@@ -19,12 +19,15 @@ def main(snakemake, log):
             continue
         freqs = arrays["freqs_hz"]
         for key, value in arrays.items():
+            # per-seed arrays (S, k, F): every seed and node is one curve
             if key.startswith("psd_"):
-                psd.setdefault(model, {}).setdefault(key[4:], []).append(value)
+                psd.setdefault(model, {}).setdefault(key[4:], []).append(
+                    value.reshape(-1, value.shape[-1])
+                )
             elif key.startswith("coh_") and "__" in key and not key.startswith("coh_nodes_"):
                 a, b = key[4:].split("__")
                 label = f"{a}-{b} ({figures.MODEL_NAMES.get(model, model)})"
-                coh.setdefault(label, []).append(value)
+                coh.setdefault(label, []).append(value.reshape(-1, value.shape[-1]))
                 coh_freqs = arrays["coh_freqs_hz"]
     psd = {m: {pop: np.vstack(v) for pop, v in pops.items()} for m, pops in psd.items()}
     log.info("spectra: %s", {m: {p: v.shape[0] for p, v in d.items()} for m, d in psd.items()})

@@ -1,4 +1,5 @@
-"""Rule fitness: score one run against the subject's empirical BOLD (cmftvb.fitness).
+"""Rule fitness: score the runs of one simulation batch, seed by seed, against the subject's
+empirical BOLD (cmftvb.fitness).
 
 The simulated BOLD is preprocessed like the empirical BOLD when ``fitness.filter_simulated``
 (``preprocess_bold``: detrend, z-score, band-pass); ``run_table`` then gives the global FC fit
@@ -7,7 +8,7 @@ electrophysiological features appended (per-node rates as they are; every other 
 averaged over the nodes of each role group: cerebral, crbl_cortex, dcn). A subject without
 empirical BOLD gets only the features (and the log says so). Outputs: the tidy table (TSV;
 columns subject, model, preset, G, seed, metric, region, value) and the simulated FC used
-(``fc`` (N, N), ``labels``).
+(``fc`` (S, N, N), ``seeds``, ``labels``).
 """
 
 import numpy as np
@@ -40,47 +41,63 @@ def main(snakemake, log):
     sig, _ = io.load_npz(snakemake.input.signals)
     emp, _ = io.load_npz(snakemake.input.empirical)
     con = Connectome.load(snakemake.input.connectome)
-    features = summarise_features(read_table(snakemake.input.features), con.labels, con.roles)
+    features = read_table(snakemake.input.features)
     tr_s = float(emp["tr_s"])
-    sim_bold = sig["bold"]
-    if p.filter_simulated:
-        sim_bold = fitness.preprocess_bold(
-            sim_bold, tr_s, band=tuple(p.bandpass_hz), order=p.filter_order
+    seeds = [int(s) for s in sig["seeds"]]
+    tables, fcs = [], []
+    for k, seed in enumerate(seeds):
+        sim_bold = sig["bold"][k]
+        if p.filter_simulated:
+            sim_bold = fitness.preprocess_bold(
+                sim_bold, tr_s, band=tuple(p.bandpass_hz), order=p.filter_order
+            )
+        keys = {
+            "subject": w.subject,
+            "model": w.model,
+            "preset": w.preset,
+            "G": float(w.G),
+            "seed": seed,
+        }
+        extra = summarise_features(features[features["seed"] == seed], con.labels, con.roles)
+        if emp["bold"].shape[0] == 0:
+            log.info("no empirical BOLD for %s: electrophysiological features only", w.subject)
+            table = extra.assign(**keys)[fitness.TABLE_COLUMNS]
+        else:
+            window = max(2, int(round(p.fcd_window_s / tr_s)))
+            step = max(1, int(round(p.fcd_step_s / tr_s)))
+            log.info("FCD: window %d volumes, step %d volumes (TR %g s)", window, step, tr_s)
+            table = fitness.run_table(
+                **keys,
+                sim_bold=sim_bold,
+                emp_bold=emp["bold"],
+                labels=con.labels,
+                has_empirical=con.has_empirical,
+                fcd_window=window,
+                fcd_step=step,
+                extra=extra,
+            )
+        for metric in ("fc_fit", "fcd_ks"):
+            hit = table[(table.metric == metric) & (table.region == "global")]
+            if len(hit):
+                log.info("seed %d: %s = %.4f", seed, metric, float(hit.value.iloc[0]))
+        tables.append(table)
+        fcs.append(fitness.fc(sim_bold))
+    with io.atomic_path(snakemake.output.table) as tmp:
+        pd.concat(tables, ignore_index=True).to_csv(
+            tmp, sep="\t", index=False, float_format="%.10g", na_rep="nan"
         )
-    keys = {
+    meta = {
         "subject": w.subject,
         "model": w.model,
         "preset": w.preset,
         "G": float(w.G),
-        "seed": int(w.seed),
+        "seeds": seeds,
+        "provenance": io.provenance(snakemake.config, subject=w.subject, seed=seeds),
     }
-    if emp["bold"].shape[0] == 0:
-        log.info("no empirical BOLD for %s: electrophysiological features only", w.subject)
-        table = features.assign(**keys)[fitness.TABLE_COLUMNS]
-    else:
-        window = max(2, int(round(p.fcd_window_s / tr_s)))
-        step = max(1, int(round(p.fcd_step_s / tr_s)))
-        log.info("FCD: window %d volumes, step %d volumes (TR %g s)", window, step, tr_s)
-        table = fitness.run_table(
-            **keys,
-            sim_bold=sim_bold,
-            emp_bold=emp["bold"],
-            labels=con.labels,
-            has_empirical=con.has_empirical,
-            fcd_window=window,
-            fcd_step=step,
-            extra=features,
-        )
-    for metric in ("fc_fit", "fcd_ks"):
-        hit = table[(table.metric == metric) & (table.region == "global")]
-        if len(hit):
-            log.info("%s = %.4f", metric, float(hit.value.iloc[0]))
-    with io.atomic_path(snakemake.output.table) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="nan")
     io.save_npz(
         snakemake.output.fc,
-        {"fc": fitness.fc(sim_bold), "labels": np.asarray(con.labels)},
-        {**keys, "provenance": io.provenance(snakemake.config, **keys)},
+        {"fc": np.stack(fcs), "seeds": np.asarray(seeds), "labels": np.asarray(con.labels)},
+        meta,
     )
 
 

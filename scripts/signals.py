@@ -1,6 +1,7 @@
-"""Rule signals: one run (subject x variant x G x seed) -> BOLD and electrophysiology.
+"""Rule signals: the runs of one simulation batch (subject x variant x G x seeds) -> BOLD and
+electrophysiology, seed by seed (one job per batch keeps the number of processes small).
 
-Reads the run's lane from its simulation batch and calls cmftvb.signals:
+For every seed (lane) of the batch, calls cmftvb.signals:
 
 - BOLD from each node's BOLD input variable (MODEL.md §8, §6.8) with ``signals.bold_model``
   (``bold_tvb_kernel`` or ``bold_balloon``) at the subject's TR, transient dropped
@@ -12,18 +13,19 @@ Reads the run's lane from its simulation batch and calls cmftvb.signals:
 - magnitude-squared coherence between the populations of every node that has several
   (``coherence``, band means with ``band_coherence``).
 
-Outputs: ``npz`` (``cmftvb.io.save_npz``): ``bold`` (T_bold, N), ``tr_s``, ``labels``,
-``freqs_hz`` (F,), ``psd_<pop>`` (k, F) and ``nodes_<pop>`` (k,) node indices,
-``coh_freqs_hz``, ``coh_<a>__<b>`` (k, F) and ``coh_nodes_<a>__<b>``; ``tsv``: tidy features
-(metric, region, value) with metrics ``<pop>_rate_hz``, ``<pop>_<band>_rel_area``,
-``<pop>_<band>_dominant_hz``, ``<pop>_<band>_mode_share``, ``coh_<a>_<b>_<band>``.
+Outputs: ``npz`` (``cmftvb.io.save_npz``), a leading seed axis on per-run arrays: ``seeds``
+(S,), ``bold`` (S, T_bold, N), ``tr_s``, ``labels``, ``freqs_hz`` (F,), ``psd_<pop>`` (S, k, F)
+and ``nodes_<pop>`` (k,) node indices, ``coh_freqs_hz``, ``coh_<a>__<b>`` (S, k, F) and
+``coh_nodes_<a>__<b>``; ``tsv``: tidy features (seed, metric, region, value) with metrics
+``<pop>_rate_hz``, ``<pop>_<band>_rel_area``, ``<pop>_<band>_dominant_hz``,
+``<pop>_<band>_mode_share``, ``coh_<a>_<b>_<band>``.
 """
 
 import numpy as np
 import pandas as pd
 from _adapter import run
 
-from cmftvb import CmftvbError, io
+from cmftvb import io
 from cmftvb.signals import bold as sbold
 from cmftvb.signals import ephys
 
@@ -31,24 +33,16 @@ POPULATIONS = ("S_E", "S_I", "GrC", "GoC", "MLI", "PC")
 RATES_KHZ = ("GrC", "GoC", "MLI", "PC")
 
 
-def lane(arrays, meta, seed, where):
-    seeds = [int(s) for s in np.atleast_1d(arrays.get("seeds", meta.get("seeds", [])))]
-    if seed not in seeds:
-        raise CmftvbError(f"{where}: seed {seed} not in this batch (seeds {seeds})")
-    return seeds.index(seed)
+def per_lane(key):
+    """Whether an output array differs between seeds (else it is shared: frequencies, nodes)."""
+    is_coh = key.startswith("coh_") and "__" in key and not key.startswith("coh_nodes_")
+    return key == "bold" or key.startswith("psd_") or is_coh
 
 
-def main(snakemake, log):
-    p = snakemake.params
-    w = snakemake.wildcards
-    where = snakemake.input.simulation
-    arrays, meta = io.load_npz(where)
-    k = lane(arrays, meta, int(w.seed), where)
-    emp, _ = io.load_npz(snakemake.input.empirical)
-    tr_ms = float(emp["tr_s"]) * 1000.0
+def one_lane(arrays, k, p, tr_ms, log):
+    """Signals of lane ``k``: (arrays for the npz, feature rows)."""
     dt_ms = float(p.monitor_period_ms)
     labels = arrays["labels"]
-
     x = arrays["bold_input"][k]
     if p.bold_model == "tvb_kernel":
         bold = sbold.bold_tvb_kernel(x, dt_ms, tr_ms)
@@ -57,7 +51,7 @@ def main(snakemake, log):
     bold = sbold.drop_transient(bold, tr_ms, seconds=float(p.bold_transient_s))
     log.info("BOLD (%s): %d volumes x %d nodes at TR %g ms", p.bold_model, *bold.shape, tr_ms)
 
-    out = {"bold": bold, "tr_s": np.float64(tr_ms / 1000.0), "labels": labels}
+    out = {"bold": bold}
     rows = []
     fs = float(p.fs_hz)
     skip = int(round(float(p.ephys_transient_s) * fs))
@@ -136,18 +130,41 @@ def main(snakemake, log):
 
     if coh_rows:
         rows.append(pd.DataFrame(coh_rows, columns=["metric", "region", "value"]))
-    features = pd.concat(rows, ignore_index=True)
+    return out, pd.concat(rows, ignore_index=True)
+
+
+def main(snakemake, log):
+    p = snakemake.params
+    w = snakemake.wildcards
+    arrays, meta = io.load_npz(snakemake.input.simulation)
+    seeds = [int(s) for s in np.atleast_1d(arrays["seeds"])]
+    emp, _ = io.load_npz(snakemake.input.empirical)
+    tr_ms = float(emp["tr_s"]) * 1000.0
+    lanes, tables = [], []
+    for k, seed in enumerate(seeds):
+        log.info("seed %d", seed)
+        out, features = one_lane(arrays, k, p, tr_ms, log)
+        lanes.append(out)
+        tables.append(features.assign(seed=seed)[["seed", "metric", "region", "value"]])
+    stacked = {
+        key: np.stack([lane[key] for lane in lanes]) if per_lane(key) else lanes[0][key]
+        for key in lanes[0]
+    }
+    stacked.update(
+        seeds=np.asarray(seeds), tr_s=np.float64(tr_ms / 1000.0), labels=arrays["labels"]
+    )
+    features = pd.concat(tables, ignore_index=True)
     meta_out = {
         "subject": w.subject,
         "model": w.model,
         "preset": w.preset,
         "G": float(w.G),
-        "seed": int(w.seed),
+        "seeds": seeds,
         "bold_model": p.bold_model,
         "units": {"bold": "1", "psd": "normalised to max", "S_E/S_I": "1", "rates": "Hz"},
-        "provenance": io.provenance(snakemake.config, subject=w.subject, seed=int(w.seed)),
+        "provenance": io.provenance(snakemake.config, subject=w.subject, seed=seeds),
     }
-    io.save_npz(snakemake.output.npz, out, meta_out)
+    io.save_npz(snakemake.output.npz, stacked, meta_out)
     with io.atomic_path(snakemake.output.features) as tmp:
         features.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="nan")
     log.info("%d feature rows", len(features))

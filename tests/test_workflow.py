@@ -55,13 +55,13 @@ def expected_jobs(cfg: dict, n_subjects: int) -> dict[str, int]:
     sim = cfg["simulation"]
     variants = len(cfg["network"]["models"]) * len(cfg["network"]["presets"])
     batches = -(-len(sim["seeds"]) // sim["seeds_per_job"])
-    runs = n_subjects * variants * len(sim["G"]) * len(sim["seeds"])
+    jobs = n_subjects * variants * len(sim["G"]) * batches
     return {
         "prepare_connectome": n_subjects,
         "build_network": n_subjects * variants,
-        "simulate": n_subjects * variants * len(sim["G"]) * batches,
-        "signals": runs,
-        "fitness": runs,
+        "simulate": jobs,
+        "signals": jobs,  # signals and fitness run per simulation batch, seed by seed
+        "fitness": jobs,
         "study_table": 1,
         "stats": 1,
     }
@@ -147,7 +147,7 @@ def test_participants_cohort_dry_run(tmp_path):
     (tmp_path / "sub-02" / "connectome.zip").unlink()
     res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
     assert res.returncode != 0
-    assert "sub-02/connectome.zip" in res.stderr
+    assert "sub-02/connectome.zip: connectome file for participant" in res.stdout + res.stderr
 
 
 def test_snakemake_lint_is_clean(tmp_path):

@@ -187,14 +187,6 @@ def simulation_path(subject, model, preset, G, seeds):
     return f"{RESULTS}/simulations/{subject}/{model}-{preset}/G{G}/seeds{seeds}.npz"
 
 
-def batch_of(seed):
-    """The batch name that holds `seed`."""
-    for batch in seed_batches(SEEDS, config["simulation"]["seeds_per_job"]):
-        if int(seed) in batch:
-            return batch_name(batch)
-    raise WorkflowError(f"seed {seed} is not in config key 'simulation.seeds'")
-
-
 # ---------------------------------------------------------------- targets
 def networks_all():
     return [network_path(s, m, p) for s in SUBJECTS for m in MODELS for p in PRESETS]
@@ -215,26 +207,26 @@ def simulations_all():
     ]
 
 
-def runs_all(stage, ext):
-    """One file per run (subject x model x preset x G x seed) of a per-run stage."""
+def batches_all(stage, ext):
+    """One file per simulation batch (subject x model x preset x G x seeds) of a stage."""
     return [
-        f"{RESULTS}/{stage}/{s}/{m}-{p}/G{g}/seed{seed}.{ext}"
+        f"{RESULTS}/{stage}/{s}/{m}-{p}/G{g}/seeds{b}.{ext}"
         for s in SUBJECTS
         for m in MODELS
         for p in PRESETS
         for g in G_VALUES
-        for seed in SEEDS
+        for b in BATCHES
     ]
 
 
-def runs_of(subject, preset, stage, ext):
-    """Per-run files of one preset, for one subject (or all when `subject` is None)."""
+def batches_of(subject, preset, stage, ext):
+    """Per-batch files of one preset, for one subject (or all when `subject` is None)."""
     return [
-        f"{RESULTS}/{stage}/{s}/{m}-{preset}/G{g}/seed{seed}.{ext}"
+        f"{RESULTS}/{stage}/{s}/{m}-{preset}/G{g}/seeds{b}.{ext}"
         for s in (SUBJECTS if subject is None else [subject])
         for m in MODELS
         for g in G_VALUES
-        for seed in SEEDS
+        for b in BATCHES
     ]
 
 
@@ -331,7 +323,7 @@ def simulate_runtime_min(wildcards, input, attempt):
         * per_sim_s
         * (1 + SIM_EXTRA_SEED[engine] * (seeds - 1))
     )
-    return int(math.ceil((JOB_OVERHEAD_S + wall_s) / 60)) * attempt
+    return max(5, int(math.ceil((JOB_OVERHEAD_S + wall_s) / 60))) * attempt
 
 
 def run_mem_mb(wildcards, input, attempt):

@@ -28,7 +28,7 @@ rule fig_node_curves:
 
 rule fig_fc_matrices:
     input:
-        fc=lambda w: runs_of(w.subject, w.preset, "fitness", "fc.npz"),
+        fc=lambda w: batches_of(w.subject, w.preset, "fitness", "fc.npz"),
         empirical=f"{RESULTS}/empirical/{{subject}}.npz",
         connectome=f"{RESULTS}/connectomes/{{subject}}.npz",
         best_G=f"{RESULTS}/study/best_G.tsv",
@@ -128,7 +128,7 @@ rule fig_firing_rates:
 
 rule fig_spectra:
     input:
-        signals=lambda w: runs_of(None, w.preset, "signals", "npz"),
+        signals=lambda w: batches_of(None, w.preset, "signals", "npz"),
         best_G=f"{RESULTS}/study/best_G.tsv",
     output:
         spectra=report(

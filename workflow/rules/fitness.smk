@@ -1,4 +1,5 @@
-# Stage 5, fitness (STUDY.md; MODEL.md §9): each run scored against its subject's empirical BOLD
+# Stage 5, fitness (STUDY.md; MODEL.md §9): each run (per batch, seed by seed) scored against
+# its subject's empirical BOLD
 # (global FC fit, FCD KS distance, region-wise BOLD MAE and FC-profile error, on nodes with
 # empirical data) plus its electrophysiological features, as one tidy table per run; then one
 # table for the whole study.
@@ -6,15 +7,15 @@
 
 rule fitness:
     input:
-        signals=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.npz",
-        features=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.ephys.tsv",
+        signals=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.npz",
+        features=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.ephys.tsv",
         empirical=f"{RESULTS}/empirical/{{subject}}.npz",
         connectome=f"{RESULTS}/connectomes/{{subject}}.npz",
     output:
-        table=f"{RESULTS}/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.tsv",
-        fc=f"{RESULTS}/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.fc.npz",
+        table=f"{RESULTS}/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.tsv",
+        fc=f"{RESULTS}/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.fc.npz",
     log:
-        f"{RESULTS}/logs/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.log",
+        f"{RESULTS}/logs/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.log",
     group:
         "subject_{subject}"
     conda:
@@ -31,7 +32,7 @@ rule fitness:
 
 rule study_table:
     input:
-        runs_all("fitness", "tsv"),
+        batches_all("fitness", "tsv"),
     output:
         f"{RESULTS}/study/fitness.tsv",
     log:

@@ -1,19 +1,17 @@
-# Stage 4, signal synthesis (STUDY.md; MODEL.md §8): per run (one seed of a simulation batch),
+# Stage 4, signal synthesis (STUDY.md; MODEL.md §8): per simulation batch, seed by seed,
 # simulated BOLD at the subject's TR and electrophysiological features. Small jobs: grouped per
 # subject with the fitness jobs so that a cluster gets one submission per subject.
 
 
 rule signals:
     input:
-        simulation=lambda w: simulation_path(
-            w.subject, w.model, w.preset, w.G, batch_of(w.seed)
-        ),
+        simulation=f"{RESULTS}/simulations/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.npz",
         empirical=f"{RESULTS}/empirical/{{subject}}.npz",
     output:
-        npz=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.npz",
-        features=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.ephys.tsv",
+        npz=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.npz",
+        features=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.ephys.tsv",
     log:
-        f"{RESULTS}/logs/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seed{{seed}}.log",
+        f"{RESULTS}/logs/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.log",
     group:
         "subject_{subject}"
     conda:
