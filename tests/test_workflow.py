@@ -80,6 +80,7 @@ def test_dry_run(tmp_path, name, n_subjects):
         assert counts.get(rule) == n, (rule, counts)
     assert counts.get("download_sample", 0) == (cfg["cohort"]["source"] == "sample")
     assert counts.get("fig_node_curves") == 1
+    assert counts.get("fig_connectome") == n_subjects
     assert counts.get("all") == 1
 
 
@@ -272,6 +273,7 @@ def test_tiny_study_end_to_end(tmp_path):
         "figures/corrected/spectra.png",
         "figures/corrected/coherence.png",
         *(f"figures/fc_matrices/{s}_corrected.png" for s in subjects),
+        *(f"figures/connectomes/{s}.png" for s in subjects),
     ):
         assert (results / png).is_file(), png
         assert (results / png).with_suffix(".svg").is_file(), png

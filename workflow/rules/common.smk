@@ -245,7 +245,9 @@ HAS_EMPIRICAL = cohort_has_empirical()
 
 def figures_all():
     """The figures of the study (PNG; each has an SVG twin)."""
-    out = [f"{RESULTS}/figures/node_curves.png"] if "cmf" in MODELS else []
+    out = [f"{RESULTS}/figures/connectomes/{s}.png" for s in SUBJECTS]
+    if "cmf" in MODELS:
+        out.append(f"{RESULTS}/figures/node_curves.png")
     for p in PRESETS:
         out += [
             f"{RESULTS}/figures/{p}/firing_rates.png",

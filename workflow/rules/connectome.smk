@@ -26,3 +26,26 @@ rule prepare_connectome:
         filter_order=config["fitness"]["filter_order"],
     script:
         "../../scripts/prepare_connectome.py"
+
+
+rule fig_connectome:
+    input:
+        f"{RESULTS}/connectomes/{{subject}}.npz",
+    output:
+        png=report(
+            f"{RESULTS}/figures/connectomes/{{subject}}.png",
+            caption="../report/connectome.rst",
+            category="0. Connectomes",
+            labels={"subject": "{subject}"},
+        ),
+        svg=f"{RESULTS}/figures/connectomes/{{subject}}.svg",
+    log:
+        f"{RESULTS}/logs/fig_connectome/{{subject}}.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../../scripts/fig_connectome.py"
