@@ -546,6 +546,8 @@ def test_workflow_bad_subject_files_fail_their_step_cleanly(tmp_path):
         assert not (res / "connectomes" / f"{sid}.npz").exists()
         assert not (res / "empirical" / f"{sid}.npz").exists()
     assert (res / "connectomes" / "sub-ok.npz").exists()
+    emp, _ = io.load_npz(res / "empirical" / "sub-ok.npz")
+    assert emp["bold"].shape == (300, 94), "the good subject's BOLD was not used"
     leftovers = [p for p in res.rglob(".*") if p.is_file()]
     assert not leftovers, leftovers
 

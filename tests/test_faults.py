@@ -136,7 +136,7 @@ def test_kill_mid_simulation_and_resume(tiny_study, tmp_path):
     missing = sorted(set(ref) - set(left))
     assert f"simulations/{in_flight.relative_to(res / 'simulations')}" in missing
     # a job killed while writing leaves its hidden temporary file: make one
-    stale = in_flight.parent / f".{in_flight.name}.killed.tmp.npz"
+    stale = in_flight.parent / f".{in_flight.name}.killed_0.tmp.npz"  # mkstemp-like
     stale.write_bytes(b"PK\x03\x04 half of an archive")
     before = {rel: p.stat().st_mtime_ns for rel, p in result_files(res).items()}
 
