@@ -215,7 +215,7 @@ def sample_config(tmp_path: Path, url: str, sha256: str) -> Path:
 def test_download_rule_against_loopback_server(tmp_path, sample_server):
     cfg = sample_config(tmp_path, f"{sample_server}/SC_dirCB.zip", SAMPLE_SHA256)
     res = snakemake(
-        tmp_path, "--cores", "1", "--configfile", str(cfg), "results/connectomes/103818.npz"
+        tmp_path, "results/connectomes/103818.npz", "--cores", "1", "--configfile", str(cfg)
     )
     assert res.returncode == 0, res.stderr
     zip_path = tmp_path / "resources" / "sample-103818" / "SC_dirCB.zip"
@@ -232,7 +232,7 @@ def test_download_rule_against_loopback_server(tmp_path, sample_server):
 def test_download_rule_refuses_wrong_checksum(tmp_path, sample_server):
     cfg = sample_config(tmp_path, f"{sample_server}/SC_dirCB.zip", "0" * 64)
     res = snakemake(
-        tmp_path, "--cores", "1", "--configfile", str(cfg), "resources/sample-103818/SC_dirCB.zip"
+        tmp_path, "resources/sample-103818/SC_dirCB.zip", "--cores", "1", "--configfile", str(cfg)
     )
     assert res.returncode != 0
     assert "sha256 mismatch" in res.stderr
@@ -329,3 +329,28 @@ def test_ci_script_exit_status(tmp_path, pytest_rc, expected):
     )
     assert res.returncode == expected, res.stdout + res.stderr
     assert "setup done" in res.stdout and "fake pytest -x" in res.stdout
+
+
+def test_user_error_in_a_rule_is_one_line(tmp_path):
+    """A CmftvbError inside a rule (here a corrupt connectome zip) ends the job with one line
+    naming the file, no Python traceback from the adapter, and no output file."""
+    (tmp_path / "sub-01").mkdir()
+    (tmp_path / "sub-01" / "connectome.zip").write_bytes(b"PK\x03\x04 this is not a zip file")
+    (tmp_path / "participants.tsv").write_text("participant_id\nsub-01\n")
+    cfg = tmp_path / "cohort.yaml"
+    cfg.write_text(
+        "cohort:\n  source: participants\n"
+        f"  participants: {tmp_path / 'participants.tsv'}\n"
+        "  files:\n    bold: ''\n"
+    )
+    res = snakemake(
+        tmp_path, "results/connectomes/sub-01.npz", "--cores", "1", "--configfile", str(cfg)
+    )
+    assert res.returncode != 0
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("prepare_connectome: error:")]
+    assert len(lines) == 1, res.stderr
+    assert "sub-01/connectome.zip" in lines[0]
+    assert "Traceback (most recent call last)" not in res.stderr
+    log = (tmp_path / "results" / "logs" / "prepare_connectome" / "sub-01.log").read_text()
+    assert lines[0] in log
+    assert not (tmp_path / "results" / "connectomes" / "sub-01.npz").exists()
