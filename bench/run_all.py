@@ -245,7 +245,7 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         "These two cases ran concurrently with (a)-(c) (and with each other): their peak memory",
         "is unaffected, their wall times are not comparable with the timed cases.",
         "",
-        "| model | simulated s | wall s | wall ms / sim s | peak RSS MiB | result held in memory MiB |",
+        "| model | simulated s | wall s | wall ms / sim s | peak RSS MiB | result held MiB |",
         "|---|---|---|---|---|---|",
     ]
     for key in ("d_cmf_60", "d_cmf_600"):
