@@ -170,6 +170,9 @@ def test_lane_reproducible_alone_batch_chunk(model):
     net = build_network(conn, model, "corrected")
     kw = dict(duration=12.0, dt=0.1, noise_sigma=0.001, speed=3.0, subject="s1")
     batch = simulate(conn, net, seeds=[3, 5, 7], **kw)
+    inner = simulate(conn, net, seeds=[3, 5, 7], lane_layout="inner", chunk_steps=13, **kw)
+    for v in batch.variables:
+        np.testing.assert_array_equal(inner[v], batch[v])
     alone = simulate(conn, net, seeds=[5], **kw)
     again = simulate(conn, net, seeds=[5], chunk_steps=7, **kw)
     single = simulate(conn, net, seeds=[5], chunk_steps=1, **kw)
