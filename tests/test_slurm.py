@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -54,24 +55,55 @@ def _now() -> str:
     return (dt.datetime.now() - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def run_snakemake(args: list[str], cwd: Path, timeout: int, slurm: bool) -> str:
-    """Run snakemake (through SLURM with our profiles, or locally); return its log.
+#: squeue reasons of a pending job that can never start on the test node (it asks for more
+#: than the node or partition has): waiting for it would only end at the timeout.
+NEVER_STARTS = ("PartitionConfig", "BadConstraints", "PartitionNodeLimit", "PartitionTimeLimit")
+
+
+def run_snakemake(args: list[str], cwd: Path, timeout: int, cluster: sc.Cluster | None) -> str:
+    """Run snakemake (through ``cluster`` with our profiles, or locally if None); return its log.
 
     ``timeout -k 10`` because a Snakemake waiting on lost SLURM jobs ignores a plain SIGTERM.
+    While it runs, a job that SLURM can never start fails the test at once, with the job's
+    record, instead of at the timeout.
     """
     cmd = ["timeout", "-k", "10", str(timeout), str(SNAKEMAKE), *args]
-    if slurm:
+    if cluster is not None:
         cmd += ["--profile", str(PROFILE), "--workflow-profile", str(TEST_PROFILE)]
     else:
         cmd += ["--cores", "2", "--workflow-profile", "none"]
     env = {k: v for k, v in sc.clean_env().items() if not k.startswith("SNAKEMAKE")}
-    proc = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0:
+    stuck = ""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        while True:
+            try:
+                proc.wait(timeout=5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if cluster is None:
+                continue
+            queue = cluster.run("squeue", "-h", "-o", "%i %r", check=False).stdout.split()
+            for job, reason in zip(queue[::2], queue[1::2], strict=True):
+                if reason in NEVER_STARTS:
+                    stuck = cluster.run("scontrol", "show", "job", job, check=False).stdout
+                    stuck = f"SLURM job {job} can never start ({reason}):\n{stuck}"
+            if stuck:
+                proc.terminate()  # timeout forwards it to snakemake, which cancels its jobs
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                break
+        out.seek(0)
+        log = out.read()
+    if stuck or proc.returncode != 0:
         reason = "timed out" if proc.returncode in (124, 137) else f"exit {proc.returncode}"
-        pytest.fail(f"snakemake {reason}: {' '.join(cmd)}\n{log[-6000:]}")
+        pytest.fail(f"snakemake {reason}: {' '.join(cmd)}\n{stuck}\n{log[-6000:]}")
     return log
 
 
@@ -137,7 +169,7 @@ def test_toy_workflow_runs_through_slurm(slurm, tmp_path, capsys):
         work.mkdir()
         (work / "Snakefile").write_text(TOY_SNAKEFILE)
         since = _now()
-        run_snakemake([], cwd=work, timeout=150, slurm=mode == "slurm")
+        run_snakemake([], cwd=work, timeout=150, cluster=slurm if mode == "slurm" else None)
         results[mode] = tree_bytes(work / "out")
         job_ids = {p.name: p.read_text() for p in sorted((work / "logs").glob("*.log"))}
         if mode == "slurm":
@@ -172,7 +204,7 @@ def test_tiny_study_through_slurm_equals_local(slurm, tmp_path, tmp_path_factory
     workdir = tmp_path / "wd"
     args = ["-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config)]
     since = _now()
-    log = run_snakemake(args, cwd=ROOT, timeout=1200, slurm=True)
+    log = run_snakemake(args, cwd=ROOT, timeout=1200, cluster=slurm)
     records = accounting(slurm, since)
     show_accounting(records, "tiny study", capsys, slurm)
 
