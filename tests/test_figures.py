@@ -483,6 +483,28 @@ def test_coherence_plot(tmp_path):
         figures.coherence_plot(f, {("a", "b"): cab[:-2]}, tmp_path / "c2")
 
 
+def test_coherence_plot_panels_per_pair():
+    """Per-model input (or many pairs): one panel per pair, models in their fixed colours."""
+    f = np.linspace(0, 125, 251)
+    base = np.clip(0.5 + 0.3 * np.cos(f / 20), 0, 1)
+    coh = {
+        "homogeneous": {("S_E", "S_I"): base},
+        "cmf": {("S_E", "S_I"): base * 0.5, ("GrC", "PC"): np.stack([base, base * 0.9])},
+    }
+    fig = figures.make_coherence_plot(f, coh)
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    axes = _data_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["S_E – S_I", "GrC – PC"]
+    colors = [ln.get_color() for ln in axes[0].lines]
+    assert colors == [figures.MODEL_COLORS["homogeneous"], figures.MODEL_COLORS["cmf"]]
+    flat = {f"pair {k}": base for k in range(figures.MAX_OVERLAID + 1)}
+    assert len(_data_axes(figures.make_coherence_plot(f, flat))) == figures.MAX_OVERLAID + 1
+    assert len(_data_axes(figures.make_coherence_plot(f, dict(list(flat.items())[:2])))) == 1
+    with pytest.raises(CmftvbError, match="either"):
+        figures.make_coherence_plot(f, {"cmf": {("a", "b"): base}, ("a", "b"): base})
+
+
 # ---------------------------------------------------------------------------------------------
 # 6. firing rates
 # ---------------------------------------------------------------------------------------------
@@ -622,6 +644,7 @@ def test_g_sweep_without_choice_and_single_subject(tmp_path):
     ax = _data_axes(fig)[0]
     assert not [ln for ln in ax.lines if ln.get_marker() == "*"]
     assert "n = 1: no interval" in " ".join(_texts(fig).split())
+    assert not ax.collections  # no interval band
     paths = figures.g_sweep(tab, "fc_fit", None, tmp_path / "g1")
     _check_files(paths, tmp_path / "g1")
 
@@ -647,6 +670,7 @@ def test_mean_ci_equals_scipy_t_interval():
     assert n == 5 and m == pytest.approx(ok.mean(), rel=1e-14)
     assert (m - half, m + half) == pytest.approx((lo, hi), rel=1e-12)
     assert np.isnan(figures._mean_ci([1.0])[1])
+    assert np.isnan(figures._mean_ci([1.0, 2.0])[1])  # n = 2: not drawn (MIN_N_INTERVAL)
 
 
 def test_metric_label_units():

@@ -318,15 +318,23 @@ def _subject_means(t: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return v.groupby(["subject", *by], sort=False, as_index=False)["value"].mean()
 
 
+#: Fewest subjects for which a confidence interval is drawn: with n = 2 the 95 % t-interval is
+#: ±12.7 SE (t quantile of 1 degree of freedom) and would flatten the data on the axis.
+MIN_N_INTERVAL = 3
+
+
 def _mean_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float, int]:
-    """Mean and half-width of the Student-t ``level`` interval of finite ``x`` (NaN if n < 2)."""
+    """Mean and half-width of the Student-t ``level`` interval of finite ``x``.
+
+    The half-width is NaN (no interval drawn) when n < :data:`MIN_N_INTERVAL`.
+    """
     x = np.asarray(x, dtype=float)
     x = x[np.isfinite(x)]
     n = x.size
     if n == 0:
         return math.nan, math.nan, 0
     m = float(x.mean())
-    if n < 2:
+    if n < MIN_N_INTERVAL:
         return m, math.nan, n
     half = float(_sps.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return m, half, n
@@ -692,7 +700,8 @@ def make_paired_fitness(
     where = "global" if region == "global" else f"region {region}"
     ax.set_title(f"{metric_label(metric).split(' (')[0]} ({where}): n = {n_pairs} paired subjects")
     note = "Dots: subjects (seeds averaged within subject); grey lines join a subject's models; "
-    note += "diamonds: mean ± 95 % t-interval across subjects."
+    note += "diamonds: mean ± 95 % t-interval across subjects"
+    note += "." if n_pairs >= MIN_N_INTERVAL else f" (drawn for n ≥ {MIN_N_INTERVAL} only)."
     gs = t.groupby("model")["G"].first()
     note += " G: " + ", ".join(f"{_model_name(m)} {float(gs[m]):g}" for m in models if m in gs)
     note += f"; preset {', '.join(sorted(map(str, t['preset'].unique())))}."
@@ -881,7 +890,8 @@ def make_regional_error(
     ]
     _title_legend(fig, handles, "Region-wise error per cerebellar-cortex lobule (lower is better)")
     note = (
-        f"Large dots: mean ± 95 % t-interval across {n_subj} subject(s); small dots: subjects "
+        f"Large dots: mean ± 95 % t-interval (n ≥ {MIN_N_INTERVAL}) across {n_subj} subject(s); "
+        "small dots: subjects "
         "(seeds averaged within subject). BOLD MAE on z-scored BOLD (MODEL.md §9)."
     )
     missing = [m for m in metrics if not (s["metric"] == m).any()]
@@ -1101,6 +1111,11 @@ def _pair_label(pair: Any) -> str:
     return str(pair)
 
 
+#: Most coherence spectra overlaid on one axes; more (or a {model: {pair: ...}} input) are drawn
+#: as one panel per pair.
+MAX_OVERLAID = 4
+
+
 @_styled
 def make_coherence_plot(
     freqs: np.ndarray,
@@ -1116,36 +1131,78 @@ def make_coherence_plot(
     bands = _check_bands(bands, what)
     if not coh:
         raise CmftvbError(f"{what}: no coherence spectra given")
+    nested = all(isinstance(v, Mapping) for v in coh.values())
+    if not nested and any(isinstance(v, Mapping) for v in coh.values()):
+        raise CmftvbError(f"{what}: give either {{pair: coherence}} or {{model: {{pair: ...}}}}")
+    data = {str(m): dict(d) for m, d in coh.items()} if nested else {"": dict(coh)}
+    models = _models_in(data) if nested else [""]
+    pairs = list(dict.fromkeys(p for m in models for p in data[m]))
+    if not pairs:
+        raise CmftvbError(f"{what}: no coherence spectra given")
     keep = f > 0
     if fmax:
         keep &= f <= fmax
-    fig = _new_figure(9.0, 4.8)
-    ax = fig.subplots()
-    _mark_data(ax)
-    _freq_axis(ax, f, fmax, bands)
-    multi = False
-    for k, (pair, arr) in enumerate(coh.items()):
-        c = _curve(arr, f.size, what, _pair_label(pair))
-        if np.nanmin(c) < -1e-9 or np.nanmax(c) > 1 + 1e-9:
-            raise CmftvbError(
-                f"{what}: coherence {_pair_label(pair)!r} outside [0, 1]; pass magnitude-squared "
-                "coherence"
-            )
-        multi |= c.shape[0] > 1
-        color = _SERIES_COLORS[k % len(_SERIES_COLORS)]
-        ls = _SERIES_STYLES[(k // len(_SERIES_COLORS)) % len(_SERIES_STYLES)]
-        _plot_band(ax, f[keep], c[:, keep], color, _pair_label(pair), ls=ls)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("frequency (Hz)")
-    ax.set_ylabel("magnitude-squared coherence\n(unitless, 0–1)")
-    fig.legend(loc="outside right upper", frameon=False, title="pair")
-    ax.set_title(title or "Coherence between populations / nodes", pad=18)
+    curves: dict[tuple[str, Any], np.ndarray] = {}
+    for m in models:
+        for pair, arr in data[m].items():
+            key = _pair_label(pair) if not m else f"{m}/{_pair_label(pair)}"
+            c = _curve(arr, f.size, what, key)
+            if np.nanmin(c) < -1e-9 or np.nanmax(c) > 1 + 1e-9:
+                raise CmftvbError(
+                    f"{what}: coherence {key!r} outside [0, 1]; pass magnitude-squared coherence"
+                )
+            curves[(m, pair)] = c[:, keep]
+    multi = any(c.shape[0] > 1 for c in curves.values())
+    ylabel = "magnitude-squared coherence\n(unitless, 0–1)"
+    default_title = "Coherence between populations / nodes"
+    if not nested and len(pairs) <= MAX_OVERLAID:
+        fig = _new_figure(9.0, 4.8)
+        ax = fig.subplots()
+        _mark_data(ax)
+        _freq_axis(ax, f, fmax, bands)
+        for k, pair in enumerate(pairs):
+            color = _SERIES_COLORS[k % len(_SERIES_COLORS)]
+            _plot_band(ax, f[keep], curves[("", pair)], color, _pair_label(pair))
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("frequency (Hz)")
+        ax.set_ylabel(ylabel)
+        fig.legend(loc="outside right upper", frameon=False, title="pair")
+        ax.set_title(title or default_title, pad=18)
+    else:
+        ncol = min(3, len(pairs))
+        nrow = math.ceil(len(pairs) / ncol)
+        fig = _new_figure(4.3 * ncol + 0.6, 3.1 * nrow + 1.6)
+        axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False, sharex=True)).ravel()
+        for i, pair in enumerate(pairs):
+            ax = axes[i]
+            _mark_data(ax)
+            _freq_axis(ax, f, fmax, bands)
+            for k, m in enumerate(models):
+                if (m, pair) in curves:
+                    color = _model_color(m, k) if m else "#000000"
+                    lw = 3.2 if nested and k == 0 and len(models) > 1 else 1.8
+                    _plot_band(ax, f[keep], curves[(m, pair)], color, _model_name(m), lw=lw)
+            ax.set_ylim(0, 1.02)
+            ax.set_title(_pair_label(pair), pad=22)
+            if i % ncol == 0:
+                ax.set_ylabel(ylabel)
+            if i >= len(pairs) - ncol:
+                ax.set_xlabel("frequency (Hz)")
+                ax.xaxis.set_tick_params(labelbottom=True)
+        for ax in axes[len(pairs) :]:
+            ax.set_visible(False)
+        handles = [
+            Line2D([], [], color=_model_color(m, k), lw=2, label=_model_name(m))
+            for k, m in enumerate(models)
+            if m
+        ]
+        _title_legend(fig, handles, title or default_title)
     note = "Bands shaded: " + ", ".join(
         f"{_BAND_SYMBOLS.get(b, b)} {lo:g}–{hi:g} Hz" for b, (lo, hi) in bands.items()
     )
     note += "."
     if multi:
-        note += " Lines: median over nodes or pairs; shading: interquartile range."
+        note += " Lines: median over nodes or node pairs; shading: interquartile range."
     _footnote(fig, note)
     return fig
 
@@ -1163,7 +1220,9 @@ def coherence_plot(
 
     ``freqs`` (F,) Hz; ``coh``: pair (a tuple such as ``("GrC", "PC")`` or text) -> coherence
     (F,), (k, F) or (F, k) with values in [0, 1] (k nodes or node pairs: median and
-    interquartile range drawn). Returns [PNG, SVG] paths.
+    interquartile range drawn); or model -> {pair -> coherence} to compare models in their
+    fixed colours. Up to :data:`MAX_OVERLAID` pairs share one axes; more pairs, or the
+    per-model form, get one panel per pair. Returns [PNG, SVG] paths.
     """
     fig = make_coherence_plot(freqs, coh, bands=bands, fmax=fmax, title=title)
     return save_figure(fig, path)
@@ -1603,7 +1662,11 @@ def make_g_sweep(
     ax.grid(color="#EEEEEE", lw=0.8)
     ax.set_axisbelow(True)
     note = f"Mean over {n_subj} subject(s) (seeds averaged within subject)"
-    note += "; band: 95 % t-interval across subjects." if n_subj > 1 else "; n = 1: no interval."
+    note += (
+        "; band: 95 % t-interval across subjects."
+        if n_subj >= MIN_N_INTERVAL
+        else f"; n = {n_subj}: no interval (drawn for n ≥ {MIN_N_INTERVAL})."
+    )
     if rule:
         note += f" Chosen G: {rule}"
     _footnote(fig, note)
