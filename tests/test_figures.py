@@ -601,6 +601,13 @@ def test_node_curves(tmp_path):
     np.testing.assert_array_equal(refs[0].get_ydata(), ref["PC"][1])
 
 
+def test_node_curves_show_the_validity_limit_when_inputs_stop_short():
+    mf = np.array([0.0, 20.0, 40.0, 60.0])
+    fig = figures.make_node_curves(mf, {"PC": 55 + 0.6 * mf})
+    ax = _data_axes(fig)[0]
+    assert ax.get_xlim()[1] > 70
+
+
 def test_node_curves_invalid(tmp_path):
     mf = np.linspace(0, 70, 8)
     with pytest.raises(CmftvbError, match="'PC' have shape"):

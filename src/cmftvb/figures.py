@@ -1474,8 +1474,9 @@ def make_node_curves(
     for i, pop in enumerate(pops):
         ax = axes[i]
         _mark_data(ax)
-        if x[-1] > vhi:
-            ax.axvspan(vhi, x[-1], color="#000000", alpha=0.08, lw=0, zorder=0)
+        # the validity limit stays visible even when the inputs stop short of it
+        x_hi = max(float(x[-1]), vhi + 0.1 * (vhi - vlo))
+        ax.axvspan(vhi, x_hi, color="#000000", alpha=0.08, lw=0, zorder=0)
         ax.axvline(vhi, color="#555555", ls=":", lw=1.2, zorder=1)
         for k, (name, d) in enumerate(variants.items()):
             if pop not in d:
@@ -1492,7 +1493,7 @@ def make_node_curves(
         if reference and pop in reference:
             rx, ry = (np.asarray(v, dtype=float) for v in reference[pop])
             ax.plot(rx, ry, "o", mfc="white", mec="black", ms=6, zorder=4, label="reference")
-        ax.set_xlim(min(x[0], vlo), x[-1])
+        ax.set_xlim(min(x[0], vlo), x_hi)
         ax.set_ylim(bottom=0)
         ax.set_title(pop)
         if i >= len(pops) - ncol:
