@@ -103,7 +103,7 @@ def test_bad_config_stops_with_key_in_message(tmp_path, text, message):
     bad.write_text(text)
     res = snakemake(tmp_path, "-n", "--configfile", str(bad))
     assert res.returncode != 0
-    assert message in res.stderr, res.stderr
+    assert message in res.stdout + res.stderr, res.stdout + res.stderr
 
 
 def test_unknown_subject_is_named(tmp_path):
@@ -111,7 +111,7 @@ def test_unknown_subject_is_named(tmp_path):
     bad.write_text("cohort:\n  subjects: ['999999']\n")
     res = snakemake(tmp_path, "-n", "--configfile", str(bad))
     assert res.returncode != 0
-    assert "config key 'cohort.subjects': '999999' is not a subject" in res.stderr
+    assert "config key 'cohort.subjects': '999999' is not a subject" in res.stdout + res.stderr
 
 
 def test_participant_ids_cannot_escape_results(tmp_path):
@@ -123,7 +123,7 @@ def test_participant_ids_cannot_escape_results(tmp_path):
     )
     res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
     assert res.returncode != 0
-    assert "subject id '../evil' may only contain letters, digits" in res.stderr
+    assert "subject id '../evil' may only contain letters, digits" in res.stdout + res.stderr
 
 
 def test_participants_cohort_dry_run(tmp_path):
@@ -235,7 +235,7 @@ def test_download_rule_refuses_wrong_checksum(tmp_path, sample_server):
         tmp_path, "resources/sample-103818/SC_dirCB.zip", "--cores", "1", "--configfile", str(cfg)
     )
     assert res.returncode != 0
-    assert "sha256 mismatch" in res.stderr
+    assert "sha256 mismatch" in res.stdout + res.stderr
     folder = tmp_path / "resources" / "sample-103818"
     assert not folder.exists() or list(folder.iterdir()) == []
 
@@ -347,10 +347,11 @@ def test_user_error_in_a_rule_is_one_line(tmp_path):
         tmp_path, "results/connectomes/sub-01.npz", "--cores", "1", "--configfile", str(cfg)
     )
     assert res.returncode != 0
-    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("prepare_connectome: error:")]
-    assert len(lines) == 1, res.stderr
+    out = res.stdout + res.stderr
+    lines = [ln for ln in out.splitlines() if ln.startswith("prepare_connectome: error:")]
+    assert len(lines) == 1, out
     assert "sub-01/connectome.zip" in lines[0]
-    assert "Traceback (most recent call last)" not in res.stderr
+    assert "Traceback (most recent call last)" not in out
     log = (tmp_path / "results" / "logs" / "prepare_connectome" / "sub-01.log").read_text()
     assert lines[0] in log
     assert not (tmp_path / "results" / "connectomes" / "sub-01.npz").exists()
