@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="additive noise standard deviation per sqrt(ms) (default: the preset's)",
     )
+    sim.add_argument(
+        "--subject",
+        default="",
+        help="subject id; with model, G and seed it keys each seed's random stream",
+    )
     sim.add_argument("--G", type=float, default=None, help="global coupling (default: preset)")
     sim.add_argument(
         "--speed", type=float, default=None, help="conduction speed (mm/ms; default: preset)"

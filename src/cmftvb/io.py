@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -161,15 +161,40 @@ def read_json(path: str | os.PathLike) -> Any:
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping) -> None:
     """Save arrays plus a JSON ``meta`` record (key ``meta``) as one .npz, atomically.
 
-    Written uncompressed and without timestamps so identical inputs give identical bytes.
+    See :func:`save_npz_stream`; this is the in-memory convenience form.
     """
-    if "meta" in arrays:
-        raise ValueError("'meta' is reserved for the JSON record")
-    payload = {k: np.asarray(v) for k, v in arrays.items()}
-    payload["meta"] = np.array(json.dumps(meta, sort_keys=True, default=_json_default))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **payload)
+    save_npz_stream(path, arrays.items(), meta)
+
+
+#: Fixed member timestamp (the zip epoch), so identical inputs give identical bytes.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def save_npz_stream(
+    path: str | os.PathLike, items: Iterable[tuple[str, Any]], meta: Mapping
+) -> None:
+    """Write ``(name, array)`` pairs one at a time as a .npz, plus the JSON ``meta`` member.
+
+    The layout is numpy's (an uncompressed zip of ``.npy`` members, readable by ``np.load``
+    and :func:`load_npz`), but members get a fixed timestamp instead of the wall clock, so two
+    runs with the same inputs write bitwise-identical files, and arrays are written as they
+    come so a long simulation's output need not be held in memory twice. Written atomically.
+    """
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        for name, arr in items:
+            if name == "meta":
+                raise ValueError("'meta' is reserved for the JSON record")
+            _write_member(zf, name, np.asanyarray(arr))
+        text = np.array(json.dumps(meta, sort_keys=True, default=_json_default))
+        _write_member(zf, "meta", text)
+
+
+def _write_member(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
+    info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    with zf.open(info, "w", force_zip64=True) as f:
+        np.lib.format.write_array(f, arr, allow_pickle=False)
 
 
 def load_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:

@@ -9,7 +9,7 @@ Output (written atomically with :func:`cmftvb.io.save_npz`):
 - ``params``: the run's parameters as a JSON string; ``meta``: JSON record with the network
   summary and the provenance (package versions, git commit, seeds).
 
-The RNG key of the CLI uses subject ``""`` (the Python API takes ``subject=``).
+Each seed's random stream is keyed by (``--subject``, model, G, seed), as in the workflow.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zipfile
 
 import numpy as np
 
@@ -70,6 +69,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         monitor_period=args.monitor_period,
         progress=None if args.quiet else _progress_printer("cmftvb simulate"),
         engine=args.engine,
+        subject=args.subject,
     )
     params_json = json.dumps(result.params, sort_keys=True, default=_jsonable)
     meta = {
@@ -79,11 +79,12 @@ def run_simulate(args: argparse.Namespace) -> int:
         "preset": net.preset,
         "lane_axis": "seed" if len(seeds) > 1 else None,
         "seeds": seeds,
+        "subject": args.subject,
         "units": {"time_ms": "ms", "S_E": "1", "S_I": "1", "rates": "kHz"},
         "network_summary": net.summary(),
         "provenance": io.provenance(None, seed=seeds, overrides=[list(kv) for kv in args.set]),
     }
-    save_streaming(
+    io.save_npz_stream(
         args.out,
         _chain(result.iter_arrays(squeeze=len(seeds) == 1), [("params", np.array(params_json))]),
         meta,
@@ -96,24 +97,6 @@ def run_simulate(args: argparse.Namespace) -> int:
 def _chain(*iterables):
     for it in iterables:
         yield from it
-
-
-def save_streaming(path, items, meta) -> None:
-    """Write ``(name, array)`` pairs one at a time as a .npz readable by ``io.load_npz``.
-
-    Same layout as :func:`cmftvb.io.save_npz` (uncompressed zip of ``.npy`` members plus a JSON
-    ``meta`` string), written atomically through :func:`cmftvb.io.atomic_path`, but without
-    holding every array in memory at once (long simulations).
-    """
-    with io.atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-        for name, arr in items:
-            if name == "meta":
-                raise ValueError("'meta' is reserved for the JSON record")
-            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
-        text = np.array(json.dumps(meta, sort_keys=True, default=_jsonable))
-        with zf.open("meta.npy", "w", force_zip64=True) as f:
-            np.lib.format.write_array(f, text, allow_pickle=False)
 
 
 def _jsonable(obj):

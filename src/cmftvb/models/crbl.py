@@ -210,7 +210,7 @@ def layout() -> list[tuple[int, str]]:
 # ---- the transfer function ----------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     """Transfer function F of population ``pop`` (0 GrC, 1 GoC, 2 MLI, 3 PC) in kHz.
 
@@ -285,13 +285,13 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     return f
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def f_grc(mf, goc, p):
     """F_GrC(nu_e = nu_mf, nu_i = nu_GoC) in kHz (MODEL.md §2.1, §2.3)."""
     return transfer(GRC, mf, 0.0, goc, 0.0, p)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def f_goc(mf, grc, goc, pf, p):
     """F_GoC(nu_mf, nu_g = nu_GrC [+ pf], nu_i = nu_GoC) in kHz (MODEL.md §2.1, §4, §6.6)."""
     x = p[PF_GOC_GAIN] * max(pf, 0.0)
@@ -300,21 +300,21 @@ def f_goc(mf, grc, goc, pf, p):
     return transfer(GOC, mf, max(grc, 0.0) + x, goc, 0.0, p)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def f_mli(grc, pf, mli, p):
     """F_MLI(nu_e = nu_GrC + nu_pf, nu_i = nu_MLI) in kHz (MODEL.md §2.1; §6.4 under PF_DOUBLE)."""
     pf = max(pf, 0.0)
     return transfer(MLI, max(grc, 0.0) + pf, 0.0, mli, p[PF_DOUBLE] * pf, p)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def f_pc(grc, pf, mli, p):
     """F_PC(nu_e = nu_GrC + nu_pf, nu_i = nu_MLI) in kHz (MODEL.md §2.1; §6.4 under PF_DOUBLE)."""
     pf = max(pf, 0.0)
     return transfer(PC, max(grc, 0.0) + pf, 0.0, mli, p[PF_DOUBLE] * pf, p)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def transfer_all(grc, goc, mli, pc, mf, pf, p):
     """The four transfer functions at network state (rates kHz) -> (F_GrC, F_GoC, F_MLI, F_PC).
 
@@ -328,7 +328,7 @@ def transfer_all(grc, goc, mli, pc, mf, pf, p):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dfun(GrC, GoC, MLI, PC, mf, pf, p):
     """First-order derivatives (kHz/ms) of the four rates (MODEL.md §2.1).
 
@@ -345,7 +345,7 @@ def dfun(GrC, GoC, MLI, PC, mf, pf, p):
 # ---- second order (MODEL.md §2.2) ---------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _f_vec(nu, mf, pf, p, out):
     f0, f1, f2, f3 = transfer_all(nu[0], nu[1], nu[2], nu[3], mf, pf, p)
     out[0] = f0
@@ -354,7 +354,7 @@ def _f_vec(nu, mf, pf, p, out):
     out[3] = f3
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def derivatives(nu, mf, pf, p, f, jac, hess):
     """F, its Jacobian and Hessians with respect to the four rates, by central differences.
 
@@ -420,7 +420,7 @@ def derivatives(nu, mf, pf, p, f, jac, hess):
                 hess[lam, n, m] = v
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dfun2(x, mf, pf, p, dx):
     """Second-order derivatives (El Boustani & Destexhe 2009; MODEL.md §2.2), one node.
 
@@ -479,7 +479,7 @@ def dfun2(x, mf, pf, p, dx):
 # ---- vectorised wrappers over nodes -------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dfun_loop(grc, goc, mli, pc, mf, pf, p, out):
     for k in range(grc.size):
         a, b, c, d = dfun(grc[k], goc[k], mli[k], pc[k], mf[k], pf[k], p)
@@ -489,7 +489,7 @@ def _dfun_loop(grc, goc, mli, pc, mf, pf, p, out):
         out[3, k] = d
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _transfer_loop(grc, goc, mli, pc, mf, pf, p, out):
     for k in range(grc.size):
         a, b, c, d = transfer_all(grc[k], goc[k], mli[k], pc[k], mf[k], pf[k], p)
@@ -499,7 +499,7 @@ def _transfer_loop(grc, goc, mli, pc, mf, pf, p, out):
         out[3, k] = d
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dfun2_loop(x, mf, pf, p, out):
     for k in range(x.shape[0]):
         dfun2(x[k], mf[k], pf[k], p, out[k])

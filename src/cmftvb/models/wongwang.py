@@ -100,7 +100,7 @@ def pack(preset: Mapping, G: float | None = None) -> np.ndarray:
     return p
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def h(y, d):
     """``y / (1 - exp(-d y))`` with its removable singularity at ``y = 0`` (value ``1/d``).
 
@@ -113,7 +113,7 @@ def h(y, d):
     return y / (1.0 - math.exp(-z))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rates(S_E, S_I, c, p):
     """Firing rates ``(H_E, H_I)`` in Hz for gating variables S_E, S_I and coupling ``c``."""
     cc = p[G_IDX] * p[J_N] * c
@@ -123,7 +123,7 @@ def rates(S_E, S_I, c, p):
     return h(p[A_E] * x_e - p[B_E], p[D_E]), h(p[A_I] * x_i - p[B_I], p[D_I])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dfun(S_E, S_I, c, p):
     """Time derivatives ``(dS_E/dt, dS_I/dt)`` in 1/ms (MODEL.md §3; TVB ReducedWongWangExcInh).
 
@@ -135,13 +135,13 @@ def dfun(S_E, S_I, c, p):
     return d_e, d_i
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dfun_loop(S_E, S_I, c, p, out_e, out_i):
     for k in range(S_E.size):
         out_e[k], out_i[k] = dfun(S_E[k], S_I[k], c[k], p)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rates_loop(S_E, S_I, c, p, out_e, out_i):
     for k in range(S_E.size):
         out_e[k], out_i[k] = rates(S_E[k], S_I[k], c[k], p)
