@@ -43,7 +43,7 @@ def one_lane(arrays, k, p, tr_ms, log):
     """Signals of lane ``k``: (arrays for the npz, feature rows)."""
     dt_ms = float(p.monitor_period_ms)
     labels = arrays["labels"]
-    x = arrays["bold_input"][k]
+    x = arrays["bold_input"][k].astype(np.float64)
     if p.bold_model == "tvb_kernel":
         bold = sbold.bold_tvb_kernel(x, dt_ms, tr_ms)
     else:
@@ -59,12 +59,12 @@ def one_lane(arrays, k, p, tr_ms, log):
     for pop in POPULATIONS:
         if pop not in arrays:
             continue
-        a = arrays[pop][k]
-        nodes = np.flatnonzero(np.isfinite(a).all(axis=0))
+        a = arrays[pop][k].astype(np.float64)  # (T, k) over the nodes that have it
+        nodes = arrays[f"nodes_{pop}"]
         if nodes.size == 0:
             continue
         unit = "kHz" if pop in RATES_KHZ else "Hz"  # "Hz": gating variables kept as they are
-        sig = ephys.resample(a[:, nodes], dt_ms, fs, unit=unit)[skip:]
+        sig = ephys.resample(a, dt_ms, fs, unit=unit)[skip:]
         series[pop] = (nodes, sig)
         f, P = ephys.welch_psd(sig, fs, nperseg=p.welch_nperseg, noverlap=p.welch_noverlap)
         out["freqs_hz"] = f

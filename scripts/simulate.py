@@ -1,10 +1,12 @@
 """Rule simulate: integrate one subject x model variant x G for a batch of seeds.
 
-Output (``cmftvb.io.save_npz``): ``time_ms`` (T,), ``labels`` (N,), one (S, T, N) array per
-state variable of the network (S_E, S_I; GrC, GoC, MLI, PC in kHz for cMF; NaN where a node's
-model lacks it), ``bold_input`` (S, T, N), ``seeds`` (S,), ``params`` (JSON text); meta with
-the network summary and provenance. Progress (percent, simulated s per wall s, ETA) goes to the
-log.
+Output (``cmftvb.io.save_npz``): ``time_ms`` (T,), ``labels`` (N,), ``seeds`` (S,), per state
+variable of the network (S_E, S_I; GrC, GoC, MLI, PC in kHz for cMF) an (S, T, k) array over
+the k nodes whose model has it and ``nodes_<var>`` (k,) their indices, ``bold_input``
+(S, T, N), ``params`` (JSON text); meta with the network summary and provenance. The monitored
+arrays are stored as float32 (the integration itself is float64): 7 significant digits are
+plenty for BOLD and spectra and halve the files, which dominate the study's disk use. Progress
+(percent, simulated s per wall s, ETA) goes to the log.
 """
 
 import json
@@ -67,7 +69,12 @@ def main(snakemake, log):
         progress=progress,
         engine=p.engine,
     )
-    arrays = result.arrays(squeeze=False)
+    arrays = {"time_ms": result.time_ms, "labels": result.labels}
+    for name, values in result.variables.items():
+        nodes = np.flatnonzero(~np.isnan(values).all(axis=(0, 1)))
+        arrays[name] = values[:, :, nodes].astype(np.float32)
+        arrays[f"nodes_{name}"] = nodes
+    arrays["bold_input"] = result.bold_input.astype(np.float32)
     arrays["seeds"] = np.asarray(seeds, dtype=np.int64)
     arrays["params"] = np.array(json.dumps(result.params, sort_keys=True, default=str))
     meta = {
@@ -79,6 +86,7 @@ def main(snakemake, log):
         "lane_axis": "seed",
         "seeds": seeds,
         "units": {"time_ms": "ms", "S_E": "1", "S_I": "1", "rates": "kHz"},
+        "dtype": "float32 (integrated in float64)",
         "network_summary": network.summary(),
         "provenance": io.provenance(snakemake.config, subject=w.subject, seed=seeds, G=G),
     }
