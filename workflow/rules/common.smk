@@ -288,9 +288,10 @@ def n_nodes_of(network_file, fallback=130):
         return fallback
 
 
-#: Wall time of the engine per simulated second for one seed on 126 nodes (s), with margin,
-#: and the extra cost of each further seed in a batch (fraction of one seed); tvb-library's
-#: Simulator runs each seed separately. Measured: see README "Run times".
+#: Wall time of the engine per simulated second for one seed on 126 nodes (s), with a margin
+#: of about 2 over what was measured (README "Run times"), and the extra cost of each further
+#: seed in a batch (fraction of one seed); tvb-library's Simulator runs seeds one by one at
+#: about 8 s per simulated second for the cMF network (ENGINEERING.md).
 SIM_WALL_PER_SIM_S = {"numba": 1.0, "tvb": 10.0}
 SIM_EXTRA_SEED = {"numba": 0.5, "tvb": 1.0}
 #: Python start, imports and numba cache load of one job (s).
@@ -303,14 +304,15 @@ def batch_size(wildcards):
 
 def simulate_mem_mb(wildcards, input, attempt):
     """Memory of a simulation job (MB): the monitored arrays (7 variables x seeds x samples x
-    nodes, float64) held about three times (result, copies when saving), plus the interpreter;
-    doubled on each retry."""
+    nodes, float64) held about three times (result, copies when saving) plus the interpreter
+    and compiled code (measured peak: 240-260 MB for 12 s x 2 seeds on 127 nodes, where this
+    gives 530 MB); doubled on each retry."""
     sim = config["simulation"]
     samples = sim["duration_ms"] / sim["monitor_period_ms"]
     arrays_mb = (
         7 * batch_size(wildcards) * samples * n_nodes_of(input.network) * 8 / 1e6
     )
-    return int(math.ceil(800 + 3 * arrays_mb)) * 2 ** (attempt - 1)
+    return int(math.ceil(400 + 3 * arrays_mb)) * 2 ** (attempt - 1)
 
 
 def simulate_runtime_min(wildcards, input, attempt):
