@@ -355,3 +355,30 @@ def test_user_error_in_a_rule_is_one_line(tmp_path):
     log = (tmp_path / "results" / "logs" / "prepare_connectome" / "sub-01.log").read_text()
     assert lines[0] in log
     assert not (tmp_path / "results" / "connectomes" / "sub-01.npz").exists()
+
+
+def rule_blocks():
+    """(file, rule name, body) of every rule in workflow/rules/*.smk."""
+    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        parts = re.split(r"^rule (\w+):\n", smk.read_text(), flags=re.M)
+        for name, body in zip(parts[1::2], parts[2::2], strict=True):
+            yield smk.name, name, body
+
+
+def test_every_rule_declares_log_conda_threads_resources():
+    blocks = list(rule_blocks())
+    assert len(blocks) >= 12
+    for smk, name, body in blocks:
+        for directive in ("log:", "conda:", "threads:", "resources:", "script:"):
+            assert f"\n    {directive}" in body, f"{smk}: rule {name} lacks {directive}"
+        resources = body.split("\n    resources:\n", 1)[1]
+        for key in ("mem_mb=", "runtime="):
+            assert key in resources.split("\n    script:", 1)[0], f"{smk}: {name} lacks {key}"
+        assert "ENV" in body.split("\n    conda:\n", 1)[1].splitlines()[0]
+    names = {name for _, name, _ in blocks}
+    assert {"signals", "fitness"} <= names
+    for _smk, name, body in blocks:
+        if name in ("signals", "fitness"):
+            assert '"subject_{subject}"' in body, f"{name} is not grouped per subject"
+        if name == "simulate":
+            assert "\n    benchmark:" in body
