@@ -26,6 +26,7 @@ import psutil
 import pytest
 from test_determinism import (
     ROOT,
+    completed_study,
     differences,
     file_difference,
     result_files,
@@ -40,6 +41,12 @@ from cmftvb.engine import simulate
 from cmftvb.network import build_network
 
 HIDDEN_TEMP = re.compile(r"^\..+\.tmp(\.\w+)?$")
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """The session's shared uninterrupted run of the test study (test_determinism)."""
+    return completed_study(tmp_path_factory)
 
 
 def job_counts(output: str) -> dict[str, int]:

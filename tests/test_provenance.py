@@ -25,12 +25,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_determinism import ROOT, merge
+from test_determinism import ROOT, completed_study, merge
 
 from cmftvb import io
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 PACKAGES = ("cmftvb", "numpy", "scipy", "numba", "tvb-library", "snakemake", "pandas")
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """The session's shared uninterrupted run of the test study (test_determinism)."""
+    return completed_study(tmp_path_factory)
 
 
 def effective_config(configfile: Path) -> dict:
@@ -61,6 +67,8 @@ def manifests(results: Path) -> dict[str, dict]:
     for m in sorted((results / "provenance").rglob("*.json")):
         record = json.loads(m.read_text())
         for entry in record.get("outputs", []):
+            if not Path(entry["path"]).is_relative_to("results"):
+                continue  # e.g. the sample download under resources/
             rel = str(Path(entry["path"]).relative_to("results"))
             assert rel not in out, f"{rel} is listed by two manifests"
             out[rel] = {**entry, "provenance": record.get("provenance"), "manifest": m}
