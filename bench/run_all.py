@@ -187,7 +187,7 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         "  (TVB `TemporalAverage`). A 12 ms warm-up call (numba caches, tvb-library import) is",
         "  not timed. tvb-library cases simulate 1 s and are reported per simulated second.",
         "- Peak memory: `getrusage(RUSAGE_SELF).ru_maxrss` of the case's process (includes the",
-        "  interpreter, numpy/numba, the output arrays and, for tvb-library, its import).",
+        "  interpreter, numpy/numba, the monitored samples and, for tvb-library, its import).",
         "",
         "## (a), (b): wall time per simulated second, one seed",
         "",
@@ -213,6 +213,10 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         f"({per_s(a_t, 'cpu_s') / per_s(a_e, 'cpu_s'):.1f}x CPU).",
         f"- (b) tvb-library / engine: **{rb:.1f}x** wall "
         f"({per_s(b_t, 'cpu_s') / per_s(b_e, 'cpu_s'):.1f}x CPU).",
+        f"- For scale: docs/ENGINEERING (shared spec) quotes tvb-library's ReducedWongWangExcInh "
+        f"at about 1.9 s per simulated s on a quiet 2-core CI-like machine; here it took "
+        f"{per_s(a_t, 'cpu_s') / 1000:.1f} s of CPU ({per_s(a_t) / 1000:.1f} s wall), so this "
+        "run's CPU times look inflated by contention as well.",
         f"- Target engine homogeneous <= {th:.0f} ms per simulated s: {per_s(a_e):.0f} ms wall "
         f"({met(per_s(a_e) <= th)}), {per_s(a_e, 'cpu_s'):.0f} ms CPU "
         f"({met(per_s(a_e, 'cpu_s') <= th)}).",
