@@ -213,7 +213,8 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         f"({per_s(a_t, 'cpu_s') / per_s(a_e, 'cpu_s'):.1f}x CPU).",
         f"- (b) tvb-library / engine: **{rb:.1f}x** wall "
         f"({per_s(b_t, 'cpu_s') / per_s(b_e, 'cpu_s'):.1f}x CPU).",
-        f"- For scale: docs/ENGINEERING (shared spec) quotes tvb-library's ReducedWongWangExcInh "
+        "- For scale: the project spec (ENGINEERING.md) quotes tvb-library's "
+        f"ReducedWongWangExcInh "
         f"at about 1.9 s per simulated s on a quiet 2-core CI-like machine; here it took "
         f"{per_s(a_t, 'cpu_s') / 1000:.1f} s of CPU ({per_s(a_t) / 1000:.1f} s wall), so this "
         "run's CPU times look inflated by contention as well.",
