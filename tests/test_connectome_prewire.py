@@ -214,5 +214,8 @@ def test_plot_connectome(tmp_path, sample_zip):
     assert "<svg" in svg and "DCN" in svg and "log10 weight" in svg
     assert [r for r, _, _ in role_runs(c.roles)][-3:] == ["crbl_vermis", "dcn", "crbl_hemisphere"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "c.svg"]
+    # reruns give the same bytes (no dates, deterministic SVG ids): results are reproducible
+    plot_connectome(c, tmp_path / "again.svg")
+    assert (tmp_path / "again.svg").read_text() == svg
     with pytest.raises(CmftvbError, match="format"):
         plot_connectome(c, tmp_path / "c.jpg")

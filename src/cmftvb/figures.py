@@ -224,12 +224,30 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> list[Path]:
     Metadata that would change from run to run (creation date, software string) is left out.
     """
     png, svg = figure_paths(path)
-    with matplotlib.rc_context(_RC):
-        with atomic_path(png) as tmp:
-            fig.savefig(tmp, format="png", metadata={"Software": None})
-        with atomic_path(svg) as tmp:
-            fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None})
-    return [png, svg]
+    return [save_one(fig, png), save_one(fig, svg)]
+
+
+#: Metadata left out per format so that reruns write identical bytes.
+_NO_RUN_METADATA = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "Creator": None, "Producer": None},
+}
+
+
+def save_one(fig: Figure, path: str | os.PathLike) -> Path:
+    """Write ``fig`` to one file (format from the suffix: png, svg, pdf), atomically.
+
+    Uses the house style's savefig settings (deterministic SVG ids, text kept as text) and
+    leaves out run-dependent metadata, so the same figure gives the same bytes on every run.
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in _NO_RUN_METADATA:
+        raise CmftvbError(f"{path}: figure format must be .png, .svg or .pdf")
+    with matplotlib.rc_context(_RC), atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, metadata=_NO_RUN_METADATA[fmt])
+    return path
 
 
 # ---------------------------------------------------------------------------------------------

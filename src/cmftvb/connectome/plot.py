@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from cmftvb import CmftvbError
-from cmftvb import io as cio
 from cmftvb.connectome.core import Connectome
 from cmftvb.connectome.roles import ROLES
 
@@ -40,8 +39,8 @@ def plot_connectome(connectome: Connectome, path: str | os.PathLike, *, title: s
 
     Zero weights are shown blank. Lines separate runs of nodes with the same role and the runs
     are named along both axes; the colour bar gives ``log10(weight)`` (weights dimensionless,
-    as normalised in ``meta["preparation"]``). Written atomically (:func:`cmftvb.io.atomic_path`).
-    Returns the path.
+    as normalised in ``meta["preparation"]``). Written atomically and reproducibly
+    (:func:`cmftvb.figures.save_one`). Returns the path.
     """
     import matplotlib
 
@@ -83,8 +82,9 @@ def plot_connectome(connectome: Connectome, path: str | os.PathLike, *, title: s
     fig.text(0.01, 0.01, counts, fontsize=7)
     fig.tight_layout()
     try:
-        with cio.atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.suffix.lower()[1:])
+        from cmftvb.figures import save_one
+
+        save_one(fig, path)
     finally:
         plt.close(fig)
     return path
