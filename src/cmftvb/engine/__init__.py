@@ -365,8 +365,14 @@ def simulate(
     ch_node, ch_var, ch_ptr = _channels(edges)
     D = edges.max_delay + 1
     chan = np.repeat(np.arange(ch_node.size), np.diff(ch_ptr))
-    e_base = np.ascontiguousarray(chan * 2 * D + D - edges.delay, dtype=np.int64)
-    e_slot = np.ascontiguousarray(edges.tgt * 2 + edges.tgt_input, dtype=np.int64)
+    if max(ch_node.size * 2 * D, 2 * N) >= 2**32:
+        raise CmftvbError(
+            f"network too large for the engine's 32-bit history indices "
+            f"({ch_node.size} coupled variables x {2 * D} delay slots)"
+        )
+    # unsigned 32-bit edge indices: half the index traffic of int64, no wrap-around test
+    e_base = np.ascontiguousarray(chan * 2 * D + D - edges.delay, dtype=np.uint32)
+    e_slot = np.ascontiguousarray(edges.tgt * 2 + edges.tgt_input, dtype=np.uint32)
 
     present = [v for v in OUTPUT_VARS if any(v in MODEL_VARS[m] for m in node_model)]
     outslot = np.full((N, V), -1, dtype=np.int64)

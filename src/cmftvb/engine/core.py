@@ -86,8 +86,8 @@ def run_steps(
     monitor sample]. ``cin``: flat ``[N, 2, L]`` scratch for the coupling inputs (slot = node * 2
     + input). ``noise[L, S, M]`` standard normals, ``noff[k]`` node k's first noise column.
     Edges in source order: ``e_base`` = channel * 2D + D - delay, ``e_slot`` = target * 2 +
-    input, ``e_w`` weight; channel c is variable ``ch_var[c]`` of node ``ch_node[c]``. The
-    ``pw[L, :]`` Wong-Wang parameters per lane, ``pc`` cerebellar
+    input (both uint32), ``e_w`` weight; channel c is variable ``ch_var[c]`` of node
+    ``ch_node[c]``. The ``pw[L, :]`` Wong-Wang parameters per lane, ``pc`` cerebellar
     parameters; ``lo``/``hi[N, V]`` bounds; ``bg`` = [kind, weight (kHz), mean (kHz), tau (ms)].
     Monitors: compact samples ``mon[L, T, S]``, column ``outslot[k, v]`` for variable v of node
     k (-1: not monitored, e.g. the background); ``acc[N, V, L]`` running sums of the ``mean``
@@ -107,37 +107,45 @@ def run_steps(
     pos = state_i[1]
     tmon = state_i[2]
     inv_every = 1.0 / every
+    dsc = np.empty((N, V, L))  # Heun scratch: first-stage derivatives
+    asc = np.empty((N, V, L))  # Heun scratch: predictor states (bounds applied)
     for i in range(n_steps):
         step += 1
         # delayed coupling, once per step, from the history up to step - 1; edges in source
-        # order, flat indices (e_base = channel * 2D + D - delay) keep the inner loop short
+        # order, flat unsigned indices (e_base = channel * 2D + D - delay): unsigned index
+        # arithmetic spares numba's negative-index wrap-around test on every load
         for q in range(cin.size):
             cin[q] = 0.0
+        upos = np.uint64(pos)
         if L == 1:
             for e in range(e_base.size):
-                cin[e_slot[e]] += e_w[e] * hist[pos + e_base[e]]
+                cin[e_slot[e]] += e_w[e] * hist[upos + e_base[e]]
         else:
+            uL = np.uint64(L)
             for e in range(e_base.size):
-                hb = (pos + e_base[e]) * L
-                cb = e_slot[e] * L
+                hb = (upos + e_base[e]) * uL
+                cb = e_slot[e] * uL
                 w = e_w[e]
-                ln = 0
-                while ln + 8 <= L:  # blocks of 8 lanes, unrolled (vectorised by LLVM)
+                ln = np.uint64(0)
+                while ln + np.uint64(8) <= uL:  # blocks of 8 lanes, unrolled (vectorised)
                     a = cb + ln
                     b = hb + ln
                     cin[a] += w * hist[b]
-                    cin[a + 1] += w * hist[b + 1]
-                    cin[a + 2] += w * hist[b + 2]
-                    cin[a + 3] += w * hist[b + 3]
-                    cin[a + 4] += w * hist[b + 4]
-                    cin[a + 5] += w * hist[b + 5]
-                    cin[a + 6] += w * hist[b + 6]
-                    cin[a + 7] += w * hist[b + 7]
-                    ln += 8
-                while ln < L:
+                    cin[a + np.uint64(1)] += w * hist[b + np.uint64(1)]
+                    cin[a + np.uint64(2)] += w * hist[b + np.uint64(2)]
+                    cin[a + np.uint64(3)] += w * hist[b + np.uint64(3)]
+                    cin[a + np.uint64(4)] += w * hist[b + np.uint64(4)]
+                    cin[a + np.uint64(5)] += w * hist[b + np.uint64(5)]
+                    cin[a + np.uint64(6)] += w * hist[b + np.uint64(6)]
+                    cin[a + np.uint64(7)] += w * hist[b + np.uint64(7)]
+                    ln += np.uint64(8)
+                while ln < uL:
                     cin[cb + ln] += w * hist[hb + ln]
-                    ln += 1
-        # stochastic Heun, node by node (the local models only see their own node)
+                    ln += np.uint64(1)
+        # stochastic Heun in two sweeps over the nodes (the local models only see their own
+        # node): first every predictor, then every corrector. Each sweep is a run of independent
+        # node evaluations the processor overlaps, where one node's predictor -> corrector chain
+        # would wait on its own transcendentals. Arithmetic per node is unchanged.
         for k in range(N):
             o = noff[k]
             if kind[k] == KIND_WW:
@@ -146,34 +154,15 @@ def run_steps(
                     p = pw[ln]
                     s0 = x[k, 0, ln]
                     s1 = x[k, 1, ln]
-                    z0 = sig_sqdt * noise[ln, i, o]
-                    z1 = sig_sqdt * noise[ln, i, o + 1]
                     d0, d1 = wongwang.dfun(s0, s1, c, p)
-                    a0 = s0 + dt * d0 + z0
-                    a1 = s1 + dt * d1 + z1
+                    a0 = s0 + dt * d0 + sig_sqdt * noise[ln, i, o]
+                    a1 = s1 + dt * d1 + sig_sqdt * noise[ln, i, o + 1]
                     a0 = min(max(a0, lo[k, 0]), hi[k, 0]) if a0 == a0 else a0
                     a1 = min(max(a1, lo[k, 1]), hi[k, 1]) if a1 == a1 else a1
-                    if not (np.isfinite(a0) and np.isfinite(a1)):
-                        err[0] = step
-                        err[1] = k
-                        err[2] = 0 if not np.isfinite(a0) else 1
-                        err[3] = ln
-                        state_i[0] = step
-                        return i + 1
-                    e0, e1 = wongwang.dfun(a0, a1, c, p)
-                    n0 = s0 + half_dt * (d0 + e0) + z0
-                    n1 = s1 + half_dt * (d1 + e1) + z1
-                    n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if n0 == n0 else n0
-                    n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if n1 == n1 else n1
-                    x[k, 0, ln] = n0
-                    x[k, 1, ln] = n1
-                    if not (np.isfinite(n0) and np.isfinite(n1)):
-                        err[0] = step
-                        err[1] = k
-                        err[2] = 0 if not np.isfinite(n0) else 1
-                        err[3] = ln
-                        state_i[0] = step
-                        return i + 1
+                    dsc[k, 0, ln] = d0
+                    dsc[k, 1, ln] = d1
+                    asc[k, 0, ln] = a0
+                    asc[k, 1, ln] = a1
             else:
                 for ln in range(L):
                     mf = cin[2 * k * L + ln]
@@ -182,10 +171,6 @@ def run_steps(
                     g1 = x[k, 1, ln]
                     g2 = x[k, 2, ln]
                     g3 = x[k, 3, ln]
-                    z0 = sig_sqdt * noise[ln, i, o]
-                    z1 = sig_sqdt * noise[ln, i, o + 1]
-                    z2 = sig_sqdt * noise[ln, i, o + 2]
-                    z3 = sig_sqdt * noise[ln, i, o + 3]
                     if bg_kind == BG_OU:
                         u = x[k, 4, ln]
                         zu = sig_sqdt * noise[ln, i, o + 4]
@@ -200,15 +185,65 @@ def run_steps(
                         b = 0.0
                     d0, d1, d2, d3 = crbl.dfun(g0, g1, g2, g3, mf + b, pf, pc)
                     du = -u * inv_tau_ou
-                    a0 = g0 + dt * d0 + z0
-                    a1 = g1 + dt * d1 + z1
-                    a2 = g2 + dt * d2 + z2
-                    a3 = g3 + dt * d3 + z3
+                    a0 = g0 + dt * d0 + sig_sqdt * noise[ln, i, o]
+                    a1 = g1 + dt * d1 + sig_sqdt * noise[ln, i, o + 1]
+                    a2 = g2 + dt * d2 + sig_sqdt * noise[ln, i, o + 2]
+                    a3 = g3 + dt * d3 + sig_sqdt * noise[ln, i, o + 3]
                     au = u + dt * du + zu
                     a0 = min(max(a0, lo[k, 0]), hi[k, 0]) if a0 == a0 else a0
                     a1 = min(max(a1, lo[k, 1]), hi[k, 1]) if a1 == a1 else a1
                     a2 = min(max(a2, lo[k, 2]), hi[k, 2]) if a2 == a2 else a2
                     a3 = min(max(a3, lo[k, 3]), hi[k, 3]) if a3 == a3 else a3
+                    dsc[k, 0, ln] = d0
+                    dsc[k, 1, ln] = d1
+                    dsc[k, 2, ln] = d2
+                    dsc[k, 3, ln] = d3
+                    dsc[k, 4, ln] = du
+                    asc[k, 0, ln] = a0
+                    asc[k, 1, ln] = a1
+                    asc[k, 2, ln] = a2
+                    asc[k, 3, ln] = a3
+                    asc[k, 4, ln] = au
+        for k in range(N):
+            o = noff[k]
+            if kind[k] == KIND_WW:
+                for ln in range(L):
+                    a0 = asc[k, 0, ln]
+                    a1 = asc[k, 1, ln]
+                    if not (np.isfinite(a0) and np.isfinite(a1)):
+                        err[0] = step
+                        err[1] = k
+                        err[2] = 0 if not np.isfinite(a0) else 1
+                        err[3] = ln
+                        state_i[0] = step
+                        return i + 1
+                    c = cin[2 * k * L + ln]
+                    p = pw[ln]
+                    s0 = x[k, 0, ln]
+                    s1 = x[k, 1, ln]
+                    z0 = sig_sqdt * noise[ln, i, o]
+                    z1 = sig_sqdt * noise[ln, i, o + 1]
+                    e0, e1 = wongwang.dfun(a0, a1, c, p)
+                    n0 = s0 + half_dt * (dsc[k, 0, ln] + e0) + z0
+                    n1 = s1 + half_dt * (dsc[k, 1, ln] + e1) + z1
+                    n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if n0 == n0 else n0
+                    n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if n1 == n1 else n1
+                    x[k, 0, ln] = n0
+                    x[k, 1, ln] = n1
+                    if not (np.isfinite(n0) and np.isfinite(n1)):
+                        err[0] = step
+                        err[1] = k
+                        err[2] = 0 if not np.isfinite(n0) else 1
+                        err[3] = ln
+                        state_i[0] = step
+                        return i + 1
+            else:
+                for ln in range(L):
+                    a0 = asc[k, 0, ln]
+                    a1 = asc[k, 1, ln]
+                    a2 = asc[k, 2, ln]
+                    a3 = asc[k, 3, ln]
+                    au = asc[k, 4, ln]
                     bad = -1
                     if not np.isfinite(a0):
                         bad = 0
@@ -227,15 +262,39 @@ def run_steps(
                         err[3] = ln
                         state_i[0] = step
                         return i + 1
+                    mf = cin[2 * k * L + ln]
+                    pf = cin[(2 * k + 1) * L + ln]
                     if bg_kind == BG_OU:
+                        u = x[k, 4, ln]
+                        zu = sig_sqdt * noise[ln, i, o + 4]
                         b = bg_w * au
+                    elif bg_kind == BG_CONSTANT:
+                        u = 0.0
+                        zu = 0.0
+                        b = bg_mean
+                    else:
+                        u = 0.0
+                        zu = 0.0
+                        b = 0.0
                     e0, e1, e2, e3 = crbl.dfun(a0, a1, a2, a3, mf + b, pf, pc)
                     eu = -au * inv_tau_ou
-                    n0 = g0 + half_dt * (d0 + e0) + z0
-                    n1 = g1 + half_dt * (d1 + e1) + z1
-                    n2 = g2 + half_dt * (d2 + e2) + z2
-                    n3 = g3 + half_dt * (d3 + e3) + z3
-                    nu = u + half_dt * (du + eu) + zu
+                    n0 = x[k, 0, ln] + half_dt * (dsc[k, 0, ln] + e0) + sig_sqdt * noise[ln, i, o]
+                    n1 = (
+                        x[k, 1, ln]
+                        + half_dt * (dsc[k, 1, ln] + e1)
+                        + sig_sqdt * noise[ln, i, o + 1]
+                    )
+                    n2 = (
+                        x[k, 2, ln]
+                        + half_dt * (dsc[k, 2, ln] + e2)
+                        + sig_sqdt * noise[ln, i, o + 2]
+                    )
+                    n3 = (
+                        x[k, 3, ln]
+                        + half_dt * (dsc[k, 3, ln] + e3)
+                        + sig_sqdt * noise[ln, i, o + 3]
+                    )
+                    nu = u + half_dt * (dsc[k, 4, ln] + eu) + zu
                     n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if n0 == n0 else n0
                     n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if n1 == n1 else n1
                     n2 = min(max(n2, lo[k, 2]), hi[k, 2]) if n2 == n2 else n2

@@ -87,9 +87,11 @@ I1 = 19  #: inhibitory channel
 C_K, C_Q, C_TAU, C_E, C_EPS = 0, 1, 2, 3, 4  #: offsets inside a channel
 B_TVEPS = 24  #: kHz added to rates in tau_V's numerator (published guards)
 B_SIGEPS = 25  #: mV added to sigma_V in tau_V's denominator (published guards)
-BLOCK = 26
+B_GLCM = 26  #: 1/ms, g_L / C_m (derived at pack time)
+B_INVGL = 27  #: 1/nS, 1 / g_L (derived at pack time)
+BLOCK = 28
 BASE = (NGLOBAL, NGLOBAL + BLOCK, NGLOBAL + 2 * BLOCK, NGLOBAL + 3 * BLOCK)
-NP = NGLOBAL + 4 * BLOCK  #: length of the packed vector (115)
+NP = NGLOBAL + 4 * BLOCK  #: length of the packed vector (123)
 
 #: second-order state: 4 rates then the 10 covariances c_ij (i <= j, row-major).
 COV_PAIRS = tuple((i, j) for i in range(4) for j in range(i, 4))
@@ -164,6 +166,8 @@ def pack(preset: Mapping) -> np.ndarray:
         for ch in (E1, E2, I1):
             if p[b + ch + C_TAU] == 0.0:
                 p[b + ch + C_TAU] = 1.0  # absent channel (K = 0): any positive tau
+        p[b + B_GLCM] = p[b + B_GL] / p[b + B_CM]
+        p[b + B_INVGL] = 1.0 / p[b + B_GL]
     return p
 
 
@@ -203,6 +207,8 @@ def layout() -> list[tuple[int, str]]:
         rows += [
             (b + B_TVEPS, f"{pop} tau_V rate guard (kHz)"),
             (b + B_SIGEPS, f"{pop} sigma guard"),
+            (b + B_GLCM, f"{pop} g_L / C_m (1/ms, derived)"),
+            (b + B_INVGL, f"{pop} 1 / g_L (1/nS, derived)"),
         ]
     return rows
 
@@ -210,7 +216,7 @@ def layout() -> list[tuple[int, str]]:
 # ---- the transfer function ----------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     """Transfer function F of population ``pop`` (0 GrC, 1 GoC, 2 MLI, 3 PC) in kHz.
 
@@ -224,54 +230,68 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     c_m = p[b + B_CM]
     # presynaptic rates with their guards
     r1 = max(nu_e1, 0.0) + p[b + E1 + C_EPS]
-    r2 = max(nu_e2, 0.0) + p[b + E2 + C_EPS]
     r3 = max(nu_i, 0.0) + p[b + I1 + C_EPS]
     rx = max(nu_x, 0.0)
     k1, q1, t1, v1 = p[b + E1], p[b + E1 + C_Q], p[b + E1 + C_TAU], p[b + E1 + C_E]
     k2, q2, t2, v2 = p[b + E2], p[b + E2 + C_Q], p[b + E2 + C_TAU], p[b + E2 + C_E]
     k3, q3, t3, v3 = p[b + I1], p[b + I1 + C_Q], p[b + I1 + C_TAU], p[b + I1 + C_E]
     m1 = q1 * k1 * t1 * (r1 + rx)
-    m2 = q2 * k2 * t2 * r2
     m3 = q3 * k3 * t3 * r3
+    # an absent channel (K = 0: E2 of GrC, MLI, PC) contributes exact zeros; skipped
+    has2 = k2 != 0.0
+    r2 = max(nu_e2, 0.0) + p[b + E2 + C_EPS] if has2 else 0.0
+    m2 = q2 * k2 * t2 * r2 if has2 else 0.0
     mu_g = g_l + m1 + m2 + m3
-    mu_v = _EULER * (m1 * v1 + m2 * v2 + m3 * v3 + g_l * p[b + B_EL]) / mu_g
-    tau_m = c_m / mu_g
-    u1 = q1 * (v1 - mu_v) / mu_g
-    u2 = q2 * (v2 - mu_v) / mu_g
-    u3 = q3 * (v3 - mu_v) / mu_g
-    # per-channel contributions per unit K*rate
-    a1 = _EULER * u1 * t1
-    a2 = _EULER * u2 * t2
-    a3 = _EULER * u3 * t3
-    s1 = (2.0 * tau_m + t1) * (a1 / (2.0 * (t1 + tau_m))) ** 2
-    s2 = (2.0 * tau_m + t2) * (a2 / (2.0 * (t2 + tau_m))) ** 2
-    s3 = (2.0 * tau_m + t3) * (a3 / (2.0 * (t3 + tau_m))) ** 2
+    inv_g = 1.0 / mu_g
+    mu_v = _EULER * (m1 * v1 + m2 * v2 + m3 * v3 + g_l * p[b + B_EL]) * inv_g
+    tau_m = c_m * inv_g
+    # per-channel contributions per unit K*rate: a_s = e U_s tau_s, U_s = Q_s (E_s - mu_V) / mu_G
+    a1 = _EULER * (q1 * (v1 - mu_v) * inv_g) * t1
+    a3 = _EULER * (q3 * (v3 - mu_v) * inv_g) * t3
+    h1 = a1 / (2.0 * (t1 + tau_m))
+    h3 = a3 / (2.0 * (t3 + tau_m))
+    s1 = (2.0 * tau_m + t1) * (h1 * h1)
+    s3 = (2.0 * tau_m + t3) * (h3 * h3)
     w1 = k1 * r1
-    w2 = k2 * r2
     w3 = k3 * r3
+    if has2:
+        a2 = _EULER * (q2 * (v2 - mu_v) * inv_g) * t2
+        h2 = a2 / (2.0 * (t2 + tau_m))
+        s2 = (2.0 * tau_m + t2) * (h2 * h2)
+        w2 = k2 * r2
+    else:
+        a2 = 0.0
+        s2 = 0.0
+        w2 = 0.0
     sig2 = w1 * s1 + w2 * s2 + w3 * s3
     sigma = math.sqrt(sig2)
+    # tau_V = num / (2 den); the rate prefactor alpha / (2 T_N) (g_L / C_m) = alpha / (2 tau_V)
     if p[GUARD_MODE] != 0.0:
         ev = p[b + B_TVEPS]
-        num = k1 * (r1 + ev) * a1 * a1 + k2 * (r2 + ev) * a2 * a2 + k3 * (r3 + ev) * a3 * a3
+        num = k1 * (r1 + ev) * a1 * a1 + k3 * (r3 + ev) * a3 * a3
+        if has2:
+            num += k2 * (r2 + ev) * a2 * a2
         den = sigma + p[b + B_SIGEPS]
-        tau_v = 0.5 * num / (den * den)
+        den = den * den
     else:
         wmax = max(w1, max(w2, w3))
         if wmax <= 0.0:
             # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
             return 0.0
-        n1 = w1 / wmax
-        n2 = w2 / wmax
-        n3 = w3 / wmax
-        tau_v = 0.5 * (n1 * a1 * a1 + n2 * a2 * a2 + n3 * a3 * a3) / (n1 * s1 + n2 * s2 + n3 * s3)
-    t_n = tau_v * g_l / c_m
+        inv_w = 1.0 / wmax
+        n1 = w1 * inv_w
+        n2 = w2 * inv_w
+        n3 = w3 * inv_w
+        num = n1 * a1 * a1 + n2 * a2 * a2 + n3 * a3 * a3
+        den = n1 * s1 + n2 * s2 + n3 * s3
+    tau_v = 0.5 * num / den
+    t_n = tau_v * p[b + B_GLCM]
     v_thr = 1000.0 * (
         p[b + B_P]
-        + p[b + B_P + 1] * (mu_v + 60.0) / 10.0
-        + p[b + B_P + 2] * (sigma - 4.0) / 6.0
+        + p[b + B_P + 1] * (mu_v + 60.0) * 0.1
+        + p[b + B_P + 2] * (sigma - 4.0) * (1.0 / 6.0)
         + p[b + B_P + 3] * (t_n - 0.5)
-        + p[b + B_P + 4] * math.log(mu_g / g_l)
+        + p[b + B_P + 4] * math.log(mu_g * p[b + B_INVGL])
     )
     if sigma > 0.0:
         ef = math.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
@@ -279,19 +299,19 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         ef = 0.0
     else:
         ef = 2.0
-    f = p[b + B_ALPHA] / (2.0 * t_n) * (g_l / c_m) * ef
+    f = p[b + B_ALPHA] * den / num * ef
     if not (f >= 0.0) or f == math.inf:  # NaN or inf: cannot happen for finite inputs
         return 0.0
     return f
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def f_grc(mf, goc, p):
     """F_GrC(nu_e = nu_mf, nu_i = nu_GoC) in kHz (MODEL.md §2.1, §2.3)."""
     return transfer(GRC, mf, 0.0, goc, 0.0, p)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def f_goc(mf, grc, goc, pf, p):
     """F_GoC(nu_mf, nu_g = nu_GrC [+ pf], nu_i = nu_GoC) in kHz (MODEL.md §2.1, §4, §6.6)."""
     x = p[PF_GOC_GAIN] * max(pf, 0.0)
@@ -300,21 +320,21 @@ def f_goc(mf, grc, goc, pf, p):
     return transfer(GOC, mf, max(grc, 0.0) + x, goc, 0.0, p)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def f_mli(grc, pf, mli, p):
     """F_MLI(nu_e = nu_GrC + nu_pf, nu_i = nu_MLI) in kHz (MODEL.md §2.1; §6.4 under PF_DOUBLE)."""
     pf = max(pf, 0.0)
     return transfer(MLI, max(grc, 0.0) + pf, 0.0, mli, p[PF_DOUBLE] * pf, p)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def f_pc(grc, pf, mli, p):
     """F_PC(nu_e = nu_GrC + nu_pf, nu_i = nu_MLI) in kHz (MODEL.md §2.1; §6.4 under PF_DOUBLE)."""
     pf = max(pf, 0.0)
     return transfer(PC, max(grc, 0.0) + pf, 0.0, mli, p[PF_DOUBLE] * pf, p)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def transfer_all(grc, goc, mli, pc, mf, pf, p):
     """The four transfer functions at network state (rates kHz) -> (F_GrC, F_GoC, F_MLI, F_PC).
 
@@ -328,7 +348,7 @@ def transfer_all(grc, goc, mli, pc, mf, pf, p):
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def dfun(GrC, GoC, MLI, PC, mf, pf, p):
     """First-order derivatives (kHz/ms) of the four rates (MODEL.md §2.1).
 

@@ -53,7 +53,9 @@ LAMDA = 16
 I_EXT = 17  #: nA
 G_IDX = 18  #: global coupling G
 SIGN_DECAY_E = 19  #: -1.0 (Deco et al.) or +1.0 (published sign error, MODEL.md §6.5)
-NP = 20  #: length of the packed vector
+INV_TAU_E = 20  #: 1/ms, 1 / tau_E (derived at pack time)
+INV_TAU_I = 21  #: 1/ms, 1 / tau_I (derived at pack time)
+NP = 22  #: length of the packed vector
 
 #: preset key of each packed entry (in index order, before G and the sign).
 _KEYS = (
@@ -80,6 +82,7 @@ _KEYS = (
 __doc__ += "\n".join(f"    {i:2d} {k}" for i, k in enumerate(_KEYS)) + (
     "\n    18 G (coupling.G unless given to pack)\n"
     "    19 sign of the S_E decay term (-1; +1 under switches.ww_sign_error)\n"
+    "    20 1 / tau_E, 21 1 / tau_I (derived, so that the kernel multiplies)\n"
 )
 
 #: |d y| below which H is evaluated by its series.
@@ -97,10 +100,12 @@ def pack(preset: Mapping, G: float | None = None) -> np.ndarray:
         p[i] = float(ww[key])
     p[G_IDX] = float(preset["coupling"]["G"] if G is None else G)
     p[SIGN_DECAY_E] = 1.0 if preset["switches"]["ww_sign_error"] else -1.0
+    p[INV_TAU_E] = 1.0 / p[TAU_E]
+    p[INV_TAU_I] = 1.0 / p[TAU_I]
     return p
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def h(y, d):
     """``y / (1 - exp(-d y))`` with its removable singularity at ``y = 0`` (value ``1/d``).
 
@@ -113,7 +118,7 @@ def h(y, d):
     return y / (1.0 - math.exp(-z))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def rates(S_E, S_I, c, p):
     """Firing rates ``(H_E, H_I)`` in Hz for gating variables S_E, S_I and coupling ``c``."""
     cc = p[G_IDX] * p[J_N] * c
@@ -123,15 +128,15 @@ def rates(S_E, S_I, c, p):
     return h(p[A_E] * x_e - p[B_E], p[D_E]), h(p[A_I] * x_i - p[B_I], p[D_I])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def dfun(S_E, S_I, c, p):
     """Time derivatives ``(dS_E/dt, dS_I/dt)`` in 1/ms (MODEL.md §3; TVB ReducedWongWangExcInh).
 
     ``c`` is the raw coupling sum (dimensionless, sum of W times S_E); ``p`` from :func:`pack`.
     """
     h_e, h_i = rates(S_E, S_I, c, p)
-    d_e = p[SIGN_DECAY_E] * (S_E / p[TAU_E]) + (1.0 - S_E) * h_e * p[GAMMA_E]
-    d_i = -(S_I / p[TAU_I]) + h_i * p[GAMMA_I]
+    d_e = p[SIGN_DECAY_E] * (S_E * p[INV_TAU_E]) + (1.0 - S_E) * h_e * p[GAMMA_E]
+    d_i = -(S_I * p[INV_TAU_I]) + h_i * p[GAMMA_I]
     return d_e, d_i
 
 
