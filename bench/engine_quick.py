@@ -1,6 +1,6 @@
 """Quick timing of the numba engine on the 126-node sample subject (not a test).
 
-Usage: .venv/bin/python bench/engine_quick.py [--duration MS] [--memory]
+Usage: .venv/bin/python bench/engine_quick.py [--duration MS] [--layout L] [--memory]
 
 Reports wall and CPU (process) time per simulated second for the homogeneous and cMF networks,
 one seed and a batch of 8 seeds, dt 0.1 ms, monitor ``mean`` at 1 ms; minimum over
@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "../shared/data/cmftvb-sample-103818/SC_dirCB.zip"
 
 
-def run(conn, net, duration, seeds, monitor_period=1.0):
+def run(conn, net, duration, seeds, monitor_period=1.0, layout="auto"):
     from cmftvb.engine import simulate
 
     w0, c0 = time.perf_counter(), time.process_time()
     simulate(
         conn, net, duration=duration, dt=0.1, seeds=seeds, noise_sigma=0.001, speed=3.0,
-        monitor="mean", monitor_period=monitor_period,
+        monitor="mean", monitor_period=monitor_period, lane_layout=layout,
     )  # fmt: skip
     return time.perf_counter() - w0, time.process_time() - c0
 
@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timing runs (the minimum is kept)")
     ap.add_argument("--memory", type=float, default=0.0, help="ms of a memory run (0: skip)")
     ap.add_argument("--model", default="cmf", help="model of the memory run")
+    ap.add_argument("--layout", default="auto", help="lane_layout of the 8-seed batch")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     from cmftvb.connectome import load_any
@@ -56,7 +57,7 @@ def main() -> None:
         net = build_network(conn, model, "corrected")
         run(conn, net, 10.0, [1])  # compile / load the cache
         t1 = [run(conn, net, a.duration, [1]) for _ in range(a.repeat)]
-        t8 = [run(conn, net, a.duration, list(range(8))) for _ in range(a.repeat)]
+        t8 = [run(conn, net, a.duration, list(range(8)), layout=a.layout) for _ in range(a.repeat)]
         w1, c1 = min(t[0] for t in t1), min(t[1] for t in t1)
         w8, c8 = min(t[0] for t in t8), min(t[1] for t in t8)
         print(

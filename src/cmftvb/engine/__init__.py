@@ -373,6 +373,11 @@ def simulate(
     # unsigned 32-bit edge indices: half the index traffic of int64, no wrap-around test
     e_base = np.ascontiguousarray(chan * 2 * D + D - edges.delay, dtype=np.uint32)
     e_slot = np.ascontiguousarray(edges.tgt * 2 + edges.tgt_input, dtype=np.uint32)
+    # long edges (delay >= BLOCK - 1 steps) are summed BLOCK steps at a time (core.run_steps)
+    is_long = np.asarray(edges.delay) >= core.BLOCK - 1
+    e_w = np.ascontiguousarray(edges.weight, dtype=np.float64)
+    el = (e_base[is_long].copy(), e_slot[is_long].copy(), e_w[is_long].copy())
+    es = (e_base[~is_long].copy(), e_slot[~is_long].copy(), e_w[~is_long].copy())
 
     present = [v for v in OUTPUT_VARS if any(v in MODEL_VARS[m] for m in node_model)]
     outslot = np.full((N, V), -1, dtype=np.int64)
@@ -438,7 +443,7 @@ def simulate(
             try:
                 core.run_steps(
                     g["x"], g["hist"], D, g["state"], g["cin"], z[a:b], n, dt, sig_sqdt, kind,
-                    noff, ch_node, ch_var, e_base, e_slot, edges.weight, g["pw"], pc, lo, hi, bg,
+                    noff, ch_node, ch_var, *el, *es, g["pw"], pc, lo, hi, bg,
                     mode, every, g["acc"], outslot, mon[a:b], err,
                 )  # fmt: skip
             except ArithmeticError as exc:  # raised in a local model on absurd (finite) states

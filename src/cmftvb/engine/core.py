@@ -12,7 +12,14 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   stored in slot ``s mod D``; the coupling that advances
   the state from step s-1 to s is ``c_k = sum_j w_kj x_j(s - 1 - d_kj)`` (TVB: coupling at step
   s reads the history at s - 1 - delay), computed once per step and used in both Heun stages.
-  Edges are visited grouped by source channel, so each source's history stays in cache.
+  Edges are visited grouped by source channel, so each source's history stays in cache. With
+  one lane, edges whose delay is at least ``BLOCK - 1`` steps are summed for ``BLOCK`` steps
+  at once (the states they read are already stored and adjacent in the ring), the few shorter
+  ones step by step; every coupling input is the sum of its long edges then its short ones, in
+  source order, in both lane layouts (so a lane's bits do not depend on the layout).
+- The local models are inlined into the loop (``inline="always"``); each step runs the Heun
+  predictor for every node, then the corrector for every node, so that the processor overlaps
+  the independent node evaluations.
 - Stochastic Heun (tvb ``HeunStochastic`` with ``Additive``): one draw z = sigma sqrt(dt) N(0,1)
   per integrated variable per step, the same z in the predictor and the corrector; the state
   bounds (preset ``bounds``) are applied by clipping after each stage.
@@ -46,6 +53,8 @@ BG_OU = 1
 BG_CONSTANT = 2
 MON_RAW = 0
 MON_MEAN = 1
+#: steps of long-edge coupling computed at once (edges with delay >= BLOCK - 1 steps)
+BLOCK = 8
 
 
 @njit(cache=True, error_model="numpy")
@@ -63,9 +72,12 @@ def run_steps(
     noff,
     ch_node,
     ch_var,
-    e_base,
-    e_slot,
-    e_w,
+    el_base,
+    el_slot,
+    el_w,
+    es_base,
+    es_slot,
+    es_w,
     pw,
     pc,
     lo,
@@ -85,10 +97,12 @@ def run_steps(
     test. ``state_i`` (int64[3]): [last completed global step, ring slot of that step, next
     monitor sample]. ``cin``: flat ``[N, 2, L]`` scratch for the coupling inputs (slot = node * 2
     + input). ``noise[L, S, M]`` standard normals, ``noff[k]`` node k's first noise column.
-    Edges in source order: ``e_base`` = channel * 2D + D - delay, ``e_slot`` = target * 2 +
-    input (both uint32), ``e_w`` weight; channel c is variable ``ch_var[c]`` of node
-    ``ch_node[c]``. The ``pw[L, :]`` Wong-Wang parameters per lane, ``pc`` cerebellar
-    parameters; ``lo``/``hi[N, V]`` bounds; ``bg`` = [kind, weight (kHz), mean (kHz), tau (ms)].
+    Edges in source order, split into long (``el_*``, delay >= ``BLOCK`` - 1 steps) and short
+    (``es_*``): ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target * 2 + input (both
+    uint32), ``*_w`` weight; each coupling input sums the long edges, then the short ones.
+    Channel c is variable ``ch_var[c]`` of node ``ch_node[c]``. ``pw[L, :]``: Wong-Wang
+    parameters per lane, ``pc`` cerebellar parameters; ``lo``/``hi[N, V]`` bounds; ``bg`` =
+    [kind, weight (kHz), mean (kHz), tau (ms)].
     Monitors: compact samples ``mon[L, T, S]``, column ``outslot[k, v]`` for variable v of node
     k (-1: not monitored, e.g. the background); ``acc[N, V, L]`` running sums of the ``mean``
     monitor. On a non-finite state ``err`` = [step, node, variable, lane] and the function
@@ -107,41 +121,73 @@ def run_steps(
     pos = state_i[1]
     tmon = state_i[2]
     inv_every = 1.0 / every
+    uB = np.uint64(BLOCK)
+    cblk = np.empty(cin.size * BLOCK if L == 1 else 0)  # long-edge coupling of a block
     dsc = np.empty((N, V, L))  # Heun scratch: first-stage derivatives
     asc = np.empty((N, V, L))  # Heun scratch: predictor states (bounds applied)
     for i in range(n_steps):
         step += 1
-        # delayed coupling, once per step, from the history up to step - 1; edges in source
-        # order, flat unsigned indices (e_base = channel * 2D + D - delay): unsigned index
-        # arithmetic spares numba's negative-index wrap-around test on every load
-        for q in range(cin.size):
-            cin[q] = 0.0
+        # delayed coupling, from the history up to step - 1: edges with a delay >= BLOCK - 1
+        # ("long", most of them) first, then the short ones, each set in source order.
+        # Unsigned indices spare numba's negative-index wrap-around test on every load.
         upos = np.uint64(pos)
         if L == 1:
-            for e in range(e_base.size):
-                cin[e_slot[e]] += e_w[e] * hist[upos + e_base[e]]
+            # long edges for BLOCK steps at once: the states they read for steps
+            # step .. step + BLOCK - 1 (at most step - 1) are all stored already, and adjacent
+            # in the ring (pos + e_base + t never wraps for delay >= BLOCK - 1)
+            t_blk = (step - 1) % BLOCK
+            if t_blk == 0:
+                for q in range(cblk.size):
+                    cblk[q] = 0.0
+                for e in range(el_base.size):
+                    hb = upos + el_base[e]
+                    cb = el_slot[e] * uB
+                    w = el_w[e]
+                    for t in range(BLOCK):
+                        ut = np.uint64(t)
+                        cblk[cb + ut] += w * hist[hb + ut]
+            elif i == 0:  # a chunk that starts inside a block: its remaining steps only
+                for q in range(cblk.size):
+                    cblk[q] = 0.0
+                for e in range(el_base.size):
+                    hb = upos + el_base[e]
+                    cb = el_slot[e] * uB
+                    w = el_w[e]
+                    for t in range(t_blk, BLOCK):
+                        ut = np.uint64(t)
+                        cblk[cb + ut] += w * hist[hb + ut - np.uint64(t_blk)]
+            for q in range(cin.size):
+                cin[q] = cblk[q * BLOCK + t_blk]
+            for e in range(es_base.size):
+                cin[es_slot[e]] += es_w[e] * hist[upos + es_base[e]]
         else:
+            for q in range(cin.size):
+                cin[q] = 0.0
             uL = np.uint64(L)
-            for e in range(e_base.size):
-                hb = (upos + e_base[e]) * uL
-                cb = e_slot[e] * uL
-                w = e_w[e]
-                ln = np.uint64(0)
-                while ln + np.uint64(8) <= uL:  # blocks of 8 lanes, unrolled (vectorised)
-                    a = cb + ln
-                    b = hb + ln
-                    cin[a] += w * hist[b]
-                    cin[a + np.uint64(1)] += w * hist[b + np.uint64(1)]
-                    cin[a + np.uint64(2)] += w * hist[b + np.uint64(2)]
-                    cin[a + np.uint64(3)] += w * hist[b + np.uint64(3)]
-                    cin[a + np.uint64(4)] += w * hist[b + np.uint64(4)]
-                    cin[a + np.uint64(5)] += w * hist[b + np.uint64(5)]
-                    cin[a + np.uint64(6)] += w * hist[b + np.uint64(6)]
-                    cin[a + np.uint64(7)] += w * hist[b + np.uint64(7)]
-                    ln += np.uint64(8)
-                while ln < uL:
-                    cin[cb + ln] += w * hist[hb + ln]
-                    ln += np.uint64(1)
+            for part in range(2):
+                eb = el_base if part == 0 else es_base
+                es = el_slot if part == 0 else es_slot
+                ew = el_w if part == 0 else es_w
+                for e in range(eb.size):
+                    hb = (upos + eb[e]) * uL
+                    cb = es[e] * uL
+                    w = ew[e]
+                    ln = np.uint64(0)
+                    while ln + np.uint64(8) <= uL:  # blocks of 8 lanes, unrolled (vectorised)
+                        a = cb + ln
+                        b = hb + ln
+                        cin[a] += w * hist[b]
+                        cin[a + np.uint64(1)] += w * hist[b + np.uint64(1)]
+                        cin[a + np.uint64(2)] += w * hist[b + np.uint64(2)]
+                        cin[a + np.uint64(3)] += w * hist[b + np.uint64(3)]
+                        cin[a + np.uint64(4)] += w * hist[b + np.uint64(4)]
+                        cin[a + np.uint64(5)] += w * hist[b + np.uint64(5)]
+                        cin[a + np.uint64(6)] += w * hist[b + np.uint64(6)]
+                        cin[a + np.uint64(7)] += w * hist[b + np.uint64(7)]
+                        ln += np.uint64(8)
+                    while ln < uL:
+                        cin[cb + ln] += w * hist[hb + ln]
+                        ln += np.uint64(1)
         # stochastic Heun in two sweeps over the nodes (the local models only see their own
         # node): first every predictor, then every corrector. Each sweep is a run of independent
         # node evaluations the processor overlaps, where one node's predictor -> corrector chain
