@@ -12,5 +12,9 @@ class CmftvbError(Exception):
     """An error a user can cause (bad file, bad key, diverging simulation).
 
     The command line and the workflow scripts print its message without a traceback; the
-    message names the file or key and what is wrong.
+    message names the file or key and what is wrong. It is always one line: text taken from
+    a library's exception (a parser's multi-line report, say) is folded onto it.
     """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(" ".join(str(message).split()), *args)
