@@ -123,6 +123,7 @@ def run_steps(
     inv_every = 1.0 / every
     uB = np.uint64(BLOCK)
     cblk = np.empty(cin.size * BLOCK if L == 1 else 0)  # long-edge coupling of a block
+    p0 = pw[0]  # the Wong-Wang parameters of a single lane (no view per node and step)
     dsc = np.empty((N, V, L))  # Heun scratch: first-stage derivatives
     asc = np.empty((N, V, L))  # Heun scratch: predictor states (bounds applied)
     for i in range(n_steps):
@@ -197,7 +198,7 @@ def run_steps(
             if kind[k] == KIND_WW:
                 for ln in range(L):
                     c = cin[2 * k * L + ln]
-                    p = pw[ln]
+                    p = p0 if L == 1 else pw[ln]
                     s0 = x[k, 0, ln]
                     s1 = x[k, 1, ln]
                     d0, d1 = wongwang.dfun(s0, s1, c, p)
@@ -264,7 +265,7 @@ def run_steps(
                         state_i[0] = step
                         return i + 1
                     c = cin[2 * k * L + ln]
-                    p = pw[ln]
+                    p = p0 if L == 1 else pw[ln]
                     s0 = x[k, 0, ln]
                     s1 = x[k, 1, ln]
                     z0 = sig_sqdt * noise[ln, i, o]
