@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from scipy import optimize
 
-from cmftvb import CmftvbError
+from cmftvb import CmftvbError, _jitcache
 from cmftvb.models import crbl
 from cmftvb.models.presets import apply_overrides, load_preset
 
@@ -73,6 +73,11 @@ def _relax2(x, mf, p, dt, nsteps, tol, hold_cov_zero):
         if worst < tol:
             return step + 1
     return -1
+
+
+# Both relaxations compile in the cerebellar kernels of crbl.py: refresh their caches with it.
+_jitcache.guard(_relax1, [crbl])
+_jitcache.guard(_relax2, [crbl])
 
 
 def _residual(x, mf, p, order, hold_cov_zero):
