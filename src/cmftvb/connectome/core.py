@@ -321,7 +321,8 @@ def read_zip_members(
     """Read the regular-file members of a zip into memory, safely.
 
     Refuses (with :class:`CmftvbError` naming the archive and member) absolute paths, ``..``
-    components, drive letters, symbolic links, more than ``max_members`` entries, and members
+    components, drive letters, symbolic links, duplicate member names, more than
+    ``max_members`` entries, and members
     whose declared or actual uncompressed size exceeds ``max_member_bytes`` (or whose total
     exceeds ``max_total_bytes``) — the latter guards against zip bombs. Directories are skipped.
     Nothing is written to disk.
@@ -334,6 +335,7 @@ def read_zip_members(
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise CmftvbError(f"{path}: not a readable zip archive ({exc})") from None
     out: dict[str, bytes] = {}
+    seen: set[str] = set()
     total = 0
     with zf:
         infos = zf.infolist()
@@ -347,6 +349,9 @@ def read_zip_members(
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise CmftvbError(f"{path}: member {name!r} is a symbolic link")
+            if name in seen:  # tools disagree on which copy counts: use neither
+                raise CmftvbError(f"{path}: duplicate member {name!r} (ambiguous archive)")
+            seen.add(name)
             if info.is_dir():
                 continue
             if info.file_size > max_member_bytes:
