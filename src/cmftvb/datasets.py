@@ -23,6 +23,8 @@ import hashlib
 import importlib.resources
 import importlib.util
 import os
+import re
+import string
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -253,6 +255,13 @@ def download(
 
 
 # ------------------------------------------------------------------ user cohort
+#: Participant ids become file and folder names: letters, digits, '_' and '-' only (no '/',
+#: no '..'), the pattern of the workflow's ``subject`` wildcard.
+PARTICIPANT_ID = re.compile(r"[A-Za-z0-9_-]+")
+#: The only placeholders a file pattern may use.
+PATTERN_FIELDS = ("participant_id", "subject")
+
+
 def participant_ids(table) -> list[str]:
     """The ``participant_id`` column of a table from :func:`read_participants`, in file order."""
     return [str(x) for x in table["participant_id"]]
@@ -271,20 +280,44 @@ def subject_files(
     pattern relative to ``root`` with ``{participant_id}`` (and ``{subject}``, the same) as
     placeholders; a pattern of None means "not provided". Keys in ``required`` (default: all
     given patterns) must exist, else :class:`CmftvbError` names the missing file.
+
+    The id must match :data:`PARTICIPANT_ID` and a pattern may hold only the plain placeholders
+    of :data:`PATTERN_FIELDS` (no attribute, index, conversion or format spec): both are
+    checked before any path is built.
     """
     root = Path(root)
+    if not PARTICIPANT_ID.fullmatch(str(participant_id)):
+        raise CmftvbError(
+            f"participant {participant_id!r}: ids may only contain letters, digits, '_' and '-'"
+            " (they become file names)"
+        )
+    for key, pat in patterns.items():
+        if pat:
+            _check_pattern(key, pat)
     required = tuple(k for k, v in patterns.items() if v) if required is None else required
     out: dict[str, Path | None] = {}
     for key, pat in patterns.items():
         if not pat:
             out[key] = None
             continue
-        try:
-            rel = pat.format(participant_id=participant_id, subject=participant_id)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise CmftvbError(f"pattern {key}={pat!r}: bad placeholder ({exc})") from None
+        rel = pat.format(participant_id=participant_id, subject=participant_id)
         p = root / rel
         if key in required and not p.is_file():
             raise CmftvbError(f"{p}: {key} file for participant {participant_id!r} not found")
         out[key] = p if p.exists() else None
     return out
+
+
+def _check_pattern(key: str, pat: str) -> None:
+    """Refuse a file pattern with anything but ``{participant_id}``/``{subject}`` fields."""
+    try:
+        fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(pat)]
+    except ValueError as exc:
+        raise CmftvbError(f"pattern {key}={pat!r}: bad placeholder ({exc})") from None
+    for field, spec, conv in fields:
+        if field is not None and (field not in PATTERN_FIELDS or spec or conv):
+            raise CmftvbError(
+                f"pattern {key}={pat!r}: bad placeholder {{{field}}} (only "
+                + " and ".join(f"{{{f}}}" for f in PATTERN_FIELDS)
+                + ", without attributes, indices or formats)"
+            )
