@@ -224,14 +224,17 @@ def download(
     The body is streamed into a temporary file beside ``dest`` (:func:`cmftvb.io.atomic_path`)
     while hashing; on a network error, an oversized body or a checksum mismatch the temporary
     file is removed and :class:`CmftvbError` is raised, so ``dest`` never holds a partial or
-    wrong file. An existing ``dest`` with the right checksum is kept without downloading.
+    wrong file. An existing ``dest`` with the right checksum is kept without downloading; one
+    with another checksum is deleted before downloading.
     """
     dest = Path(dest)
     want = sha256.lower().strip()
     if len(want) != 64 or any(c not in "0123456789abcdef" for c in want):
         raise CmftvbError(f"sha256: not a hex sha256 digest: {sha256!r}")
-    if dest.is_file() and cio.sha256_file(dest) == want:
-        return dest
+    if dest.is_file():
+        if cio.sha256_file(dest) == want:
+            return dest
+        dest.unlink()  # not the pinned file (tampered or partial): never left for later use
     h = hashlib.sha256()
     size = 0
     try:
