@@ -18,7 +18,8 @@ from cmftvb.connectome.prepare import prepare
 def load_participant(inp, params):
     """Connectome, raw BOLD (regions x time or None) and TR of a user-cohort subject."""
     fmt = params.connectome_format
-    parcellation = formats.read_parcellation(inp.parcellation) if "parcellation" in inp else None
+    names = set(inp.keys())  # `"bold" in inp` would test the paths, not the input names
+    parcellation = formats.read_parcellation(inp.parcellation) if "parcellation" in names else None
     extra = {}
     if parcellation is not None:
         extra = {"centres": parcellation.centres, "volumes": parcellation.volumes}
@@ -32,9 +33,9 @@ def load_participant(inp, params):
         con = formats.read_mrtrix(inp.weights, inp.lengths, inp.labels, **extra)
     tr_s = float(params.tr_s)
     bold = None
-    if "bold" in inp:
+    if "bold" in names:
         bold, _ = formats.read_bold(inp.bold, n_nodes=con.n)
-    elif "bold_nifti" in inp:
+    elif "bold_nifti" in names:
         if parcellation is None:
             raise CmftvbError(
                 "config key 'cohort.files.parcellation': needed with cohort.files.bold_nifti"
