@@ -63,6 +63,14 @@ def main(snakemake, log):
         demo = datasets.load_demo_subject(subject)
         con, bold, tr_s, waytotal = demo.connectome, demo.bold, demo.tr_s, demo.waytotal
     elif params.source == "sample":
+        # verified again before use: a file put in place of the download is never read
+        got = io.sha256_file(snakemake.input.zip)
+        if got != params.sample_sha256.lower():
+            raise CmftvbError(
+                f"{snakemake.input.zip}: sha256 {got} differs from config key "
+                f"'cohort.sample.sha256' ({params.sample_sha256}); delete the file to download it"
+                " again"
+            )
         con = Connectome.from_tvb_zip(snakemake.input.zip)
         bold, tr_s, waytotal = None, float(params.tr_s), None
     else:

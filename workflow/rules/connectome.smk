@@ -19,6 +19,7 @@ rule prepare_connectome:
         runtime=10,
     params:
         source=config["cohort"]["source"],
+        sample_sha256=config["cohort"]["sample"]["sha256"],
         connectome_format=config["cohort"]["connectome_format"],
         tr_s=config["cohort"]["tr_s"],
         prepare=config["connectome"],
