@@ -25,7 +25,9 @@ def main(snakemake, log):
     p = snakemake.params
     w = snakemake.wildcards
     connectome = Connectome.load(snakemake.input.connectome)
-    network = NetworkSpec.from_json(Path(snakemake.input.network).read_text())
+    network = NetworkSpec.from_json(
+        Path(snakemake.input.network).read_text(), where=snakemake.input.network
+    )
     integration = network.params["integration"]
     seeds = [int(s) for s in w.seeds.split("_")]
     G = float(w.G)

@@ -136,15 +136,41 @@ class NetworkSpec:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> NetworkSpec:
+    def from_json(cls, text: str, where: str = "network JSON") -> NetworkSpec:
+        """Read :meth:`to_json` output; ``where`` (e.g. the file) names it in errors. Keys other
+        than the fields (a provenance record) are ignored; the fields' types are checked."""
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise CmftvbError(f"network JSON: not valid JSON ({exc})") from None
+            raise CmftvbError(f"{where}: not valid JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise CmftvbError(f"{where}: expected a JSON object, got {type(obj).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         missing = names - set(obj)
         if missing:
-            raise CmftvbError(f"network JSON: missing keys {sorted(missing)}")
+            raise CmftvbError(f"{where}: missing keys {sorted(missing)}")
+        for key in ("model", "preset", "connectome_digest"):
+            if not isinstance(obj[key], str):
+                raise CmftvbError(f"{where}: {key} must be a string")
+        if not isinstance(obj["params"], dict):
+            raise CmftvbError(f"{where}: params must be an object")
+        n = None
+        for key in ("labels", "roles", "node_model"):
+            value = obj[key]
+            if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+                raise CmftvbError(f"{where}: {key} must be a list of strings")
+            if n is not None and len(value) != n:
+                raise CmftvbError(f"{where}: {key} has {len(value)} entries for {n} nodes")
+            n = len(value)
+        bad = sorted(set(obj["node_model"]) - set(MODEL_VARS))
+        if bad:
+            raise CmftvbError(f"{where}: unknown node models {bad}")
+        fields = ("name", "source", "source_var", "target", "target_input", "scale", "sign")
+        projections = obj["projections"]
+        if not isinstance(projections, list) or not all(
+            isinstance(p, dict) and all(f in p for f in fields) for p in projections
+        ):
+            raise CmftvbError(f"{where}: projections must be objects with {', '.join(fields)}")
         return cls(**{k: obj[k] for k in names})
 
     def summary(self) -> str:
