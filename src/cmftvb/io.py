@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 import zipfile
@@ -45,13 +46,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     On any exception the temporary file is removed and ``path`` is left untouched (absent if it
     was absent). The suffix of ``path`` is kept so that writers that append one (``np.savez``)
-    or guess a format from it (matplotlib) behave.
+    or guess a format from it (matplotlib) behave. Temporary files of the same ``path`` left by
+    a writer that was killed (SIGKILL, lost node: no clean-up ran) are removed first: one
+    output has one writer at a time (Snakemake locks its outputs).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
-    )
+    prefix, suffix = f".{path.name}.", ".tmp" + path.suffix
+    stale = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(suffix))
+    with os.scandir(path.parent) as entries:
+        for entry in entries:
+            if stale.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
