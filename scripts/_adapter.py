@@ -5,6 +5,8 @@ Snakemake runs each adapter with a ``snakemake`` object in its globals and puts 
 ``main(snakemake, log)`` and turns a :class:`cmftvb.CmftvbError` (a problem the user can fix:
 bad input file, diverging simulation) into one line on stderr and in the log, with exit status 1
 and no traceback. Any other exception is a bug: its traceback goes to the log and the job fails.
+After a successful job it writes the job's provenance manifest (:func:`write_manifest`):
+``results/provenance/<rule>/<wildcards>.json``, beside ``results/logs/<rule>/<wildcards>.log``.
 
 When ``cmftvb`` is not importable (a conda environment made from envs/cmftvb.yaml, which holds
 only the dependencies) the checkout's ``src/`` is put first on ``sys.path``.
@@ -26,7 +28,7 @@ try:
 except ImportError:  # pragma: no cover - only in a conda env without the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from cmftvb import CmftvbError  # noqa: E402
+from cmftvb import CmftvbError, io  # noqa: E402
 
 
 def _logger(log_path: str | None, rule: str) -> logging.Logger:
@@ -75,7 +77,58 @@ def run(main: Callable[[Any, logging.Logger], None], snakemake: Any) -> None:
             file=sys.stderr,
         )
         raise
+    manifest = write_manifest(snakemake, log_path)
+    if manifest:
+        log.info("provenance: %s", manifest)
     log.info("done in %.1f s", time.perf_counter() - start)
+
+
+def manifest_path(log_path: str) -> Path | None:
+    """``results/logs/<rule>/<wildcards>.log`` -> ``results/provenance/<rule>/<wildcards>.json``."""
+    parts = Path(log_path).parts
+    if "logs" not in parts:
+        return None
+    i = parts.index("logs")
+    return Path(*parts[:i], "provenance", *parts[i + 1 :]).with_suffix(".json")
+
+
+def write_manifest(snakemake: Any, log_path: str | None) -> Path | None:
+    """Record the provenance of every output of a finished job, tied to the output's bytes.
+
+    Written after the outputs (atomically), so a killed job leaves none; rewritten when the job
+    reruns. Holds the rule, its wildcards, each output's path and sha256, and
+    ``io.provenance(config, subject/seed(s)/...)``: the provenance of files that cannot carry
+    it inside (tables, figures, Markdown) and a checksum of those that do.
+    """
+    if not log_path:
+        return None
+    path = manifest_path(log_path)
+    if path is None:
+        return None
+    wildcards = dict(snakemake.wildcards.items()) if snakemake.wildcards else {}
+    extra: dict[str, Any] = {}
+    for key, value in wildcards.items():
+        if key == "seeds":
+            extra["seed"] = [int(s) for s in str(value).split("_")]
+        elif key == "seed":
+            extra["seed"] = int(value)
+        elif key == "G":
+            extra["G"] = float(value)
+        else:
+            extra[key] = str(value)
+    outputs = [
+        {"path": str(p), "sha256": io.sha256_file(p)}
+        for p in sorted(map(str, snakemake.output))
+        if Path(p).is_file()
+    ]
+    record = {
+        "rule": getattr(snakemake, "rule", "rule"),
+        "wildcards": wildcards,
+        "outputs": outputs,
+        "provenance": io.provenance(snakemake.config, **extra),
+    }
+    io.write_json(path, record)
+    return path
 
 
 def overrides(mapping: dict[str, Any]) -> list[tuple[str, Any]]:
