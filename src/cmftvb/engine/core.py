@@ -204,8 +204,8 @@ def run_steps(
                     d0, d1 = wongwang.dfun(s0, s1, c, p)
                     a0 = s0 + dt * d0 + sig_sqdt * noise[ln, i, o]
                     a1 = s1 + dt * d1 + sig_sqdt * noise[ln, i, o + 1]
-                    a0 = min(max(a0, lo[k, 0]), hi[k, 0]) if a0 == a0 else a0
-                    a1 = min(max(a1, lo[k, 1]), hi[k, 1]) if a1 == a1 else a1
+                    a0 = min(max(a0, lo[k, 0]), hi[k, 0]) if np.isfinite(a0) else a0
+                    a1 = min(max(a1, lo[k, 1]), hi[k, 1]) if np.isfinite(a1) else a1
                     dsc[k, 0, ln] = d0
                     dsc[k, 1, ln] = d1
                     asc[k, 0, ln] = a0
@@ -237,10 +237,10 @@ def run_steps(
                     a2 = g2 + dt * d2 + sig_sqdt * noise[ln, i, o + 2]
                     a3 = g3 + dt * d3 + sig_sqdt * noise[ln, i, o + 3]
                     au = u + dt * du + zu
-                    a0 = min(max(a0, lo[k, 0]), hi[k, 0]) if a0 == a0 else a0
-                    a1 = min(max(a1, lo[k, 1]), hi[k, 1]) if a1 == a1 else a1
-                    a2 = min(max(a2, lo[k, 2]), hi[k, 2]) if a2 == a2 else a2
-                    a3 = min(max(a3, lo[k, 3]), hi[k, 3]) if a3 == a3 else a3
+                    a0 = min(max(a0, lo[k, 0]), hi[k, 0]) if np.isfinite(a0) else a0
+                    a1 = min(max(a1, lo[k, 1]), hi[k, 1]) if np.isfinite(a1) else a1
+                    a2 = min(max(a2, lo[k, 2]), hi[k, 2]) if np.isfinite(a2) else a2
+                    a3 = min(max(a3, lo[k, 3]), hi[k, 3]) if np.isfinite(a3) else a3
                     dsc[k, 0, ln] = d0
                     dsc[k, 1, ln] = d1
                     dsc[k, 2, ln] = d2
@@ -273,8 +273,8 @@ def run_steps(
                     e0, e1 = wongwang.dfun(a0, a1, c, p)
                     n0 = s0 + half_dt * (dsc[k, 0, ln] + e0) + z0
                     n1 = s1 + half_dt * (dsc[k, 1, ln] + e1) + z1
-                    n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if n0 == n0 else n0
-                    n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if n1 == n1 else n1
+                    n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if np.isfinite(n0) else n0
+                    n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if np.isfinite(n1) else n1
                     x[k, 0, ln] = n0
                     x[k, 1, ln] = n1
                     if not (np.isfinite(n0) and np.isfinite(n1)):
@@ -342,10 +342,10 @@ def run_steps(
                         + sig_sqdt * noise[ln, i, o + 3]
                     )
                     nu = u + half_dt * (dsc[k, 4, ln] + eu) + zu
-                    n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if n0 == n0 else n0
-                    n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if n1 == n1 else n1
-                    n2 = min(max(n2, lo[k, 2]), hi[k, 2]) if n2 == n2 else n2
-                    n3 = min(max(n3, lo[k, 3]), hi[k, 3]) if n3 == n3 else n3
+                    n0 = min(max(n0, lo[k, 0]), hi[k, 0]) if np.isfinite(n0) else n0
+                    n1 = min(max(n1, lo[k, 1]), hi[k, 1]) if np.isfinite(n1) else n1
+                    n2 = min(max(n2, lo[k, 2]), hi[k, 2]) if np.isfinite(n2) else n2
+                    n3 = min(max(n3, lo[k, 3]), hi[k, 3]) if np.isfinite(n3) else n3
                     x[k, 0, ln] = n0
                     x[k, 1, ln] = n1
                     x[k, 2, ln] = n2
