@@ -34,7 +34,8 @@ def load_participant(inp, params):
     tr_s = float(params.tr_s)
     bold = None
     if "bold" in names:
-        bold, _ = formats.read_bold(inp.bold, n_nodes=con.n)
+        bold, bold_labels = formats.read_bold(inp.bold, n_nodes=con.n)
+        formats.check_bold_labels(bold_labels, con.labels, str(inp.bold))
     elif "bold_nifti" in names:
         if parcellation is None:
             raise CmftvbError(

@@ -383,6 +383,31 @@ def read_bold(
     return _v.timeseries(arr, str(p), n_nodes), labels
 
 
+def check_bold_labels(bold_labels, labels, where: str) -> None:
+    """Check the region names of a BOLD table (its header) against the connectome's labels.
+
+    Equal names in equal order pass; so do names that share nothing with the labels (generic
+    column names such as ``roi1``, matched by position). Names that are regions of the
+    connectome but in another order, or a mix of known and unknown names, would silently pair
+    each region with another region's time series: refused, naming the first mismatch.
+    """
+    if bold_labels is None:
+        return
+    found = [str(s).strip() for s in bold_labels]
+    expected = [str(s) for s in labels]
+    if found == expected or not set(found) & set(expected):
+        return
+    known = set(expected)
+    unknown = [s for s in found if s not in known]
+    if unknown:
+        raise CmftvbError(f"{where}: column label {unknown[0]!r} is not a region of the connectome")
+    i = next(i for i, (a, b) in enumerate(zip(found, expected, strict=False)) if a != b)
+    raise CmftvbError(
+        f"{where}: column labels are not in the connectome's region order (column {i + 1} is"
+        f" {found[i]!r}, label {i + 1} is {expected[i]!r})"
+    )
+
+
 def read_mat_variable(path: str | os.PathLike, variable: str | None = None) -> np.ndarray:
     """A 2-D real numeric variable from a MATLAB .mat file (v4-v7; v7.3/HDF5 is refused).
 
