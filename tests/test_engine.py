@@ -342,11 +342,16 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
         def flush(self):
             calls.append(1)
 
+    from cmftvb import _jitcache
+    from cmftvb.models import crbl, wongwang
+
     monkeypatch.setattr(core.run_steps, "_cache", FakeCache(), raising=False)
-    (tmp_path / "cmftvb_engine_core.deps").write_text("stale")
+    stamp = tmp_path / "cmftvb.engine.core.run_steps.deps"
+    stamp.write_text("stale")
     core._guard_cache()
     assert calls == [1]
-    assert (tmp_path / "cmftvb_engine_core.deps").read_text() == core._dependency_digest()
+    digest = _jitcache.sources_digest([core.__file__, wongwang.__file__, crbl.__file__])
+    assert stamp.read_text() == digest
     core._guard_cache()
     assert calls == [1]  # up to date: no flush
 

@@ -36,14 +36,10 @@ modules, so :func:`_guard_cache` flushes this module's cache when the model sour
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-from pathlib import Path
-
 import numpy as np
 from numba import njit
 
+from cmftvb import _jitcache
 from cmftvb.models import crbl, wongwang
 
 KIND_WW = 0
@@ -407,36 +403,12 @@ def run_steps(
     return n_steps
 
 
-def _dependency_digest() -> str:
-    h = hashlib.sha256()
-    for f in (__file__, wongwang.__file__, crbl.__file__):
-        h.update(Path(f).read_bytes())
-    return h.hexdigest()
-
-
 def _guard_cache() -> None:
-    """Flush ``run_steps``'s on-disk cache when this file or the model kernels changed.
+    """Flush ``run_steps``'s on-disk cache when the model kernels compiled into it changed.
 
-    Numba keys a cached function on its own source file only; the local models compiled into
-    the loop live in other files. A stamp file beside the cache records the digest of all
-    three sources; a mismatch flushes the index (recompilation on next call).
+    Numba keys a cached function on its own source file only; see :mod:`cmftvb._jitcache`.
     """
-    cache = getattr(run_steps, "_cache", None)
-    path = getattr(cache, "_cache_path", None)
-    if cache is None or path is None:
-        return
-    digest = _dependency_digest()
-    stamp = Path(path) / "cmftvb_engine_core.deps"
-    try:
-        if stamp.exists() and stamp.read_text() == digest:
-            return
-        cache.flush()
-        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
-        tmp.write_text(digest)
-        os.replace(tmp, stamp)
-    except OSError:  # read-only cache location: numba then does not cache either
-        with contextlib.suppress(OSError):
-            cache.flush()
+    _jitcache.guard(run_steps, [wongwang, crbl])
 
 
 _guard_cache()
