@@ -221,6 +221,45 @@ def _channels(edges: EdgeList):
     return ch_node, ch_var, ch_ptr
 
 
+def check_run_args(
+    duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period, *, G_default=None
+):
+    """Validate the run arguments shared by every runner (the engine and the tvb-library bridge).
+
+    Returns ``(duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every)``: ``Gs`` has one
+    value per seed (``G_default`` where ``G`` is None), ``every`` is the monitor period in steps.
+    Raises :class:`CmftvbError` naming the argument.
+    """
+    dt = _check_positive("dt", dt)
+    duration = _check_positive("duration", duration)
+    speed = _check_positive("speed", speed)
+    try:
+        noise_sigma = float(noise_sigma)
+    except (TypeError, ValueError):
+        raise CmftvbError(f"noise_sigma: expected a number, got {noise_sigma!r}") from None
+    if not (math.isfinite(noise_sigma) and noise_sigma >= 0):
+        raise CmftvbError(f"noise_sigma: must be >= 0, got {noise_sigma}")
+    if monitor not in MONITORS:
+        raise CmftvbError(f"monitor {monitor!r}: choose from {', '.join(MONITORS)}")
+    n_steps = _whole_steps("duration", duration, dt)
+    period = dt if monitor_period is None else _check_positive("monitor_period", monitor_period)
+    every = _whole_steps("monitor_period", period, dt)
+    if n_steps // every < 1:
+        raise CmftvbError(f"duration {duration} ms is shorter than monitor_period {period} ms")
+    seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
+    if not seeds:
+        raise CmftvbError("seeds: at least one seed is needed")
+    if G is None:
+        Gs = [G_default] * len(seeds)
+    elif np.ndim(G) == 0:
+        Gs = [float(G)] * len(seeds)
+    else:
+        Gs = [float(g) for g in G]
+        if len(Gs) != len(seeds):
+            raise CmftvbError(f"G: {len(Gs)} values for {len(seeds)} seeds")
+    return duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every
+
+
 def simulate(
     connectome: Any,
     network: NetworkSpec,
@@ -284,37 +323,19 @@ def simulate(
     from cmftvb.engine.rng import NoiseSource, lane_generators
     from cmftvb.models import crbl, wongwang
 
-    dt = _check_positive("dt", dt)
-    duration = _check_positive("duration", duration)
-    speed = _check_positive("speed", speed)
-    try:
-        noise_sigma = float(noise_sigma)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"noise_sigma: expected a number, got {noise_sigma!r}") from None
-    if not (math.isfinite(noise_sigma) and noise_sigma >= 0):
-        raise CmftvbError(f"noise_sigma: must be >= 0, got {noise_sigma}")
-    if monitor not in MONITORS:
-        raise CmftvbError(f"monitor {monitor!r}: choose from {', '.join(MONITORS)}")
-    n_steps = _whole_steps("duration", duration, dt)
-    period = dt if monitor_period is None else _check_positive("monitor_period", monitor_period)
-    every = _whole_steps("monitor_period", period, dt)
+    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = check_run_args(
+        duration,
+        dt,
+        speed,
+        seeds,
+        noise_sigma,
+        G,
+        monitor,
+        monitor_period,
+        G_default=float(network.params["coupling"]["G"]),
+    )
     n_samples = n_steps // every
-    if n_samples < 1:
-        raise CmftvbError(f"duration {duration} ms is shorter than monitor_period {period} ms")
-
-    seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
-    if not seeds:
-        raise CmftvbError("seeds: at least one seed is needed")
     params = network.params
-    G_default = float(params["coupling"]["G"])
-    if G is None:
-        Gs = [G_default] * len(seeds)
-    elif np.ndim(G) == 0:
-        Gs = [float(G)] * len(seeds)
-    else:
-        Gs = [float(g) for g in G]
-        if len(Gs) != len(seeds):
-            raise CmftvbError(f"G: {len(Gs)} values for {len(seeds)} seeds")
     L = len(seeds)
 
     node_model = list(network.node_model)

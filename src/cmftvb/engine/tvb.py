@@ -30,7 +30,6 @@ Units: time ms, rates kHz, Wong-Wang gating variables dimensionless (MODEL.md, "
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -261,38 +260,6 @@ def network_model(network: _net.NetworkSpec, G: float | None = None):
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
-
-
-def _check_args(duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period):
-    """Validate the run arguments as :func:`cmftvb.engine.simulate` does."""
-    from cmftvb.engine import MONITORS, _check_positive, _whole_steps
-
-    dt = _check_positive("dt", dt)
-    duration = _check_positive("duration", duration)
-    speed = _check_positive("speed", speed)
-    try:
-        noise_sigma = float(noise_sigma)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"noise_sigma: expected a number, got {noise_sigma!r}") from None
-    if not (math.isfinite(noise_sigma) and noise_sigma >= 0):
-        raise CmftvbError(f"noise_sigma: must be >= 0, got {noise_sigma}")
-    if monitor not in MONITORS:
-        raise CmftvbError(f"monitor {monitor!r}: choose from {', '.join(MONITORS)}")
-    n_steps = _whole_steps("duration", duration, dt)
-    period = dt if monitor_period is None else _check_positive("monitor_period", monitor_period)
-    every = _whole_steps("monitor_period", period, dt)
-    if n_steps // every < 1:
-        raise CmftvbError(f"duration {duration} ms is shorter than monitor_period {period} ms")
-    seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
-    if not seeds:
-        raise CmftvbError("seeds: at least one seed is needed")
-    if G is None or np.ndim(G) == 0:
-        Gs = [G] * len(seeds)
-    else:
-        Gs = [float(g) for g in G]
-        if len(Gs) != len(seeds):
-            raise CmftvbError(f"G: {len(Gs)} values for {len(seeds)} seeds")
-    return duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every
 
 
 def initial_states(
@@ -544,7 +511,9 @@ def simulate_tvb(
     ``RandomState`` seeded from the lane key, so stochastic runs agree with the engine in
     distribution only, deterministic runs to float32 round-off (TVB-CONVENTIONS §2).
     """
-    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = _check_args(
+    from cmftvb.engine import check_run_args
+
+    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = check_run_args(
         duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period
     )
     cls = _classes()
@@ -689,7 +658,9 @@ def simulate_tvb_homogeneous(
     Nothing of cmftvb's model code runs: this is the independent reference for the Wong-Wang
     path of both the bridge and the engine.
     """
-    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = _check_args(
+    from cmftvb.engine import check_run_args
+
+    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = check_run_args(
         duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period
     )
     coupling = _tvb()[1]
