@@ -54,11 +54,13 @@ def load(name: str) -> dict:
 def expected_jobs(cfg: dict, n_subjects: int) -> dict[str, int]:
     sim = cfg["simulation"]
     variants = len(cfg["network"]["models"]) * len(cfg["network"]["presets"])
+    presets = cfg["network"]["presets"]
+    specified = set(presets) | set(cfg["network"].get("spec_presets", ["corrected", "published"]))
     batches = -(-len(sim["seeds"]) // sim["seeds_per_job"])
     jobs = n_subjects * variants * len(sim["G"]) * batches
     return {
         "prepare_connectome": n_subjects,
-        "build_network": n_subjects * variants,
+        "build_network": n_subjects * len(cfg["network"]["models"]) * len(specified),
         "simulate": jobs,
         "signals": jobs,  # signals and fitness run per simulation batch, seed by seed
         "fitness": jobs,

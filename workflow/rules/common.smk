@@ -188,8 +188,15 @@ def simulation_path(subject, model, preset, G, seeds):
 
 
 # ---------------------------------------------------------------- targets
+SPEC_PRESETS = PRESETS + [
+    p for p in config["network"]["spec_presets"] if p not in PRESETS
+]
+
+
 def networks_all():
-    return [network_path(s, m, p) for s in SUBJECTS for m in MODELS for p in PRESETS]
+    return [
+        network_path(s, m, p) for s in SUBJECTS for m in MODELS for p in SPEC_PRESETS
+    ]
 
 
 def connectomes_all():
