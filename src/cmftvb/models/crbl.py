@@ -60,6 +60,9 @@ from collections.abc import Mapping
 import numpy as np
 from numba import njit
 
+from cmftvb import _jitcache
+from cmftvb import _vmath as vmath
+
 # ---- population indices -------------------------------------------------------------------
 GRC, GOC, MLI, PC = 0, 1, 2, 3
 POPS = ("GrC", "GoC", "MLI", "PC")
@@ -99,6 +102,7 @@ NSTATE2 = 4 + len(COV_PAIRS)  #: 14
 
 _EULER = math.e
 _SQRT2 = math.sqrt(2.0)
+_DBL_MAX = 1.7976931348623157e308
 
 # population -> (E1 synapse, E2 synapse, I1 synapse); None = absent channel
 _CHANNELS = {
@@ -229,21 +233,38 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     g_l = p[b + B_GL]
     c_m = p[b + B_CM]
     # presynaptic rates with their guards
-    r1 = max(nu_e1, 0.0) + p[b + E1 + C_EPS]
-    r3 = max(nu_i, 0.0) + p[b + I1 + C_EPS]
-    rx = max(nu_x, 0.0)
+    r1 = vmath.fmax(nu_e1, 0.0) + p[b + E1 + C_EPS]
+    r3 = vmath.fmax(nu_i, 0.0) + p[b + I1 + C_EPS]
+    rx = vmath.fmax(nu_x, 0.0)
     k1, q1, t1, v1 = p[b + E1], p[b + E1 + C_Q], p[b + E1 + C_TAU], p[b + E1 + C_E]
     k2, q2, t2, v2 = p[b + E2], p[b + E2 + C_Q], p[b + E2 + C_TAU], p[b + E2 + C_E]
     k3, q3, t3, v3 = p[b + I1], p[b + I1 + C_Q], p[b + I1 + C_TAU], p[b + I1 + C_E]
     m1 = q1 * k1 * t1 * (r1 + rx)
     m3 = q3 * k3 * t3 * r3
-    # an absent channel (K = 0: E2 of GrC, MLI, PC) contributes exact zeros; skipped
+    # an absent channel (K = 0: E2 of GrC, MLI, PC) contributes exact zeros. Every parameter is
+    # loaded before any branch, and the branches below only compute: a loop over lanes that
+    # calls this function is then vectorised by the compiler (cmftvb._vmath).
     has2 = k2 != 0.0
-    r2 = max(nu_e2, 0.0) + p[b + E2 + C_EPS] if has2 else 0.0
+    e2eps = p[b + E2 + C_EPS]
+    ev = p[b + B_TVEPS]
+    seps = p[b + B_SIGEPS]
+    glcm = p[b + B_GLCM]
+    invgl = p[b + B_INVGL]
+    el = p[b + B_EL]
+    alpha = p[b + B_ALPHA]
+    pp0, pp1, pp2, pp3, pp4 = (
+        p[b + B_P],
+        p[b + B_P + 1],
+        p[b + B_P + 2],
+        p[b + B_P + 3],
+        p[b + B_P + 4],
+    )
+    published_guards = p[GUARD_MODE] != 0.0
+    r2 = vmath.fmax(nu_e2, 0.0) + e2eps if has2 else 0.0
     m2 = q2 * k2 * t2 * r2 if has2 else 0.0
     mu_g = g_l + m1 + m2 + m3
     inv_g = 1.0 / mu_g
-    mu_v = _EULER * (m1 * v1 + m2 * v2 + m3 * v3 + g_l * p[b + B_EL]) * inv_g
+    mu_v = _EULER * (m1 * v1 + m2 * v2 + m3 * v3 + g_l * el) * inv_g
     tau_m = c_m * inv_g
     # per-channel contributions per unit K*rate: a_s = e U_s tau_s, U_s = Q_s (E_s - mu_V) / mu_G
     a1 = _EULER * (q1 * (v1 - mu_v) * inv_g) * t1
@@ -264,20 +285,16 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         s2 = 0.0
         w2 = 0.0
     sig2 = w1 * s1 + w2 * s2 + w3 * s3
-    sigma = math.sqrt(sig2)
+    sigma = vmath.sqrt(sig2)
     # tau_V = num / (2 den); the rate prefactor alpha / (2 T_N) (g_L / C_m) = alpha / (2 tau_V)
-    if p[GUARD_MODE] != 0.0:
-        ev = p[b + B_TVEPS]
+    wmax = vmath.fmax(w1, vmath.fmax(w2, w3))
+    if published_guards:
         num = k1 * (r1 + ev) * a1 * a1 + k3 * (r3 + ev) * a3 * a3
         if has2:
             num += k2 * (r2 + ev) * a2 * a2
-        den = sigma + p[b + B_SIGEPS]
+        den = sigma + seps
         den = den * den
     else:
-        wmax = max(w1, max(w2, w3))
-        if wmax <= 0.0:
-            # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
-            return 0.0
         inv_w = 1.0 / wmax
         n1 = w1 * inv_w
         n2 = w2 * inv_w
@@ -285,24 +302,24 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         num = n1 * a1 * a1 + n2 * a2 * a2 + n3 * a3 * a3
         den = n1 * s1 + n2 * s2 + n3 * s3
     tau_v = 0.5 * num / den
-    t_n = tau_v * p[b + B_GLCM]
+    t_n = tau_v * glcm
     v_thr = 1000.0 * (
-        p[b + B_P]
-        + p[b + B_P + 1] * (mu_v + 60.0) * 0.1
-        + p[b + B_P + 2] * (sigma - 4.0) * (1.0 / 6.0)
-        + p[b + B_P + 3] * (t_n - 0.5)
-        + p[b + B_P + 4] * math.log(mu_g * p[b + B_INVGL])
+        pp0
+        + pp1 * (mu_v + 60.0) * 0.1
+        + pp2 * (sigma - 4.0) * (1.0 / 6.0)
+        + pp3 * (t_n - 0.5)
+        + pp4 * vmath.log(mu_g * invgl)
     )
-    if sigma > 0.0:
-        ef = math.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
-    elif v_thr > mu_v:  # fluctuations underflowed: the deterministic limit
-        ef = 0.0
-    else:
-        ef = 2.0
-    f = p[b + B_ALPHA] * den / num * ef
-    if not (f >= 0.0) or f == math.inf:  # NaN or inf: cannot happen for finite inputs
+    ef = vmath.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
+    if not sigma > 0.0:  # fluctuations underflowed: the deterministic limit
+        ef = 0.0 if v_thr > mu_v else 2.0
+    f = alpha * den / num * ef
+    if not published_guards and not wmax > 0.0:
+        # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
         return 0.0
-    return f
+    # NaN or inf (cannot happen for finite inputs) -> 0; written as one range test on
+    # purpose (the compiler folds "not f >= 0 or f == inf" into a test it cannot vectorise)
+    return f if (f >= 0.0 and f <= _DBL_MAX) else 0.0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -314,24 +331,29 @@ def f_grc(mf, goc, p):
 @njit(cache=True, error_model="numpy", inline="always")
 def f_goc(mf, grc, goc, pf, p):
     """F_GoC(nu_mf, nu_g = nu_GrC [+ pf], nu_i = nu_GoC) in kHz (MODEL.md §2.1, §4, §6.6)."""
-    x = p[PF_GOC_GAIN] * max(pf, 0.0)
+    x = p[PF_GOC_GAIN] * vmath.fmax(pf, 0.0)
+    # one call with the inputs selected (no branch around two inlined copies)
     if p[PF_GOC_CHANNEL] != 0.0:
-        return transfer(GOC, max(mf, 0.0) + x, grc, goc, 0.0, p)
-    return transfer(GOC, mf, max(grc, 0.0) + x, goc, 0.0, p)
+        e1 = vmath.fmax(mf, 0.0) + x
+        e2 = grc
+    else:
+        e1 = mf
+        e2 = vmath.fmax(grc, 0.0) + x
+    return transfer(GOC, e1, e2, goc, 0.0, p)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def f_mli(grc, pf, mli, p):
     """F_MLI(nu_e = nu_GrC + nu_pf, nu_i = nu_MLI) in kHz (MODEL.md §2.1; §6.4 under PF_DOUBLE)."""
-    pf = max(pf, 0.0)
-    return transfer(MLI, max(grc, 0.0) + pf, 0.0, mli, p[PF_DOUBLE] * pf, p)
+    pf = vmath.fmax(pf, 0.0)
+    return transfer(MLI, vmath.fmax(grc, 0.0) + pf, 0.0, mli, p[PF_DOUBLE] * pf, p)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def f_pc(grc, pf, mli, p):
     """F_PC(nu_e = nu_GrC + nu_pf, nu_i = nu_MLI) in kHz (MODEL.md §2.1; §6.4 under PF_DOUBLE)."""
-    pf = max(pf, 0.0)
-    return transfer(PC, max(grc, 0.0) + pf, 0.0, mli, p[PF_DOUBLE] * pf, p)
+    pf = vmath.fmax(pf, 0.0)
+    return transfer(PC, vmath.fmax(grc, 0.0) + pf, 0.0, mli, p[PF_DOUBLE] * pf, p)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -355,8 +377,8 @@ def dfun(GrC, GoC, MLI, PC, mf, pf, p):
     ``mf``: mossy input to GrC and the GoC mossy channel; ``pf``: parallel-fibre input (both
     kHz, background included by the caller, clamped at 0 from below).
     """
-    mf = max(mf, 0.0)
-    pf = max(pf, 0.0)
+    mf = vmath.fmax(mf, 0.0)
+    pf = vmath.fmax(pf, 0.0)
     f0, f1, f2, f3 = transfer_all(GrC, GoC, MLI, PC, mf, pf, p)
     inv_t = 1.0 / p[T]
     return (f0 - GrC) * inv_t, (f1 - GoC) * inv_t, (f2 - MLI) * inv_t, (f3 - PC) * inv_t
@@ -557,3 +579,8 @@ def dfun2_nodes(x, mf, pf, p) -> np.ndarray:
     out = np.empty_like(x)
     _dfun2_loop(x, mf, pf, np.asarray(p, dtype=np.float64), out)
     return out
+
+
+# numba's disk cache keys these on this file only; they compile in cmftvb._vmath
+for _f in (_f_vec, derivatives, dfun2, _dfun_loop, _transfer_loop, _dfun2_loop):
+    _jitcache.guard(_f, [vmath])

@@ -23,6 +23,7 @@ from numba import njit
 from scipy import optimize
 
 from cmftvb import CmftvbError, _jitcache
+from cmftvb import _vmath as vmath
 from cmftvb.models import crbl
 from cmftvb.models.presets import apply_overrides, load_preset
 
@@ -40,7 +41,7 @@ RELAX_TOL2 = 1e-9
 INITIAL_KHZ = (0.0, 0.0, 0.0, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _relax1(x, mf, p, dt, nsteps, tol):
     """Euler-integrate the first-order node in place; return the number of steps taken."""
     for step in range(nsteps):
@@ -54,7 +55,7 @@ def _relax1(x, mf, p, dt, nsteps, tol):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _relax2(x, mf, p, dt, nsteps, tol, hold_cov_zero):
     """Euler-integrate the second-order node (14 states) in place; steps taken or -1."""
     dx = np.empty(crbl.NSTATE2)
@@ -76,8 +77,8 @@ def _relax2(x, mf, p, dt, nsteps, tol, hold_cov_zero):
 
 
 # Both relaxations compile in the cerebellar kernels of crbl.py: refresh their caches with it.
-_jitcache.guard(_relax1, [crbl])
-_jitcache.guard(_relax2, [crbl])
+_jitcache.guard(_relax1, [crbl, vmath])
+_jitcache.guard(_relax2, [crbl, vmath])
 
 
 def _residual(x, mf, p, order, hold_cov_zero):

@@ -27,11 +27,13 @@ Packed parameter vector (``pack``), float64, indices:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 from numba import njit
+
+from cmftvb import _jitcache
+from cmftvb import _vmath as vmath
 
 A_E = 0  #: nC^-1
 B_E = 1  #: Hz
@@ -115,17 +117,34 @@ def h(y, d):
     if abs(z) < SERIES_Z:
         z2 = z * z
         return (1.0 + 0.5 * z + z2 * (1.0 / 12.0 - z2 * (1.0 / 720.0 - z2 / 30240.0))) / d
-    return y / (1.0 - math.exp(-z))
+    return y / (1.0 - vmath.exp(-z))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def rates_g(S_E, S_I, c, G, p):
+    """Firing rates ``(H_E, H_I)`` in Hz at global coupling ``G`` (``p[G_IDX]`` is not read).
+
+    The engine passes each lane's own G, so that lanes of a G sweep share one ``p``.
+    """
+    cc = G * p[J_N] * c
+    jn_se = p[J_N] * S_E
+    x_e = p[W_PLUS] * jn_se - p[J_I] * S_I + p[W_E] * p[I_0] + cc + p[I_EXT]
+    x_i = jn_se - S_I + p[W_I] * p[I_0] + p[LAMDA] * cc
+    return h(p[A_E] * x_e - p[B_E], p[D_E]), h(p[A_I] * x_i - p[B_I], p[D_I])
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def rates(S_E, S_I, c, p):
     """Firing rates ``(H_E, H_I)`` in Hz for gating variables S_E, S_I and coupling ``c``."""
-    cc = p[G_IDX] * p[J_N] * c
-    jn_se = p[J_N] * S_E
-    x_e = p[W_PLUS] * jn_se - p[J_I] * S_I + p[W_E] * p[I_0] + cc + p[I_EXT]
-    x_i = jn_se - S_I + p[W_I] * p[I_0] + p[LAMDA] * cc
-    return h(p[A_E] * x_e - p[B_E], p[D_E]), h(p[A_I] * x_i - p[B_I], p[D_I])
+    return rates_g(S_E, S_I, c, p[G_IDX], p)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def dfun_rates(S_E, S_I, h_e, h_i, p):
+    """Time derivatives (1/ms) from the state and its rates ``h_e, h_i`` (Hz) of :func:`rates`."""
+    d_e = p[SIGN_DECAY_E] * (S_E * p[INV_TAU_E]) + (1.0 - S_E) * h_e * p[GAMMA_E]
+    d_i = -(S_I * p[INV_TAU_I]) + h_i * p[GAMMA_I]
+    return d_e, d_i
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -135,9 +154,7 @@ def dfun(S_E, S_I, c, p):
     ``c`` is the raw coupling sum (dimensionless, sum of W times S_E); ``p`` from :func:`pack`.
     """
     h_e, h_i = rates(S_E, S_I, c, p)
-    d_e = p[SIGN_DECAY_E] * (S_E * p[INV_TAU_E]) + (1.0 - S_E) * h_e * p[GAMMA_E]
-    d_i = -(S_I * p[INV_TAU_I]) + h_i * p[GAMMA_I]
-    return d_e, d_i
+    return dfun_rates(S_E, S_I, h_e, h_i, p)
 
 
 @njit(cache=True, error_model="numpy")
@@ -181,3 +198,8 @@ def rates_nodes(S_E, S_I, c, p) -> tuple[np.ndarray, np.ndarray]:
     out_e, out_i = np.empty_like(a), np.empty_like(a)
     _rates_loop(a, b, cc, np.asarray(p, dtype=np.float64), out_e, out_i)
     return out_e.reshape(shape), out_i.reshape(shape)
+
+
+# numba's disk cache keys these on this file only; they compile in cmftvb._vmath
+for _f in (_dfun_loop, _rates_loop):
+    _jitcache.guard(_f, [vmath])
