@@ -204,11 +204,39 @@ def test_mean_monitor_and_period():
     for v in raw.variables:
         ref = raw[v].reshape(1, 6, 10, -1).mean(axis=2)
         np.testing.assert_allclose(mean[v], ref, rtol=1e-13, atol=1e-16)
-    assert set(raw.variables) == {"S_E", "S_I", "GrC", "GoC", "MLI", "PC"}
+    assert set(raw.variables) == {"S_E", "S_I", "GrC", "GoC", "MLI", "PC", "r_E", "r_I"}
     crbl = np.array([m == "crbl" for m in net.node_model])
+    assert np.isnan(raw.r_E[..., crbl]).all() and np.isfinite(raw.r_E[..., ~crbl]).all()
     assert np.isnan(raw.S_E[..., crbl]).all() and np.isfinite(raw.S_E[..., ~crbl]).all()
     np.testing.assert_array_equal(raw.bold_input[..., crbl], raw.GrC[..., crbl])
     np.testing.assert_array_equal(raw.bold_input[..., ~crbl], raw.S_E[..., ~crbl])
+
+
+def test_rates_are_tvb_rates_of_the_predictor_state():
+    """r_E, r_I (raw monitor) at step s are H_E, H_I of the state at s - 1 with the coupling of
+    step s, computed here in numpy with the rate formula of tvb-library's ReducedWongWangExcInh
+    (MODEL.md §3) from the monitored states: to 1e-12 relative."""
+    # two nodes with 1-step delays both ways: coupling of step s = w * S_E(other, s - 2)
+    conn = tiny([[0.0, 0.6], [0.4, 0.0]], [[0.0, 0.3], [0.3, 0.0]], ["cortex", "thalamus"])
+    preset = load_preset("corrected")
+    net = build_network(conn, "homogeneous", preset)
+    res = simulate(conn, net, duration=20.0, dt=0.1, seeds=[4], noise_sigma=0.0, speed=3.0)
+    assert res.params["max_delay_steps"] == 1
+    ww = preset["wongwang"]
+    G, J = preset["coupling"]["G"], ww["J_N"]
+    se, si, r_e, r_i = res.S_E[0], res.S_I[0], res.r_E[0], res.r_I[0]
+    W = conn.weights
+    for s in range(3, se.shape[0]):
+        c = np.array([W[0, 1] * se[s - 2, 1], W[1, 0] * se[s - 2, 0]])
+        x_e = ww["w_plus"] * J * se[s - 1] - ww["J_i"] * si[s - 1] + ww["W_E"] * ww["I_0"]
+        x_e = x_e + G * J * c + ww["I_ext"]
+        x_i = J * se[s - 1] - si[s - 1] + ww["W_I"] * ww["I_0"] + ww["lamda"] * G * J * c
+        y_e = ww["a_E"] * x_e - ww["b_E"]
+        y_i = ww["a_I"] * x_i - ww["b_I"]
+        h_e = y_e / (1 - np.exp(-ww["d_E"] * y_e))
+        h_i = y_i / (1 - np.exp(-ww["d_I"] * y_i))
+        np.testing.assert_allclose(r_e[s], h_e, rtol=1e-12)
+        np.testing.assert_allclose(r_i[s], h_i, rtol=1e-12)
 
 
 def test_divergence_names_node_variable_time():

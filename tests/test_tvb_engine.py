@@ -49,9 +49,12 @@ def _connectome(which, request):
 
 def _compare(a, b):
     assert np.allclose(a.time_ms, b.time_ms, rtol=0, atol=1e-9)
-    assert set(a.variables) == set(b.variables)
+    # the state variables; the numba engine also monitors the Wong-Wang rates (r_E, r_I),
+    # which tvb-library's monitors cannot see (they are checked in test_engine)
+    rates = {"r_E", "r_I"}
+    assert set(a.variables) - rates == set(b.variables) - rates
     out = {}
-    for v in a.variables:
+    for v in sorted(set(a.variables) & set(b.variables) - rates):
         x, y = a[v], b[v]
         assert np.array_equal(np.isnan(x), np.isnan(y)), v
         ok = ~np.isnan(x)

@@ -21,8 +21,10 @@ import numpy as np
 from cmftvb import CmftvbError
 from cmftvb.network import BOLD_VAR, MODEL_VARS, EdgeList, NetworkSpec, expand_edges
 
-#: Output variables of a :class:`SimResult`, in order.
+#: State variables of a :class:`SimResult`, in order.
 OUTPUT_VARS = ("S_E", "S_I", "GrC", "GoC", "MLI", "PC")
+#: Monitored rates of the Wong-Wang populations (Hz): H_E and H_I of MODEL.md §3 (numba engine).
+RATE_VARS = ("r_E", "r_I")
 MONITORS = ("raw", "mean")
 
 
@@ -33,7 +35,10 @@ class SimResult:
     ``time_ms`` (T,): sample times (ms; ``raw``: the state after ``m`` periods, at
     ``m * period``; ``mean``: window centres ``(m - 1/2) * period``). ``labels`` (N,).
     ``variables``: name -> (S, T, N) float64 array for each variable that some node has (subset
-    of :data:`OUTPUT_VARS`; NaN where a node's model lacks it), S = number of lanes.
+    of :data:`OUTPUT_VARS`, then the Wong-Wang rates :data:`RATE_VARS` in Hz from the numba
+    engine; NaN where a node's model lacks it), S = number of lanes. ``r_E``/``r_I`` are the
+    rates of each step's predictor evaluation (the state at t - dt with the coupling of step t):
+    ``raw`` samples the last step of a period, ``mean`` averages the period's steps.
     ``bold_input`` (S, T, N): the BOLD input variable of each node. ``params``: plain JSON-able
     record of the run.
     """
@@ -292,11 +297,9 @@ def simulate(
     S_E / GrC). ``engine="tvb"`` runs :func:`cmftvb.engine.tvb.simulate_tvb` instead.
     ``chunk_steps``: steps per noise chunk (results do not depend on it). ``lane_layout``:
     ``inner`` integrates all lanes in one pass with the lane axis innermost (one edge visit
-    serves every lane); ``sequential`` integrates the lanes one after the other, chunk by
-    chunk, each with its own history buffer. ``auto`` (default) picks ``sequential``: on the
-    2-core CI machine one lane's history (1.6 MB on the sample) stays in L2 cache while eight
-    lanes' (13 MB) do not, and the local models cost the same per lane either way (no SIMD
-    math library for numba there). Results are bitwise identical in both layouts.
+    serves every lane; the local models run as SIMD code over lanes); ``sequential``
+    integrates the lanes one after the other, chunk by chunk, each with its own history
+    buffer. ``auto`` (default) picks ``inner``. Results are bitwise identical in both layouts.
     """
     if engine == "tvb":
         from cmftvb.engine.tvb import simulate_tvb
@@ -367,7 +370,8 @@ def simulate(
             raise CmftvbError("crbl.background.tau must be positive")
         pc = crbl.pack(params)
     V = 5 if has_crbl else 2
-    pw = np.ascontiguousarray(np.stack([wongwang.pack(params, G=g) for g in Gs]))
+    pw = wongwang.pack(params)  # shared; each lane's G is passed apart (gl)
+    gl = np.asarray(Gs, dtype=np.float64)
 
     # variables that receive noise, per node: WW 2, crbl 4 (+1 with an OU background)
     n_int = np.array(
@@ -375,9 +379,25 @@ def simulate(
     )
     noff = np.r_[0, np.cumsum(n_int)[:-1]].astype(np.int64)
     M = int(n_int.sum())
+    # a lane's draws of one step, in node order (column noff[k] + v), go to noise[v, k]
+    col_k = np.repeat(np.arange(N), n_int)
+    col_v = np.arange(M) - noff[col_k]
     kind = np.array([core.KIND_CRBL if m == "crbl" else core.KIND_WW for m in node_model])
+    # runs of consecutive nodes of one model: [first node, end node, kind]
+    starts = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1]])
+    runs = np.ascontiguousarray(
+        np.stack([starts, np.r_[starts[1:], N], kind[starts]], axis=1), dtype=np.int64
+    )
 
     lo, hi = _bounds(params, node_model, V)
+    # bounds per model kind (the preset's bounds are per variable name, so per model)
+    klo = np.full((2, 5), -np.inf)
+    khi = np.full((2, 5), np.inf)
+    for kd in (core.KIND_WW, core.KIND_CRBL):
+        sel = np.flatnonzero(kind == kd)
+        if sel.size:
+            klo[kd, :V] = lo[sel[0]]
+            khi[kd, :V] = hi[sel[0]]
     gens = [
         lane_generators(subject, network.model, g, int(s)) for g, s in zip(Gs, seeds, strict=True)
     ]
@@ -393,7 +413,8 @@ def simulate(
         )
     # unsigned 32-bit edge indices: half the index traffic of int64, no wrap-around test
     e_base = np.ascontiguousarray(chan * 2 * D + D - edges.delay, dtype=np.uint32)
-    e_slot = np.ascontiguousarray(edges.tgt * 2 + edges.tgt_input, dtype=np.uint32)
+    # coupling input slot (input-major, as the engine's state): input * N + target
+    e_slot = np.ascontiguousarray(edges.tgt_input * N + edges.tgt, dtype=np.uint32)
     # long edges (delay >= BLOCK - 1 steps) are summed BLOCK steps at a time (core.run_steps)
     is_long = np.asarray(edges.delay) >= core.BLOCK - 1
     e_w = np.ascontiguousarray(edges.weight, dtype=np.float64)
@@ -402,12 +423,21 @@ def simulate(
 
     present = [v for v in OUTPUT_VARS if any(v in MODEL_VARS[m] for m in node_model)]
     outslot = np.full((N, V), -1, dtype=np.int64)
+    rslot = np.full((N, 2), -1, dtype=np.int64)
     slot_node, slot_var = [], []
     for k, m in enumerate(node_model):
         for v, name in enumerate(MODEL_VARS[m]):
             outslot[k, v] = len(slot_node)
             slot_node.append(k)
             slot_var.append(name)
+    if "wongwang" in node_model:
+        present += list(RATE_VARS)
+        for k, m in enumerate(node_model):
+            if m == "wongwang":
+                for j, name in enumerate(RATE_VARS):
+                    rslot[k, j] = len(slot_node)
+                    slot_node.append(k)
+                    slot_var.append(name)
     bmap = dict(BOLD_VAR)
     bmap.update(bold_var or {})
     bold_slots = np.empty(N, dtype=np.int64)
@@ -416,8 +446,11 @@ def simulate(
             raise CmftvbError(f"bold_var[{m}] = {bmap.get(m)!r}: not a variable of {m}")
         bold_slots[k] = outslot[k, MODEL_VARS[m].index(bmap[m])]
     mon = np.empty((L, n_samples, len(slot_node)))
+    if chunk_steps is None:
+        chunk_steps = max(1, min(2000, math.ceil(n_steps / 50)))
+    chunk_steps = int(chunk_steps)
     if lane_layout == "auto":
-        lane_layout = "sequential"
+        lane_layout = "inner"
     if lane_layout == "inner":
         blocks = [(0, L)]
     elif lane_layout == "sequential":
@@ -426,27 +459,29 @@ def simulate(
         raise CmftvbError(f"lane_layout {lane_layout!r}: choose auto, inner or sequential")
     groups = []
     for a, b in blocks:
-        xg = np.ascontiguousarray(x[:, :, a:b])
+        xg = np.ascontiguousarray(x[:, :, a:b].transpose(1, 0, 2))  # [V, N, lanes]
         hist = np.empty((ch_node.size, 2 * D, b - a))
-        hist[:] = xg[ch_node, ch_var, :][:, None, :]  # constant initial history
+        hist[:] = xg[ch_var, ch_node, :][:, None, :]  # constant initial history
         groups.append(
             {
                 "a": a,
                 "b": b,
                 "x": xg,
                 "hist": hist.reshape(-1),
-                "acc": np.zeros((N, V, b - a)),
+                "acc": np.zeros((V, N, b - a)),
+                "rt": np.zeros((2, N, b - a)),
+                "accr": np.zeros((2, N, b - a)),
                 "cin": np.zeros(2 * N * (b - a)),
+                "cblk": np.zeros(2 * N * core.BLOCK * (b - a)),
                 "err": np.full(4, -1, dtype=np.int64),
                 "state": np.array([0, 0, 0], dtype=np.int64),
-                "pw": np.ascontiguousarray(pw[a:b]),
+                "glq": np.tile(gl[a:b], N),  # G of each (node, lane)
+                # noise of the group's lanes in the layout of the state: [step, V, N, lanes]
+                "z": np.zeros((min(chunk_steps, n_steps), V, N, b - a)),
             }
         )
     mode = core.MON_MEAN if monitor == "mean" else core.MON_RAW
 
-    if chunk_steps is None:
-        chunk_steps = max(1, min(2000, math.ceil(n_steps / 50)))
-    chunk_steps = int(chunk_steps)
     noise_src = NoiseSource([g[0] for g in gens], M)
     zbuf = np.zeros((L, min(chunk_steps, n_steps), M))
     sig_sqdt = noise_sigma * math.sqrt(dt)
@@ -461,11 +496,14 @@ def simulate(
             noise_src.fill(z)
         for g in groups:
             a, b, err = g["a"], g["b"], g["err"]
+            zg = g["z"][:n]
+            if noise_sigma > 0:
+                zg[:, col_v, col_k, :] = z[a:b].transpose(1, 2, 0)
             try:
                 core.run_steps(
-                    g["x"], g["hist"], D, g["state"], g["cin"], z[a:b], n, dt, sig_sqdt, kind,
-                    noff, ch_node, ch_var, *el, *es, g["pw"], pc, lo, hi, bg,
-                    mode, every, g["acc"], outslot, mon[a:b], err,
+                    g["x"], g["hist"], D, g["state"], g["cin"], g["cblk"], zg, n, dt, sig_sqdt,
+                    runs, ch_node, ch_var, *el, *es, pw, g["glq"], pc, klo, khi, bg,
+                    mode, every, g["acc"], g["rt"], g["accr"], outslot, rslot, mon[a:b], err,
                 )  # fmt: skip
             except ArithmeticError as exc:  # raised in a local model on absurd (finite) states
                 raise CmftvbError(
