@@ -6,8 +6,9 @@ For every seed (lane) of the batch, calls cmftvb.signals:
 - BOLD from each node's BOLD input variable (MODEL.md §8, §6.8) with ``signals.bold_model``
   (``bold_tvb_kernel`` or ``bold_balloon``) at the subject's TR, transient dropped
   (``drop_transient``);
-- per population variable present (S_E, S_I of Wong-Wang nodes, unitless gating variables;
-  GrC, GoC, MLI, PC of cMF nodes, kHz -> Hz), after ``signals.ephys_transient_s``: signals at
+- per population rate present (r_E, r_I of Wong-Wang nodes, the rates H_E, H_I in Hz that
+  the engine monitors; GrC, GoC, MLI, PC of cMF nodes, kHz -> Hz), after
+  ``signals.ephys_transient_s``: signals at
   ``signals.fs_hz`` (``resample``), Welch spectra (``welch_psd``), band features
   (``band_features``), spectral modes (``spectral_modes``), mean rates (``rate_summary``);
 - magnitude-squared coherence between the populations of every node that has several
@@ -29,8 +30,8 @@ from cmftvb import io
 from cmftvb.signals import bold as sbold
 from cmftvb.signals import ephys
 
-POPULATIONS = ("S_E", "S_I", "GrC", "GoC", "MLI", "PC")
-RATES_KHZ = ("GrC", "GoC", "MLI", "PC")
+POPULATIONS = ("r_E", "r_I", "GrC", "GoC", "MLI", "PC")
+RATES_KHZ = ("GrC", "GoC", "MLI", "PC")  # the others (r_E, r_I) are in Hz
 
 
 def per_lane(key):
@@ -63,7 +64,7 @@ def one_lane(arrays, k, p, tr_ms, log):
         nodes = arrays[f"nodes_{pop}"]
         if nodes.size == 0:
             continue
-        unit = "kHz" if pop in RATES_KHZ else "Hz"  # "Hz": gating variables kept as they are
+        unit = "kHz" if pop in RATES_KHZ else "Hz"
         sig = ephys.resample(a, dt_ms, fs, unit=unit)[skip:]
         series[pop] = (nodes, sig)
         f, P = ephys.welch_psd(sig, fs, nperseg=p.welch_nperseg, noverlap=p.welch_noverlap)
@@ -92,13 +93,9 @@ def one_lane(arrays, k, p, tr_ms, log):
                 }
             )
         )
-        if pop in RATES_KHZ:
-            summary = ephys.rate_summary(sig, [pop] * nodes.size, fs_hz=fs)
-            rows.append(
-                pd.DataFrame(
-                    {"metric": f"{pop}_rate_hz", "region": region, "value": summary["mean_hz"]}
-                )
-            )
+        summary = ephys.rate_summary(sig, [pop] * nodes.size, fs_hz=fs)
+        rate = {"metric": f"{pop}_rate_hz", "region": region, "value": summary["mean_hz"]}
+        rows.append(pd.DataFrame(rate))
         log.info("%s: %d nodes, %d samples at %g Hz", pop, nodes.size, sig.shape[0], fs)
 
     # coherence between the populations of each node that has several
@@ -161,7 +158,7 @@ def main(snakemake, log):
         "G": float(w.G),
         "seeds": seeds,
         "bold_model": p.bold_model,
-        "units": {"bold": "1", "psd": "normalised to max", "S_E/S_I": "1", "rates": "Hz"},
+        "units": {"bold": "1", "psd": "normalised to max", "rates": "Hz"},
         "provenance": io.provenance(snakemake.config, subject=w.subject, seed=seeds),
     }
     io.save_npz(snakemake.output.npz, stacked, meta_out)

@@ -1,7 +1,8 @@
 """Rule simulate: integrate one subject x model variant x G for a batch of seeds.
 
 Output (``cmftvb.io.save_npz``): ``time_ms`` (T,), ``labels`` (N,), ``seeds`` (S,), per state
-variable of the network (S_E, S_I; GrC, GoC, MLI, PC in kHz for cMF) an (S, T, k) array over
+variable of the network (S_E, S_I; GrC, GoC, MLI, PC in kHz for cMF; the Wong-Wang rates r_E,
+r_I in Hz, monitored by the engine) an (S, T, k) array over
 the k nodes whose model has it and ``nodes_<var>`` (k,) their indices, ``bold_input``
 (S, T, N), ``params`` (JSON text); meta with the network summary and provenance. The monitored
 arrays are stored as float32 (the integration itself is float64): 7 significant digits are
@@ -87,7 +88,7 @@ def main(snakemake, log):
         "G": G,
         "lane_axis": "seed",
         "seeds": seeds,
-        "units": {"time_ms": "ms", "S_E": "1", "S_I": "1", "rates": "kHz"},
+        "units": {"time_ms": "ms", "S_E": "1", "S_I": "1", "rates": "kHz", "r_E/r_I": "Hz"},
         "dtype": "float32 (integrated in float64)",
         "network_summary": network.summary(),
         "provenance": io.provenance(snakemake.config, subject=w.subject, seed=seeds, G=G),

@@ -4,8 +4,9 @@ Output (written atomically with :func:`cmftvb.io.save_npz`):
 
 - ``time_ms`` (T,), ``labels`` (N,);
 - one array per state variable present in the network (``S_E``, ``S_I``; with ``--model cmf``
-  also ``GrC``, ``GoC``, ``MLI``, ``PC`` in kHz), (T, N) for one seed, (S, T, N) for several
-  (NaN where a node's model lacks the variable); ``bold_input`` likewise;
+  also ``GrC``, ``GoC``, ``MLI``, ``PC`` in kHz), and the Wong-Wang rates ``r_E``, ``r_I`` (Hz;
+  numba engine), (T, N) for one seed, (S, T, N) for several (NaN where a node's model lacks
+  the variable); ``bold_input`` likewise;
 - ``params``: the run's parameters as a JSON string; ``meta``: JSON record with the network
   summary and the provenance (package versions, git commit, seeds).
 
@@ -80,7 +81,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         "lane_axis": "seed" if len(seeds) > 1 else None,
         "seeds": seeds,
         "subject": args.subject,
-        "units": {"time_ms": "ms", "S_E": "1", "S_I": "1", "rates": "kHz"},
+        "units": {"time_ms": "ms", "S_E": "1", "S_I": "1", "rates": "kHz", "r_E/r_I": "Hz"},
         "network_summary": net.summary(),
         "provenance": io.provenance(None, seed=seeds, overrides=[list(kv) for kv in args.set]),
     }
