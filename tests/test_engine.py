@@ -371,6 +371,7 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
             calls.append(1)
 
     from cmftvb import _jitcache
+    from cmftvb import _vmath as vmath
     from cmftvb.models import crbl, wongwang
 
     monkeypatch.setattr(core.run_steps, "_cache", FakeCache(), raising=False)
@@ -378,7 +379,9 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
     stamp.write_text("stale")
     core._guard_cache()
     assert calls == [1]
-    digest = _jitcache.sources_digest([core.__file__, wongwang.__file__, crbl.__file__])
+    digest = _jitcache.sources_digest(
+        [core.__file__, wongwang.__file__, crbl.__file__, vmath.__file__]
+    )
     assert stamp.read_text() == digest
     core._guard_cache()
     assert calls == [1]  # up to date: no flush
