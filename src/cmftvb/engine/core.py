@@ -23,10 +23,12 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   edges then its short ones, in source order, whatever the number of lanes (so a lane's bits
   do not depend on its batch).
 - The local models are inlined into the loop (``inline="always"``); each step runs the Heun
-  predictor for every node, then the corrector for every node. The model functions use
-  :mod:`cmftvb._vmath` (no library calls), the sweeps index 1-d arrays with unsigned offsets
-  and have no early exit: a lane computes the same IEEE operations whether it runs alone (scalar
-  code) or in a batch (SIMD code), so its result is bitwise the same.
+  predictor for every node, then the corrector for every node. The Wong-Wang model uses
+  :mod:`cmftvb._vmath`'s exp (no library call), the sweeps index 1-d arrays with unsigned
+  offsets and have no early exit, so LLVM turns the Wong-Wang sweeps into SIMD code; a lane
+  computes the same IEEE operations whether it runs alone (scalar code) or in a batch (SIMD
+  code), so its result is bitwise the same. The cerebellar sweep stays scalar (it calls the C
+  library's log and erfc, faster than _vmath's in scalar code).
 - Stochastic Heun (tvb ``HeunStochastic`` with ``Additive``): one draw z = sigma sqrt(dt) N(0,1)
   per integrated variable per step, the same z in the predictor and the corrector; the state
   bounds (preset ``bounds``, the same for every node of a model) are applied by clipping after
@@ -308,9 +310,10 @@ def _crbl_stage(
     """One Heun stage of a run of cerebellar nodes, (node, lane) pairs q0..q1 (layout of
     :func:`run_steps`): ``stage`` 0 the predictor (``h`` = dt; writes dsc, asc), 1 the
     corrector (``h`` = dt / 2; updates xf). Returns the number of pairs whose new state is not
-    finite. Unlike the Wong-Wang sweeps, LLVM does not turn this loop into SIMD code (measured:
-    the cost per lane is the same for 1, 8 or 64 lanes), so a batch gains nothing on the
-    cerebellar nodes yet; the arithmetic per lane is the same either way.
+    finite. Unlike the Wong-Wang sweeps this loop is not vectorised: with cmftvb._vmath's log
+    and erfc, LLVM still left it scalar (measured: the same cost per lane for 1, 8 or 64
+    lanes), so the cerebellar transfer functions call the C library, which is faster for
+    scalar code; a lane's arithmetic is the same alone or in a batch.
     """
     uNL = np.uint64(NL)
     uNL2 = np.uint64(2 * NL)

@@ -242,8 +242,9 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     m1 = q1 * k1 * t1 * (r1 + rx)
     m3 = q3 * k3 * t3 * r3
     # an absent channel (K = 0: E2 of GrC, MLI, PC) contributes exact zeros. Every parameter is
-    # loaded before any branch, and the branches below only compute: a loop over lanes that
-    # calls this function is then vectorised by the compiler (cmftvb._vmath).
+    # loaded before any branch and the branches below only compute. The engine's cerebellar
+    # sweep is not vectorised (see cmftvb.engine.core._crbl_stage), so the C library's sqrt,
+    # log and erfc are used here: for scalar code they are faster than cmftvb._vmath's.
     has2 = k2 != 0.0
     e2eps = p[b + E2 + C_EPS]
     ev = p[b + B_TVEPS]
@@ -285,7 +286,7 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         s2 = 0.0
         w2 = 0.0
     sig2 = w1 * s1 + w2 * s2 + w3 * s3
-    sigma = vmath.sqrt(sig2)
+    sigma = math.sqrt(sig2)
     # tau_V = num / (2 den); the rate prefactor alpha / (2 T_N) (g_L / C_m) = alpha / (2 tau_V)
     wmax = vmath.fmax(w1, vmath.fmax(w2, w3))
     if published_guards:
@@ -308,9 +309,9 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         + pp1 * (mu_v + 60.0) * 0.1
         + pp2 * (sigma - 4.0) * (1.0 / 6.0)
         + pp3 * (t_n - 0.5)
-        + pp4 * vmath.log(mu_g * invgl)
+        + pp4 * math.log(mu_g * invgl)
     )
-    ef = vmath.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
+    ef = math.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
     if not sigma > 0.0:  # fluctuations underflowed: the deterministic limit
         ef = 0.0 if v_thr > mu_v else 2.0
     f = alpha * den / num * ef
