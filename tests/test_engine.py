@@ -315,10 +315,11 @@ def test_cli_writes_documented_keys(tmp_path, nseeds):
 
 
 def test_stochastic_step_by_hand_with_ou_background():
-    """Noise layout (node-major: S_E, S_I | GrC, GoC, MLI, PC, OU), the OU mossy background
+    """Noise (per node: S_E, S_I | GrC, GoC, MLI, PC, OU, from the lane's counter-based
+    stream, recomputed in numpy by ``normals_reference``), the OU mossy background
     (d ou/dt = -ou / tau, mf += weight * ou at each Heun stage) and the stochastic Heun scheme
     (same z in both stages, bounds after each stage), re-done in numpy from the lane stream."""
-    from cmftvb.engine.rng import lane_generators
+    from cmftvb.engine.rng import lane_streams, normals_reference
     from cmftvb.models import crbl
 
     preset = load_preset("corrected")
@@ -332,7 +333,9 @@ def test_stochastic_step_by_hand_with_ou_background():
         conn, net, duration=n * dt, dt=dt, seeds=[4], noise_sigma=sigma, speed=3.0,
         initial=init, subject="x", chunk_steps=9,
     )  # fmt: skip
-    z = lane_generators("x", "cmf", preset["coupling"]["G"], 4)[0].standard_normal((n, 7))
+    key = lane_streams("x", "cmf", preset["coupling"]["G"], 4)[0]
+    steps = np.arange(1, n + 1)
+    z = np.c_[normals_reference(key, steps, 0, 2), normals_reference(key, steps, 1, 5)]
     z *= sigma * np.sqrt(dt)
     pw, pc = wongwang.pack(preset), crbl.pack(preset)
     w, tau = bgp["weight"], bgp["tau"]
@@ -372,6 +375,7 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
 
     from cmftvb import _jitcache
     from cmftvb import _vmath as vmath
+    from cmftvb.engine import rng
     from cmftvb.models import crbl, wongwang
 
     monkeypatch.setattr(core.run_steps, "_cache", FakeCache(), raising=False)
@@ -380,7 +384,7 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
     core._guard_cache()
     assert calls == [1]
     digest = _jitcache.sources_digest(
-        [core.__file__, wongwang.__file__, crbl.__file__, vmath.__file__]
+        [core.__file__, wongwang.__file__, crbl.__file__, vmath.__file__, rng.__file__]
     )
     assert stamp.read_text() == digest
     core._guard_cache()

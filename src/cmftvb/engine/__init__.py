@@ -295,7 +295,8 @@ def simulate(
     multiple of ``dt``, default ``dt``). ``progress(percent, simulated_s_per_wall_s, eta_s)``
     is called every few percent. ``bold_var``: BOLD input variable per node model (default
     S_E / GrC). ``engine="tvb"`` runs :func:`cmftvb.engine.tvb.simulate_tvb` instead.
-    ``chunk_steps``: steps per noise chunk (results do not depend on it). ``lane_layout``:
+    ``chunk_steps``: steps per call of the compiled loop, between progress reports (results
+    do not depend on it). ``lane_layout``:
     ``inner`` integrates all lanes in one pass with the lane axis innermost (one edge visit
     serves every lane; the local models run as SIMD code over lanes); ``sequential``
     integrates the lanes one after the other, chunk by chunk, each with its own history
@@ -323,7 +324,7 @@ def simulate(
     if engine != "numba":
         raise CmftvbError(f"engine {engine!r}: choose numba or tvb")
     from cmftvb.engine import core
-    from cmftvb.engine.rng import NoiseSource, lane_generators
+    from cmftvb.engine.rng import lane_streams
     from cmftvb.models import crbl, wongwang
 
     duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = check_run_args(
@@ -373,15 +374,6 @@ def simulate(
     pw = wongwang.pack(params)  # shared; each lane's G is passed apart (gl)
     gl = np.asarray(Gs, dtype=np.float64)
 
-    # variables that receive noise, per node: WW 2, crbl 4 (+1 with an OU background)
-    n_int = np.array(
-        [2 if m == "wongwang" else (5 if bg[0] == core.BG_OU else 4) for m in node_model]
-    )
-    noff = np.r_[0, np.cumsum(n_int)[:-1]].astype(np.int64)
-    M = int(n_int.sum())
-    # a lane's draws of one step, in node order (column noff[k] + v), go to noise[v, k]
-    col_k = np.repeat(np.arange(N), n_int)
-    col_v = np.arange(M) - noff[col_k]
     kind = np.array([core.KIND_CRBL if m == "crbl" else core.KIND_WW for m in node_model])
     # runs of consecutive nodes of one model: [first node, end node, kind]
     starts = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1]])
@@ -398,10 +390,11 @@ def simulate(
         if sel.size:
             klo[kd, :V] = lo[sel[0]]
             khi[kd, :V] = hi[sel[0]]
-    gens = [
-        lane_generators(subject, network.model, g, int(s)) for g, s in zip(Gs, seeds, strict=True)
+    streams = [
+        lane_streams(subject, network.model, g, int(s)) for g, s in zip(Gs, seeds, strict=True)
     ]
-    x = _initial_state(params, node_model, V, [g[1] for g in gens], initial, lo, hi)
+    keys = np.array([st[0] for st in streams], dtype=np.uint64)  # [L, 2] Philox keys
+    x = _initial_state(params, node_model, V, [st[1] for st in streams], initial, lo, hi)
 
     ch_node, ch_var, ch_ptr = _channels(edges)
     D = edges.max_delay + 1
@@ -476,14 +469,14 @@ def simulate(
                 "err": np.full(4, -1, dtype=np.int64),
                 "state": np.array([0, 0, 0], dtype=np.int64),
                 "glq": np.tile(gl[a:b], N),  # G of each (node, lane)
-                # noise of the group's lanes in the layout of the state: [step, V, N, lanes]
-                "z": np.zeros((min(chunk_steps, n_steps), V, N, b - a)),
+                # node and noise key of each (node, lane) pair
+                "qnode": np.repeat(np.arange(N, dtype=np.uint64), b - a),
+                "qk0": np.tile(keys[a:b, 0], N),
+                "qk1": np.tile(keys[a:b, 1], N),
             }
         )
     mode = core.MON_MEAN if monitor == "mean" else core.MON_RAW
 
-    noise_src = NoiseSource([g[0] for g in gens], M)
-    zbuf = np.zeros((L, min(chunk_steps, n_steps), M))
     sig_sqdt = noise_sigma * math.sqrt(dt)
 
     t0 = time.perf_counter()
@@ -491,17 +484,12 @@ def simulate(
     done = 0
     while done < n_steps:
         n = min(chunk_steps, n_steps - done)
-        z = zbuf[:, :n]
-        if noise_sigma > 0:
-            noise_src.fill(z)
         for g in groups:
             a, b, err = g["a"], g["b"], g["err"]
-            zg = g["z"][:n]
-            if noise_sigma > 0:
-                zg[:, col_v, col_k, :] = z[a:b].transpose(1, 2, 0)
             try:
                 core.run_steps(
-                    g["x"], g["hist"], D, g["state"], g["cin"], g["cblk"], zg, n, dt, sig_sqdt,
+                    g["x"], g["hist"], D, g["state"], g["cin"], g["cblk"], g["qnode"], g["qk0"],
+                    g["qk1"], n, dt, sig_sqdt,
                     runs, ch_node, ch_var, *el, *es, pw, g["glq"], pc, klo, khi, bg,
                     mode, every, g["acc"], g["rt"], g["accr"], outslot, rslot, mon[a:b], err,
                 )  # fmt: skip
@@ -551,7 +539,11 @@ def simulate(
         "n_edges": len(edges),
         "max_delay_steps": edges.max_delay,
         "connectome_digest": network.connectome_digest,
-        "rng": "PCG64(SeedSequence(sha256([subject, model, repr(G), seed]))).spawn(2)[0]",
+        "rng": (
+            "Philox4x32-10, key SeedSequence(sha256([subject, model, repr(G), seed])).spawn(2)[0]"
+            ".generate_state(2, uint32), counter (step mod 2^32, step div 2^32, node, pair); "
+            "Box-Muller"
+        ),
         "network": {
             "node_model": node_model,
             "projections": network.projections,

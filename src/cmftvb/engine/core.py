@@ -8,8 +8,7 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   background is ``ou``). Variable-major, so that the lanes of a run of consecutive nodes of one
   model (``runs``) are one contiguous range per variable: the local models sweep a run in one
   loop of (nodes x lanes) iterations, which the compiler vectorises (SIMD over lanes and
-  nodes). The noise ``noise[S, V, N, L]`` and the coupling inputs ``cin[2, N, L]`` share that
-  layout.
+  nodes). The coupling inputs ``cin[2, N, L]`` share that layout.
 - Ring buffer ``hist[C, 2 D, L]`` (flat) of the C coupled source variables (channels), D = longest
   delay + 1 steps, each state stored twice (slots ``s mod D`` and ``s mod D + D``) so that a
   delayed read is ``pos + D - delay`` without a wrap-around test. After step s the state is
@@ -32,7 +31,9 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
 - Stochastic Heun (tvb ``HeunStochastic`` with ``Additive``): one draw z = sigma sqrt(dt) N(0,1)
   per integrated variable per step, the same z in the predictor and the corrector; the state
   bounds (preset ``bounds``, the same for every node of a model) are applied by clipping after
-  each stage.
+  each stage. The normals are computed in the predictor sweep itself, from the counter-based
+  generator of :mod:`cmftvb.engine.rng` (Philox4x32-10 and Box-Muller, keyed per lane, counted
+  by step, node and variable pair), so the Wong-Wang sweep draws them in SIMD code too.
 - Mossy background (MODEL.md §4; published code ``parallel_crbl_multimf_ww.py``: a state
   variable ``noise`` with ``d noise/dt = -noise / tau_OU`` driven by the same additive noise as
   every state variable, entering the mossy input of GrC and GoC as ``weight_noise * noise``):
@@ -51,6 +52,7 @@ from numba import njit
 
 from cmftvb import _jitcache
 from cmftvb import _vmath as vmath
+from cmftvb.engine import rng
 from cmftvb.models import crbl, wongwang
 
 KIND_WW = 0
@@ -62,6 +64,10 @@ MON_RAW = 0
 MON_MEAN = 1
 #: steps of long-edge coupling computed at once (edges with delay >= BLOCK - 1 steps)
 BLOCK = 32
+#: noise draw pairs (counter word 3): variables 0-1, 2-3, 4 of a node
+_P0 = np.uint64(0)
+_P1 = np.uint64(1)
+_P2 = np.uint64(2)
 
 
 @njit(cache=True, error_model="numpy")
@@ -72,7 +78,9 @@ def run_steps(
     state_i,
     cin,
     cblk,
-    noise,
+    qnode,
+    qk0,
+    qk1,
     n_steps,
     dt,
     sig_sqdt,
@@ -107,7 +115,8 @@ def run_steps(
     (D = longest delay + 1). ``state_i`` (int64[3]): [last completed global step, ring slot of
     that step, next monitor sample]. ``cin``: flat ``[2, N, L]`` coupling inputs (slot = input
     * N + node); ``cblk``: flat ``[2 N, BLOCK, L]`` long-edge coupling of a block.
-    ``noise[S, V, N, L]`` standard normals (0 where a node lacks the variable). ``runs[R, 3]``:
+    Noise: ``qnode[N L]`` the node, ``qk0``/``qk1[N L]`` the lane's Philox key of each (node,
+    lane) pair (uint64; draws from :func:`cmftvb.engine.rng.normal_pair`). ``runs[R, 3]``:
     [first node, end node, kind] of each run of consecutive nodes of one model. Edges in source
     order, split into long (``el_*``, delay >= ``BLOCK`` - 1 steps) and short (``es_*``):
     ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target input slot (both uint32), ``*_w``
@@ -138,14 +147,13 @@ def run_steps(
     uL = np.uint64(L)
     uBL = np.uint64(BLOCK * L)
     uNL = np.uint64(N * L)  # offset of the next variable (or input)
-    uVNL = np.uint64(V * N * L)  # noise of one step
     dsc = np.empty(V * N * L)  # Heun scratch: first-stage derivatives (layout of x)
     asc = np.empty(V * N * L)  # Heun scratch: predictor states (bounds applied)
+    zsc = np.zeros(V * N * L)  # Heun scratch: the step's noise, sigma sqrt(dt) z
     xf = x.reshape(-1)
     rtf = rt.reshape(-1)
     accf = acc.reshape(-1)
     accrf = accr.reshape(-1)
-    nzf = noise.reshape(-1)
     w_lo0, w_hi0, w_lo1, w_hi1 = lo[KIND_WW, 0], hi[KIND_WW, 0], lo[KIND_WW, 1], hi[KIND_WW, 1]
     clim = np.empty(8)  # cerebellar bounds: lo, hi of variables 0-3
     for v in range(4):
@@ -189,7 +197,7 @@ def run_steps(
         # predictor, then every corrector. Each run of nodes of one model is one loop over
         # (node, lane) pairs q: variable v at v N L + q, input j at j N L + q.
         nbad = 0
-        uz = np.uint64(i) * uVNL  # noise of this step
+        ustep = np.uint64(step)  # the noise counter: (step, node, pair)
         for r in range(runs.shape[0]):
             q0 = runs[r, 0] * L
             q1 = runs[r, 1] * L
@@ -201,12 +209,17 @@ def run_steps(
                     s1 = xf[uNL + u]
                     h_e, h_i = wongwang.rates_g(s0, s1, c, glq[u], pw)
                     d0, d1 = wongwang.dfun_rates(s0, s1, h_e, h_i, pw)
-                    a0 = s0 + dt * d0 + sig_sqdt * nzf[uz + u]
-                    a1 = s1 + dt * d1 + sig_sqdt * nzf[uz + uNL + u]
+                    z0, z1 = rng.normal_pair(ustep, qnode[u], _P0, qk0[u], qk1[u])
+                    z0 = sig_sqdt * z0
+                    z1 = sig_sqdt * z1
+                    a0 = s0 + dt * d0 + z0
+                    a1 = s1 + dt * d1 + z1
                     a0 = vmath.fmin(vmath.fmax(a0, w_lo0), w_hi0) if np.isfinite(a0) else a0
                     a1 = vmath.fmin(vmath.fmax(a1, w_lo1), w_hi1) if np.isfinite(a1) else a1
                     dsc[u] = d0
                     dsc[uNL + u] = d1
+                    zsc[u] = z0
+                    zsc[uNL + u] = z1
                     asc[u] = a0
                     asc[uNL + u] = a1
                     rtf[u] = h_e
@@ -215,8 +228,8 @@ def run_steps(
                     nbad += 0 if (a0 - a0) + (a1 - a1) == 0.0 else 1
             else:
                 nbad += _crbl_stage(
-                    0, q0, q1, uz, N * L, xf, cin, nzf, pc, clim, is_ou, bg_w, bg_c, inv_tau_ou,
-                    dt, sig_sqdt, dsc, asc,
+                    0, q0, q1, ustep, qnode, qk0, qk1, N * L, xf, cin, pc, clim, is_ou, bg_w,
+                    bg_c, inv_tau_ou, dt, sig_sqdt, dsc, asc, zsc,
                 )  # fmt: skip
         if nbad > 0:
             _report(asc, runs, V, N, L, step, err)
@@ -231,8 +244,8 @@ def run_steps(
                     a0 = asc[u]
                     a1 = asc[uNL + u]
                     c = cin[u]
-                    z0 = sig_sqdt * nzf[uz + u]
-                    z1 = sig_sqdt * nzf[uz + uNL + u]
+                    z0 = zsc[u]
+                    z1 = zsc[uNL + u]
                     h_e, h_i = wongwang.rates_g(a0, a1, c, glq[u], pw)
                     e0, e1 = wongwang.dfun_rates(a0, a1, h_e, h_i, pw)
                     n0 = xf[u] + half_dt * (dsc[u] + e0) + z0
@@ -244,8 +257,8 @@ def run_steps(
                     nbad += 0 if (n0 - n0) + (n1 - n1) == 0.0 else 1
             else:
                 nbad += _crbl_stage(
-                    1, q0, q1, uz, N * L, xf, cin, nzf, pc, clim, is_ou, bg_w, bg_c, inv_tau_ou,
-                    half_dt, sig_sqdt, dsc, asc,
+                    1, q0, q1, ustep, qnode, qk0, qk1, N * L, xf, cin, pc, clim, is_ou, bg_w,
+                    bg_c, inv_tau_ou, half_dt, sig_sqdt, dsc, asc, zsc,
                 )  # fmt: skip
         if nbad > 0:
             _report(xf, runs, V, N, L, step, err)
@@ -304,12 +317,13 @@ def run_steps(
 
 @njit(cache=True, error_model="numpy")
 def _crbl_stage(
-    stage, q0, q1, uz, NL, xf, cin, nzf, pc, clim, is_ou, bg_w, bg_c, inv_tau_ou, h, sig_sqdt,
-    dsc, asc,
+    stage, q0, q1, ustep, qnode, qk0, qk1, NL, xf, cin, pc, clim, is_ou, bg_w, bg_c, inv_tau_ou,
+    h, sig_sqdt, dsc, asc, zsc,
 ):  # fmt: skip
     """One Heun stage of a run of cerebellar nodes, (node, lane) pairs q0..q1 (layout of
-    :func:`run_steps`): ``stage`` 0 the predictor (``h`` = dt; writes dsc, asc), 1 the
-    corrector (``h`` = dt / 2; updates xf). Returns the number of pairs whose new state is not
+    :func:`run_steps`): ``stage`` 0 the predictor (``h`` = dt; draws the step's noise, pairs 0
+    and 1 for GrC..PC and pair 2 for the background; writes dsc, asc, zsc), 1 the corrector
+    (``h`` = dt / 2; updates xf). Returns the number of pairs whose new state is not
     finite. Unlike the Wong-Wang sweeps this loop is not vectorised: with cmftvb._vmath's log
     and erfc, LLVM still left it scalar (measured: the same cost per lane for 1, 8 or 64
     lanes), so the cerebellar transfer functions call the C library, which is faster for
@@ -341,16 +355,24 @@ def _crbl_stage(
             g3 = xf[uNL3 + u]
             # background: every load unconditional (no branch in the loop)
             u4 = xf[uNL4 + u]
-            z4 = nzf[uz + uNL4 + u]
+            node, k0, k1 = qnode[u], qk0[u], qk1[u]
+            z0, z1 = rng.normal_pair(ustep, node, _P0, k0, k1)
+            z2, z3 = rng.normal_pair(ustep, node, _P1, k0, k1)
+            z0 = sig_sqdt * z0
+            z1 = sig_sqdt * z1
+            z2 = sig_sqdt * z2
+            z3 = sig_sqdt * z3
+            zu = 0.0
+            if is_ou:
+                zu = sig_sqdt * rng.normal_pair(ustep, node, _P2, k0, k1)[0]
             ub = u4 if is_ou else 0.0
-            zu = sig_sqdt * z4 if is_ou else 0.0
             b = bg_w * ub if is_ou else bg_c
             d0, d1, d2, d3 = crbl.dfun(g0, g1, g2, g3, mf + b, pf, pc)
             du = -ub * inv_tau_ou
-            a0 = g0 + h * d0 + sig_sqdt * nzf[uz + u]
-            a1 = g1 + h * d1 + sig_sqdt * nzf[uz + uNL + u]
-            a2 = g2 + h * d2 + sig_sqdt * nzf[uz + uNL2 + u]
-            a3 = g3 + h * d3 + sig_sqdt * nzf[uz + uNL3 + u]
+            a0 = g0 + h * d0 + z0
+            a1 = g1 + h * d1 + z1
+            a2 = g2 + h * d2 + z2
+            a3 = g3 + h * d3 + z3
             au = ub + h * du + zu
             a0 = vmath.fmin(vmath.fmax(a0, c_lo0), c_hi0) if np.isfinite(a0) else a0
             a1 = vmath.fmin(vmath.fmax(a1, c_lo1), c_hi1) if np.isfinite(a1) else a1
@@ -361,6 +383,11 @@ def _crbl_stage(
             dsc[uNL2 + u] = d2
             dsc[uNL3 + u] = d3
             dsc[uNL4 + u] = du
+            zsc[u] = z0
+            zsc[uNL + u] = z1
+            zsc[uNL2 + u] = z2
+            zsc[uNL3 + u] = z3
+            zsc[uNL4 + u] = zu
             asc[u] = a0
             asc[uNL + u] = a1
             asc[uNL2 + u] = a2
@@ -379,16 +406,15 @@ def _crbl_stage(
             mf = cin[u]
             pf = cin[uNL + u]
             u4 = xf[uNL4 + u]
-            z4 = nzf[uz + uNL4 + u]
             ub = u4 if is_ou else 0.0
-            zu = sig_sqdt * z4 if is_ou else 0.0
+            zu = zsc[uNL4 + u]
             b = bg_w * au if is_ou else bg_c
             e0, e1, e2, e3 = crbl.dfun(a0, a1, a2, a3, mf + b, pf, pc)
             eu = -au * inv_tau_ou
-            n0 = xf[u] + h * (dsc[u] + e0) + sig_sqdt * nzf[uz + u]
-            n1 = xf[uNL + u] + h * (dsc[uNL + u] + e1) + sig_sqdt * nzf[uz + uNL + u]
-            n2 = xf[uNL2 + u] + h * (dsc[uNL2 + u] + e2) + sig_sqdt * nzf[uz + uNL2 + u]
-            n3 = xf[uNL3 + u] + h * (dsc[uNL3 + u] + e3) + sig_sqdt * nzf[uz + uNL3 + u]
+            n0 = xf[u] + h * (dsc[u] + e0) + zsc[u]
+            n1 = xf[uNL + u] + h * (dsc[uNL + u] + e1) + zsc[uNL + u]
+            n2 = xf[uNL2 + u] + h * (dsc[uNL2 + u] + e2) + zsc[uNL2 + u]
+            n3 = xf[uNL3 + u] + h * (dsc[uNL3 + u] + e3) + zsc[uNL3 + u]
             nu = ub + h * (dsc[uNL4 + u] + eu) + zu
             n0 = vmath.fmin(vmath.fmax(n0, c_lo0), c_hi0) if np.isfinite(n0) else n0
             n1 = vmath.fmin(vmath.fmax(n1, c_lo1), c_hi1) if np.isfinite(n1) else n1
@@ -429,7 +455,7 @@ def _guard_cache() -> None:
     Numba keys a cached function on its own source file only; see :mod:`cmftvb._jitcache`.
     """
     for f in (run_steps, _crbl_stage, _report):
-        _jitcache.guard(f, [wongwang, crbl, vmath])
+        _jitcache.guard(f, [wongwang, crbl, vmath, rng])
 
 
 _guard_cache()

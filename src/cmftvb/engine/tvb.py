@@ -276,7 +276,7 @@ def initial_states(
     start from the same constant history; variables a node's model lacks are 0.
     """
     from cmftvb.engine import _bounds, _initial_state
-    from cmftvb.engine.rng import lane_generators
+    from cmftvb.engine.rng import lane_streams
 
     params = network.params
     node_model = list(network.node_model)
@@ -284,7 +284,7 @@ def initial_states(
     lo, hi = _bounds(params, node_model, V)
     G0 = float(params["coupling"]["G"])
     gens = [
-        lane_generators(subject, network.model, G0 if g is None else float(g), int(s))[1]
+        lane_streams(subject, network.model, G0 if g is None else float(g), int(s))[1]
         for s, g in zip(seeds, Gs, strict=True)
     ]
     x = _initial_state(params, node_model, V, gens, initial, lo, hi)  # (N, V, L)
