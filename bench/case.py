@@ -6,7 +6,10 @@ Spec keys: ``runner`` (``engine``, ``tvb_own``: tvb-library's ReducedWongWangExc
 ``tvb_bridge``: tvb-library through :mod:`cmftvb.engine.tvb`), ``model`` (``homogeneous`` /
 ``cmf``), ``duration`` (ms), ``seeds`` (list), ``repeat`` (how many times the timed call is
 made, one after the other, e.g. 8 single-seed runs), ``cpu`` (core to pin the process to, or
-null). Every case runs on the 126-node sample subject, preset ``corrected``, dt 0.1 ms, noise
+null), ``lanes`` (optional list of lane counts: time one call per count, seeds 1..n, the counts
+interleaved ``repeat`` times; reports the minimum CPU seconds of each).
+
+Every case runs on the 126-node sample subject, preset ``corrected``, dt 0.1 ms, noise
 sigma 0.001 per sqrt(ms), speed 3 mm/ms, monitor ``mean`` with a 4 ms period (what the workflow
 uses). A 10 ms warm-up call first loads numba caches and imports tvb-library; it is not timed
 (it is included in the peak memory).
@@ -56,6 +59,16 @@ def main() -> None:
         )  # fmt: skip
 
     call(12.0, spec["seeds"][:1])  # warm-up: numba caches, tvb-library import
+    if spec.get("lanes"):  # cost against the number of lanes, side by side in this process
+        cpu_by_lanes = {str(n): float("inf") for n in spec["lanes"]}
+        for _ in range(int(spec.get("repeat", 1))):
+            for n in spec["lanes"]:  # interleaved, so that load changes hit every count
+                c0 = time.process_time()
+                call(float(spec["duration"]), list(range(1, n + 1)))
+                cpu_by_lanes[str(n)] = min(cpu_by_lanes[str(n)], time.process_time() - c0)
+        print(json.dumps({**spec, "cpu_s_by_lanes": cpu_by_lanes,
+                          "simulated_s": float(spec["duration"]) / 1000.0}))  # fmt: skip
+        return
     w0, c0 = time.perf_counter(), time.process_time()
     for _ in range(int(spec.get("repeat", 1))):
         res = call(float(spec["duration"]), spec["seeds"])
@@ -63,9 +76,9 @@ def main() -> None:
     # peak memory first: the checks below build padded (S, T, N) arrays the run itself did not
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     compact = getattr(res.variables, "_compact", None)
-    held = [res.time_ms, res.bold_input] + (
-        [compact] if compact is not None else list(res.variables.values())
-    )
+    held = [res.time_ms] + ([compact] if compact is not None else list(res.variables.values()))
+    if not any(np.shares_memory(res.bold_input, a) for a in held):  # the engine's is a view
+        held.append(res.bold_input)
     output_mib = sum(a.nbytes for a in held) / 2**20
     build = getattr(res.variables, "build", res.variables.__getitem__)
     finite = True

@@ -11,9 +11,10 @@ sample subject (preset ``corrected``, dt 0.1 ms, noise 0.001, monitor ``mean`` 4
 (b) cMF: engine vs tvb-library running the same network through ``cmftvb.engine.tvb``;
 (c) engine cMF: one call with 8 seeds vs 8 single-seed calls (and vs one seed); the same
     batch of 8 vs one seed for the homogeneous model;
-(d) engine peak memory of 60 s and 600 s cMF simulations (the larger output: 6 variables).
-    These two run concurrently with (a)-(c) (peak memory does not depend on the load; their
-    wall times are not comparable with the others').
+(d) engine peak memory of 60 s and 600 s cMF simulations (the larger output: 6 variables),
+    run after (a)-(c), one at a time;
+(e) engine CPU time against the number of lanes (1, 2, 4, 8, 16 seeds, interleaved in one
+    process, minimum of 2), fitted as fixed + per-lane cost.
 
 tvb-library runs are short (1 s simulated) and reported per simulated second. ``--quick``
 shortens every case (for checking the script, not for numbers).
@@ -42,6 +43,20 @@ TARGETS = {
 }
 
 
+#: lane counts of group (e)
+LANES = [1, 2, 4, 8, 16]
+
+
+def fit_lanes(cpu_by_lanes: dict) -> tuple[float, float]:
+    """Least-squares fit ``cpu = fixed + per_lane * lanes``; returns (fixed, per_lane)."""
+    import numpy as np
+
+    n = np.array([int(k) for k in cpu_by_lanes], dtype=float)
+    t = np.array(list(cpu_by_lanes.values()), dtype=float)
+    per_lane, fixed = np.polyfit(n, t, 1)
+    return float(fixed), float(per_lane)
+
+
 def cases(quick: bool) -> list[dict]:
     s = 0.1 if quick else 1.0
     return [
@@ -67,6 +82,10 @@ def cases(quick: bool) -> list[dict]:
              seeds=[1]),
         dict(id="d_cmf_600", group="d", runner="engine", model="cmf", duration=600000 * s,
              seeds=[1]),
+        dict(id="e_lanes_h", group="e", runner="engine", model="homogeneous",
+             duration=2000 * s, seeds=[1], lanes=LANES, repeat=2),
+        dict(id="e_lanes_cmf", group="e", runner="engine", model="cmf", duration=2000 * s,
+             seeds=[1], lanes=LANES, repeat=2),
     ]  # fmt: skip
 
 
@@ -104,6 +123,9 @@ def finish_case(handle, timeout: float | None = None) -> dict:
     res = json.loads(stdout.strip().splitlines()[-1])
     res["loadavg_1min_before"] = load_before
     res["loadavg_1min_after"] = round(os.getloadavg()[0], 2)
+    if "cpu_s_by_lanes" in res:
+        print(f"  {res['id']}: CPU s by lanes {res['cpu_s_by_lanes']}", file=sys.stderr)
+        return res
     print(
         f"  {res['id']}: {res['wall_s']:.2f} s wall, {res['cpu_s']:.2f} s CPU for "
         f"{res['simulated_s']:.3g} simulated s, peak {res['peak_rss_mib']:.0f} MiB",
@@ -163,7 +185,7 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
     c1, c8, cs = res["c_one"], res["c_batch8"], res["c_single8"]
 
     lv = [r[k] for r in res.values() for k in ("loadavg_1min_before", "loadavg_1min_after")]
-    if any("wall_s" not in r for r in res.values() if r["group"] != "d"):
+    if any("wall_s" not in r for r in res.values() if r["group"] in "abc"):
         raise SystemExit("a timed case is missing")
     loads = f"{min(lv):.1f} to {max(lv):.1f} during the run, on {os.cpu_count()} CPUs"
 
@@ -262,8 +284,8 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         "",
         "## (d): engine peak memory of long simulations (one seed, monitor mean 4 ms)",
         "",
-        "These two cases ran concurrently with (a)-(c) (and with each other): their peak memory",
-        "is unaffected, their wall times are not comparable with the timed cases.",
+        "These two cases ran after (a)-(c), one at a time (nothing else of this benchmark ran",
+        "beside them).",
         "",
         "| model | simulated s | wall s | wall ms / sim s | peak RSS MiB | result held MiB |",
         "|---|---|---|---|---|---|",
@@ -292,7 +314,9 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         "  NaN-padded per-variable arrays (the engine keeps monitored samples compact; the",
         "  workflow writes the padded arrays one at a time). The integrator's own memory does",
         "  not grow with duration (ring buffer, streaming monitor); the monitored samples do.",
+        "  `bold_input` is a view of those samples (no copy).",
         "",
+        *lanes_section(res),
         "## Raw results (JSON, one line per case)",
         "",
         "```",
@@ -301,6 +325,44 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         "",
     ]
     return "\n".join(L)
+
+
+def lanes_section(res: dict[str, dict]) -> list[str]:
+    """(e): CPU time against the number of lanes, and its fit ``fixed + per_lane * lanes``."""
+    rows = [(k, res[k]) for k in ("e_lanes_h", "e_lanes_cmf") if k in res]
+    if not rows:
+        return []
+    L = [
+        "## (e): engine CPU time against the number of lanes",
+        "",
+        "One process per model; each lane count timed once per round, the counts interleaved,",
+        "two rounds, minimum kept. CPU ms per simulated second:",
+        "",
+        "| model | "
+        + " | ".join(f"{n} lane{'s' * (n > 1)}" for n in LANES)
+        + " | fixed | per lane | batch 8 / 1, from the fit |",
+        "|---|" + "---|" * (len(LANES) + 3),
+    ]
+    for _key, r in rows:
+        c = r["cpu_s_by_lanes"]
+        fixed, per = fit_lanes(c)
+        k = 1000.0 / r["simulated_s"]
+        L.append(
+            f"| {r['model']} | "
+            + " | ".join(f"{k * c[str(n)]:.0f}" for n in LANES)
+            + f" | {k * fixed:.0f} | {k * per:.0f} | {(fixed + 8 * per) / (fixed + per):.2f}x |"
+        )
+    L += [
+        "",
+        "- With cost = fixed + per_lane x lanes, a batch of 8 costs (fixed + 8 per_lane) /",
+        "  (fixed + per_lane) times one seed: at most 3x only if fixed >= 2.5 per_lane, that is",
+        "  if a single-seed run spends at least 71 % of its time on work that does not grow",
+        "  with the lanes (edge indices, loop overhead). The local-model sweeps and the noise",
+        "  are per-lane arithmetic, already SIMD over nodes in a single-seed run, and the",
+        "  coupling's memory traffic grows with the lanes, so the per-lane cost dominates.",
+        "",
+    ]
+    return L
 
 
 def rerender(path: Path) -> None:
@@ -351,15 +413,14 @@ def main() -> None:
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
     t_start = time.monotonic()
     todo = [c for c in cases(a.quick) if not a.only or c["id"] in a.only]
-    # (d) is about memory: start it now, alongside the timed cases run one by one
-    background = [start_case(c, cpu) for c in todo if c["group"] == "d"]
     res = {}
-    for spec in todo:
+    for spec in todo:  # one at a time; (d) last but one, with a time limit if asked
         if spec["group"] != "d":
             res[spec["id"]] = finish_case(start_case(spec, cpu))
-    for h in background:
-        r = finish_case(h, a.max_wait_s - (time.monotonic() - t_start) if a.max_wait_s else None)
-        res[r["id"]] = r
+    for spec in todo:
+        if spec["group"] == "d":
+            left = a.max_wait_s - (time.monotonic() - t_start) if a.max_wait_s else None
+            res[spec["id"]] = finish_case(start_case(spec, cpu), left)
     finished = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
     if a.only:
         print(json.dumps(res, indent=1))

@@ -415,14 +415,26 @@ def simulate(
     es = (e_base[~is_long].copy(), e_slot[~is_long].copy(), e_w[~is_long].copy())
 
     present = [v for v in OUTPUT_VARS if any(v in MODEL_VARS[m] for m in node_model)]
+    bmap = dict(BOLD_VAR)
+    bmap.update(bold_var or {})
+    for m in set(node_model):
+        if bmap.get(m) not in MODEL_VARS[m]:
+            raise CmftvbError(f"bold_var[{m}] = {bmap.get(m)!r}: not a variable of {m}")
+    # compact monitor columns: first the BOLD input variable of every node, in node order (so
+    # that bold_input is a view of the samples, not a copy), then the others, then the rates
     outslot = np.full((N, V), -1, dtype=np.int64)
     rslot = np.full((N, 2), -1, dtype=np.int64)
     slot_node, slot_var = [], []
     for k, m in enumerate(node_model):
+        outslot[k, MODEL_VARS[m].index(bmap[m])] = len(slot_node)
+        slot_node.append(k)
+        slot_var.append(bmap[m])
+    for k, m in enumerate(node_model):
         for v, name in enumerate(MODEL_VARS[m]):
-            outslot[k, v] = len(slot_node)
-            slot_node.append(k)
-            slot_var.append(name)
+            if outslot[k, v] < 0:
+                outslot[k, v] = len(slot_node)
+                slot_node.append(k)
+                slot_var.append(name)
     if "wongwang" in node_model:
         present += list(RATE_VARS)
         for k, m in enumerate(node_model):
@@ -431,13 +443,6 @@ def simulate(
                     rslot[k, j] = len(slot_node)
                     slot_node.append(k)
                     slot_var.append(name)
-    bmap = dict(BOLD_VAR)
-    bmap.update(bold_var or {})
-    bold_slots = np.empty(N, dtype=np.int64)
-    for k, m in enumerate(node_model):
-        if bmap.get(m) not in MODEL_VARS[m]:
-            raise CmftvbError(f"bold_var[{m}] = {bmap.get(m)!r}: not a variable of {m}")
-        bold_slots[k] = outslot[k, MODEL_VARS[m].index(bmap[m])]
     mon = np.empty((L, n_samples, len(slot_node)))
     if chunk_steps is None:
         chunk_steps = max(1, min(2000, math.ceil(n_steps / 50)))
@@ -554,6 +559,6 @@ def simulate(
         time_ms=time_ms,
         labels=np.array(network.labels),
         variables=CompactVariables(mon, np.array(slot_node), np.array(slot_var), N, present),
-        bold_input=mon[:, :, bold_slots],
+        bold_input=mon[:, :, :N],  # a view (columns 0..N-1, above)
         params=run_params,
     )
