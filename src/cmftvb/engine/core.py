@@ -327,7 +327,11 @@ def _crbl_stage(
     finite. Unlike the Wong-Wang sweeps this loop is not vectorised: with cmftvb._vmath's log
     and erfc, LLVM still left it scalar (measured: the same cost per lane for 1, 8 or 64
     lanes), so the cerebellar transfer functions call the C library, which is faster for
-    scalar code; a lane's arithmetic is the same alone or in a batch.
+    scalar code; a lane's arithmetic is the same alone or in a batch. Found later: with
+    _vmath, the loops do vectorise when this function and run_steps are compiled without
+    numba's ``cache=True`` (batch of 8, cMF: about 1.5 instead of 2.0 s of CPU per simulated
+    second; a single seed gets slower, 375 instead of about 260 ms); why caching changes
+    LLVM's decision is not understood yet.
     """
     uNL = np.uint64(NL)
     uNL2 = np.uint64(2 * NL)
