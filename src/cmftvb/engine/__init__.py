@@ -417,7 +417,7 @@ def simulate(
     present = [v for v in OUTPUT_VARS if any(v in MODEL_VARS[m] for m in node_model)]
     bmap = dict(BOLD_VAR)
     bmap.update(bold_var or {})
-    for m in set(node_model):
+    for m in dict.fromkeys(node_model):  # each model once, in node order
         if bmap.get(m) not in MODEL_VARS[m]:
             raise CmftvbError(f"bold_var[{m}] = {bmap.get(m)!r}: not a variable of {m}")
     # compact monitor columns: first the BOLD input variable of every node, in node order (so

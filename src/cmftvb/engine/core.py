@@ -290,20 +290,12 @@ def run_steps(
                     for ln in range(L):
                         if v < V:
                             j = (v * N + k) * L + ln
-                            if mon_mode == MON_MEAN:
-                                val = accf[j] * inv_every
-                                accf[j] = 0.0
-                            else:
-                                val = xf[j]
+                            val = accf[j] * inv_every if mon_mode == MON_MEAN else xf[j]
                         else:
                             j = ((v - V) * N + k) * L + ln
-                            if mon_mode == MON_MEAN:
-                                val = accrf[j] * inv_every
-                                accrf[j] = 0.0
-                            else:
-                                val = rtf[j]
+                            val = accrf[j] * inv_every if mon_mode == MON_MEAN else rtf[j]
                         mon[ln, tmon, col] = val
-            if mon_mode == MON_MEAN:  # sums of variables that are not monitored
+            if mon_mode == MON_MEAN:  # restart every running sum for the next period
                 for q in range(accf.size):
                     accf[q] = 0.0
                 for q in range(accrf.size):
