@@ -27,36 +27,18 @@ import numpy as np
 import yaml
 
 from cmftvb import CmftvbError
+from cmftvb.connectome.roles import ROLE_GROUPS, ROLES
+from cmftvb.models import registry
 
+# Derived from the model registry (cmftvb.models.registry), kept importable from here.
 #: Local models and their state variables, in the engine's order (MODEL.md §2.1, §3).
-MODEL_VARS: dict[str, tuple[str, ...]] = {
-    "wongwang": ("S_E", "S_I"),
-    "crbl": ("GrC", "GoC", "MLI", "PC"),
-}
+MODEL_VARS: dict[str, tuple[str, ...]] = registry.model_vars()
 #: Inputs of each local model that a projection can target (index = engine input slot).
-MODEL_INPUTS: dict[str, tuple[str, ...]] = {
-    "wongwang": ("I_coupling",),
-    "crbl": ("mf", "pf"),
-}
-#: Default BOLD input variable per model (MODEL.md §6 item 8).
-BOLD_VAR = {"wongwang": "S_E", "crbl": "GrC"}
-
-MODELS = ("homogeneous", "cmf")
-ROLES = (
-    "cortex",
-    "thalamus",
-    "subcortical",
-    "brainstem",
-    "crbl_hemisphere",
-    "crbl_vermis",
-    "dcn",
-)
-_FALLBACK_GROUPS = {
-    "cerebral": ("cortex", "thalamus", "subcortical", "brainstem"),
-    "crbl_cortex": ("crbl_hemisphere", "crbl_vermis"),
-    "dcn": ("dcn",),
-    "all": ROLES,
-}
+MODEL_INPUTS: dict[str, tuple[str, ...]] = registry.model_inputs()
+#: BOLD input variable per model (MODEL.md §6 item 8: S_E and GrC, in both presets).
+BOLD_VAR: dict[str, str] = registry.bold_vars()
+#: Network models (the workflow's ``{model}``): ``homogeneous``, ``cmf``.
+MODELS = registry.network_models()
 PROJECTION_FIELDS = (
     "name",
     "source",
@@ -71,11 +53,7 @@ _TABLE_FIELDS = (*PROJECTION_FIELDS, "when", "unless")
 
 
 def role_groups() -> dict[str, tuple[str, ...]]:
-    """Role groups (``cmftvb.connectome.roles.ROLE_GROUPS`` when available)."""
-    try:
-        from cmftvb.connectome.roles import ROLE_GROUPS
-    except ImportError:
-        return dict(_FALLBACK_GROUPS)
+    """Role groups (:data:`cmftvb.connectome.roles.ROLE_GROUPS`)."""
     return {k: tuple(v) for k, v in ROLE_GROUPS.items()}
 
 
@@ -210,11 +188,15 @@ def connectome_digest(connectome: Any) -> str:
 
 
 def node_models(roles: Sequence[str], model: str) -> list[str]:
-    """Local model per node: Wong-Wang everywhere, except cerebellar cortex in ``cmf``."""
-    if model not in MODELS:
-        raise CmftvbError(f"model {model!r}: unknown (choose from {', '.join(MODELS)})")
-    crbl = resolve_roles("crbl_cortex", "node roles")
-    return ["crbl" if (model == "cmf" and r in crbl) else "wongwang" for r in roles]
+    """Local model per node, from the network model's rules in the registry
+    (:data:`cmftvb.models.registry.NETWORK_MODELS`): Wong-Wang everywhere, except the
+    cerebellar cortex in ``cmf``."""
+    rules = registry.network_rules(model)
+    by_role = dict.fromkeys(ROLES, registry.DEFAULT_LOCAL_MODEL)
+    for spec, local in rules:
+        for r in resolve_roles(spec, f"network model {model!r}"):
+            by_role[r] = local
+    return [by_role.get(r, registry.DEFAULT_LOCAL_MODEL) for r in roles]
 
 
 def _split_overrides(

@@ -62,10 +62,27 @@ from numba import njit
 
 from cmftvb import _jitcache
 from cmftvb import _vmath as vmath
+from cmftvb.models.base import LocalModel
 
 # ---- population indices -------------------------------------------------------------------
 GRC, GOC, MLI, PC = 0, 1, 2, 3
 POPS = ("GrC", "GoC", "MLI", "PC")
+
+#: This model's declaration (collected by :mod:`cmftvb.models.registry`). The state variables
+#: are the four population rates (kHz); order 2 adds the covariances (``COV_PAIRS``), which
+#: stay inside the engine (never monitored or coupled).
+MODEL = LocalModel(
+    name="crbl",
+    description="cerebellar mean field, GrC/GoC/MLI/PC (Lorenzi et al. 2023; MODEL.md §2)",
+    state_vars=POPS,
+    rate_vars=POPS,
+    # mf: mossy-fibre input (GrC and the GoC mossy channel); pf: parallel-fibre input
+    # (GoC, MLI, PC); both kHz, MODEL.md §2.1 and §4
+    inputs=("mf", "pf"),
+    # MODEL.md §6 item 8: the first state variable, GrC (kHz), in both presets
+    bold_var="GrC",
+    units={**dict.fromkeys(POPS, "kHz"), "mf": "kHz", "pf": "kHz"},
+)
 
 # ---- global entries -----------------------------------------------------------------------
 T = 0  #: ms, time constant of the rate equations (§2.1)

@@ -34,6 +34,21 @@ from numba import njit
 
 from cmftvb import _jitcache
 from cmftvb import _vmath as vmath
+from cmftvb.models.base import LocalModel
+
+#: This model's declaration (collected by :mod:`cmftvb.models.registry`).
+MODEL = LocalModel(
+    name="wongwang",
+    description="reduced Wong-Wang E-I mean field (Deco et al. 2014; MODEL.md §3)",
+    state_vars=("S_E", "S_I"),
+    # H_E, H_I of rates(), monitored by the engine under these names
+    rate_vars=("r_E", "r_I"),
+    # the raw delayed coupling sum c, scaled by G J_N inside the model
+    inputs=("I_coupling",),
+    # MODEL.md §6 item 8: the first state variable, in both presets
+    bold_var="S_E",
+    units={"S_E": "1", "S_I": "1", "r_E": "Hz", "r_I": "Hz", "I_coupling": "1"},
+)
 
 A_E = 0  #: nC^-1
 B_E = 1  #: Hz
