@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from cmftvb import CmftvbError
+from cmftvb.models import registry
 
 #: Names of the shipped presets.
 PRESETS = ("corrected", "published")
@@ -30,7 +31,9 @@ PRESETS = ("corrected", "published")
 #: Boolean switches of ``preset["switches"]``: name -> what it does when true. Every switch
 #: except ``pf_to_goc`` reproduces one deviation of the published code (MODEL.md §6) and is
 #: false in ``corrected``, true in ``published`` (``mossy_masked_at_crbl`` is false in both:
-#: the shipped ``published`` is the March-2025 code).
+#: the shipped ``published`` is the March-2025 code). MODEL.md §6.8 (BOLD from the first state
+#: variable: S_E in Wong-Wang nodes, GrC in cerebellar nodes) has no switch: both presets
+#: follow it, through each local model's ``bold_var`` (:mod:`cmftvb.models.registry`).
 SWITCHES: dict[str, str] = {
     "goc_exc_reversal_m80": (
         "MODEL.md §6.1: both excitatory inputs of the Golgi cell (mossy and GrC) use the "
@@ -68,10 +71,6 @@ SWITCHES: dict[str, str] = {
     "dcn_flip_lost": (
         "MODEL.md §6.7: the DCN receive +sum W nu from the cerebellar cortex (the published "
         "sign flip never took effect); false: PC inhibition with sign -1. Read by the network."
-    ),
-    "bold_first_variable": (
-        "MODEL.md §6.8: the BOLD input is the first state variable of each node (S_E in "
-        "Wong-Wang nodes, GrC in kHz in cerebellar nodes). Read by the engine/signals."
     ),
     "published_guards": (
         "MODEL.md §6.9: the numerical guards inside F as coded (crbl.published_guards: +1e-6 "
@@ -273,7 +272,7 @@ def validate(preset: Mapping, source: str = "preset") -> None:
     order = preset["crbl"].get("order")
     if order not in (1, 2) or isinstance(order, bool):
         raise CmftvbError(f"{source}: crbl.order must be 1 or 2, got {order!r}")
-    for pop in ("GrC", "GoC", "MLI", "PC"):
+    for pop in registry.populations("crbl"):
         _num(preset, f"crbl.alpha.{pop}", source, positive=True)
         for sec in ("P", "P_published"):
             coeffs = preset["crbl"].get(sec, {}).get(pop)
@@ -320,7 +319,7 @@ def validate(preset: Mapping, source: str = "preset") -> None:
     for k in ("rate_eps", "tv_eps", "tv_eps_goc", "sigma_eps"):
         if _num(preset, f"crbl.published_guards.{k}", source) < 0:
             raise CmftvbError(f"{source}: crbl.published_guards.{k} must be >= 0")
-    for var in ("S_E", "S_I", "GrC", "GoC", "MLI", "PC"):
+    for var in registry.state_vars():
         b = preset["bounds"].get(var)
         if not isinstance(b, list) or len(b) != 2:
             raise CmftvbError(f"{source}: bounds.{var} must be [lo, hi] (null = unbounded)")
