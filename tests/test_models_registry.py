@@ -153,3 +153,20 @@ def test_declarations_are_read_only():
         model.units["GrC"] = "Hz"
     with pytest.raises(TypeError):
         registry.LOCAL_MODELS["toy"] = model
+
+
+def test_every_network_model_has_projection_tables():
+    from importlib import resources
+
+    import yaml
+
+    tables = yaml.safe_load(resources.files("cmftvb").joinpath("projections.yaml").read_text())
+    assert set(tables) == set(registry.network_models())
+    for name in registry.network_models():
+        for routing in ("corrected", "published"):
+            for p in network.load_projection_table(name, routing):
+                # every row names variables and inputs the registry declares
+                for m, v in p["source_var"].items():
+                    assert v in registry.local_model(m).state_vars, (name, p["name"])
+                for m, v in p["target_input"].items():
+                    assert v in registry.local_model(m).inputs, (name, p["name"])

@@ -1,7 +1,8 @@
 """Node substitution: which local model runs in each node, and how nodes are coupled.
 
-From a connectome (with node roles) and a model variant, :func:`build_network` produces a
-:class:`NetworkSpec`: the resolved parameter preset, one local model per node and a list of
+From a connectome (with node roles) and a network model (``homogeneous``, ``cmf``),
+:func:`build_network` produces a :class:`NetworkSpec`: the resolved parameter preset, one local
+model per node (the network model's rules in :mod:`cmftvb.models.registry`) and a list of
 *projections* (MODEL.md §4). Each projection is a block of the connectome that carries one
 source state variable to one input of the target node's model, with a scale and a sign. The
 tables are data (``src/cmftvb/projections.yaml``), per model variant (``homogeneous``, ``cmf``)
