@@ -96,8 +96,11 @@ def test_best_g_own_rule():
     t = _table(rng, Gs=(1.0, 2.0, 3.0))
     # make homogeneous peak at G=1 instead
     t.loc[(t.model == "homogeneous") & (t.G == 1.0) & (t.metric == "fc_fit"), "value"] += 0.5
-    bg = S.best_g(t).set_index("model")
+    bg = S.best_g(t, rule="in_sample_max_mean_fc_fit").set_index("model")
     assert bg.loc["homogeneous", "G"] == 1.0 and bg.loc["cmf", "G"] == 2.0
+    with pytest.warns(FutureWarning, match="in_sample_max_mean_fc_fit"):
+        alias = S.best_g(t, rule="max_mean_fc_fit").set_index("model")
+    pd.testing.assert_frame_equal(alias, bg)
     avg = S.average_seeds(t)
     m = avg[(avg.model == "cmf") & (avg.metric == "fc_fit") & (avg.G == 2.0)].value.mean()
     assert bg.loc["cmf", "score"] == pytest.approx(m)
@@ -110,9 +113,17 @@ def test_best_g_own_rule():
 def test_paired_comparison_and_fdr():
     rng = np.random.default_rng(2)
     t = _table(rng, n_subj=8)
-    chosen = S.best_g(t)
+    chosen = S.best_g(t, rule="in_sample_max_mean_fc_fit")
     res = S.paired_comparison(t, chosen_G=chosen, n_boot=1000)
-    assert len(res) == 3  # fc_fit/global + bold_mae x 2 regions
+    # primary: fc_fit/global and bold_mae over the cerebellar cortex (both regions are lobules);
+    # secondary:bold_mae: the 2 regions
+    assert len(res) == 4
+    fam = res.set_index(["metric", "region"])["family"]
+    assert fam[("fc_fit", "global")] == "primary"
+    assert fam[("bold_mae", S.CRBL_CORTEX_MEAN)] == "primary"
+    assert (
+        fam[("bold_mae", "Vermis_VI")] == fam[("bold_mae", "Left_Crus_I")] == "secondary:bold_mae"
+    )
     # check one row by hand: seeds averaged, then paired across subjects
     sub = S.at_chosen_g(t, chosen)
     sub = sub[(sub.metric == "bold_mae") & (sub.region == "Vermis_VI")]
@@ -121,14 +132,30 @@ def test_paired_comparison_and_fdr():
     ref = stats.wilcoxon(w["cmf"], w["homogeneous"], method="exact")
     assert row["p_w"] == pytest.approx(ref.pvalue)
     assert row["mean_diff"] == pytest.approx((w["cmf"] - w["homogeneous"]).mean())
-    q = stats.false_discovery_control(res["p_w"].to_numpy(), method="bh")
-    np.testing.assert_allclose(res["q_w"], q)
+    for family in ("primary", "secondary:bold_mae"):
+        f = res[res.family == family]
+        q = stats.false_discovery_control(f["p_w"].to_numpy(), method="bh")
+        np.testing.assert_allclose(f["q_w"], q)
+    # the cerebellar-cortex mean by hand: per subject, mean over seeds and both regions
+    sub = S.at_chosen_g(t, chosen)
+    sub = sub[sub.metric == "bold_mae"]
+    w = sub.groupby(["subject", "model"]).value.mean().unstack()
+    crbl = res.set_index(["metric", "region"]).loc[("bold_mae", S.CRBL_CORTEX_MEAN)]
+    assert crbl["mean_diff"] == pytest.approx((w["cmf"] - w["homogeneous"]).mean())
+    assert crbl["n"] == 8
     assert row["better"] == "cmf"  # lower MAE
     glob = res.set_index("metric").loc["fc_fit"]
     assert glob["better"] == "cmf"  # higher fit
     md = S.summary_markdown(res, 8, chosen)
     assert "n = 8" in md and "Wilcoxon" in md and "fc_fit" in md and "G = 2" in md
-    assert "Significant (q < 0.05): fc_fit. Not significant: none." in md
+    prim = res[res.family == "primary"]
+    assert prim.significant.all()  # effects of 2-3 SD with n = 8
+    assert (
+        "Primary, significant (q < 0.05): fc_fit, bold_mae/crbl_cortex_mean. "
+        "Not significant: none." in md
+    )
+    assert res[res.family == "secondary:bold_mae"].significant.all()
+    assert "`secondary:bold_mae`: 2 of 2 comparisons significant (2 favour cmf" in md
 
 
 def test_paired_comparison_missing_pairs_and_small_n_note():
@@ -142,4 +169,15 @@ def test_paired_comparison_missing_pairs_and_small_n_note():
     assert not res["significant"].any()  # min exact p with n=3 is 0.25
     md = S.summary_markdown(res.reset_index(), 3)
     assert "cannot go below" in md
-    assert "Significant (q < 0.05): none. Not significant: fc_fit." in md
+    assert (
+        "Primary, significant (q < 0.05): none. "
+        "Not significant: fc_fit, bold_mae/crbl_cortex_mean." in md
+    )
+    # the cerebellar-cortex mean of s2 uses Left_Crus_I only, in both models alike
+    crbl = res.loc[("bold_mae", S.CRBL_CORTEX_MEAN)]
+    w = t[(t.metric == "bold_mae") & (t.subject != "s2")].groupby(["subject", "model"])
+    w = w.value.mean().unstack()
+    s2 = t[(t.metric == "bold_mae") & (t.subject == "s2") & (t.region == "Left_Crus_I")]
+    s2 = s2.groupby("model").value.mean()
+    d = list(w["cmf"] - w["homogeneous"]) + [s2["cmf"] - s2["homogeneous"]]
+    assert crbl["n"] == 3 and crbl["mean_diff"] == pytest.approx(np.mean(d))
