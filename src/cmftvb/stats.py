@@ -582,8 +582,8 @@ def regime_summary(table: pd.DataFrame, *, max_share: float = 0.0, max_listed: i
         return []
     what = {
         _regime.REGIME_WW_OUT_OF_BAND: (
-            f"Wong-Wang nodes with mean r_E outside {_regime.DEFAULT_BAND_HZ[0]:g}-"
-            f"{_regime.DEFAULT_BAND_HZ[1]:g} Hz (or the band of the run)"
+            "Wong-Wang nodes with mean r_E outside the resting band (default "
+            f"{_regime.DEFAULT_BAND_HZ[0]:g}-{_regime.DEFAULT_BAND_HZ[1]:g} Hz)"
         ),
         _regime.REGIME_SE_SATURATED: f"Wong-Wang nodes with mean S_E > {_regime.SE_SATURATION:g}",
         _regime.REGIME_CRBL_OUT_OF_RANGE: (
@@ -820,7 +820,7 @@ def summary_markdown(
         prim = prim.iloc[
             np.argsort([order.get(k, 99) for k in zip(prim.metric, prim.region, strict=True)])
         ]
-        lines += [f"### Primary endpoints (family `primary`, {len(prim)} tests)", ""]
+        lines += [f"### Primary endpoints (family `primary`, {len(prim)} test(s))", ""]
         lines.append(
             "| metric | region | n | mean diff | 95 % CI | d_z | p (Wilcoxon) | q | better |"
         )
