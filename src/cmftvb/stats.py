@@ -674,11 +674,12 @@ def _design_lines(
     design: Mapping | None,
     endpoints: list[tuple[str, str]],
     chosen_G: pd.DataFrame | None,
-    have: set[str],
+    compared: set[tuple[str, str]],
+    diagnostics: set[str],
 ) -> list[str]:
     d = dict(design or {})
-    avail = [f"{m}/{r}" for m, r in endpoints if (m, r) in have]
-    missing = [f"{m}/{r}" for m, r in endpoints if (m, r) not in have]
+    avail = [f"{m}/{r}" for m, r in endpoints if (m, r) in compared]
+    missing = [f"{m}/{r}" for m, r in endpoints if (m, r) not in compared]
     ep = ", ".join(avail) or "none available"
     if missing:
         ep += f" (declared but absent from this study: {', '.join(missing)})"
@@ -721,13 +722,13 @@ def _design_lines(
         lines.append("- Run length: not stated.")
     lines.append(
         "- Noise ceiling: "
-        + ("reported below." if NOISE_CEILING_METRIC in {m for m, _ in have} else "not computed.")
+        + ("reported below." if NOISE_CEILING_METRIC in diagnostics else "not computed.")
     )
     lines.append(
         "- Regime check: "
         + (
             "reported below."
-            if {m for m, _ in have} & set(_regime.REGIME_METRICS)
+            if diagnostics & set(_regime.REGIME_METRICS)
             else "not in the study table."
         )
     )
@@ -764,9 +765,8 @@ def summary_markdown(
     with ``regime_max_share``).
     """
     endpoints = parse_primary(primary)
-    have = set(zip(stats_table["metric"], stats_table["region"], strict=True))
-    if table is not None:
-        have |= set(zip(table["metric"], table["region"], strict=True))
+    compared = set(zip(stats_table["metric"], stats_table["region"], strict=True))
+    diagnostics = set() if table is None else set(table["metric"])
     lines = [
         f"# {model_b} vs {model_a}: paired comparison",
         "",
@@ -799,7 +799,7 @@ def summary_markdown(
             f"{2 / 2**n_subjects:.3g}; no comparison can be significant at q < {alpha} if that "
             "bound exceeds it."
         )
-    lines += [""] + _design_lines(design, endpoints, chosen_G, have)
+    lines += [""] + _design_lines(design, endpoints, chosen_G, compared, diagnostics)
     if table is not None:
         ceiling = _ceiling_lines(table, chosen_G)
         if ceiling:
