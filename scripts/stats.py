@@ -1,13 +1,15 @@
-"""Rule stats: best G per model, paired comparison homogeneous vs cMF, Markdown summary.
+"""Rule stats: G chosen by one rule for both models, paired comparison homogeneous vs cMF in
+declared FDR families, and a Markdown summary that states the design.
 
-Calls cmftvb.stats: ``best_g`` (rule ``stats.best_G_rule``, from global FC fit only),
-``paired_comparison`` (Wilcoxon signed-rank and paired t, effect sizes, bootstrap CI,
-Benjamini-Hochberg q) and ``summary_markdown``. Without empirical BOLD there is no FC fit to
-choose G by: each G is then compared separately (column ``G``) and the summary says so.
+One package call, cmftvb.stats.study_stats: best_G (stats.best_G_rule: loso, fixed or the
+in-sample rule), paired_comparison (Wilcoxon signed-rank and paired t, effect sizes, bootstrap
+CI; Benjamini-Hochberg q within the primary family of stats.primary and within each secondary
+metric; rates and spectral features descriptive) and summary_markdown (design, noise ceiling,
+regime check, results). Without empirical BOLD only the fixed rule can choose a G; otherwise
+each G is compared separately (column ``G``) and the summary says so.
 """
 
-import pandas as pd
-from _adapter import run
+from _adapter import read_table, run
 
 from cmftvb import io, stats
 
@@ -19,36 +21,29 @@ def write_tsv(df, path):
 
 def main(snakemake, log):
     p = snakemake.params
-    table = pd.read_csv(
-        snakemake.input[0], sep="\t", keep_default_na=False, dtype={"subject": str, "region": str}
+    table = read_table(snakemake.input[0])
+    chosen, comparison, summary = stats.study_stats(
+        table,
+        best_G_rule=p.best_G_rule,
+        fixed_G=p.fixed_G,
+        primary=p.primary,
+        n_boot=p.n_boot,
+        bootstrap_seed=p.bootstrap_seed,
+        alpha=p.alpha,
+        regime_max_share=p.regime_max_share,
+        design=dict(p.design),
     )
-    table["value"] = pd.to_numeric(table["value"])
-    n_subjects = table["subject"].nunique()
-    has_fit = ((table.metric == "fc_fit") & (table.region == "global")).any()
-    options = {"n_boot": p.n_boot, "seed": p.bootstrap_seed, "alpha": p.alpha}
-    if has_fit:
-        chosen = stats.best_g(table, rule=p.best_G_rule)
-        log.info("best G (%s):\n%s", p.best_G_rule, chosen.to_string(index=False))
-        comparison = stats.paired_comparison(table, chosen_G=chosen, **options)
-        summary = stats.summary_markdown(comparison, n_subjects, chosen, alpha=p.alpha)
-    else:
-        log.info("no global FC fit (no empirical BOLD): comparing at every G")
-        chosen = pd.DataFrame(columns=["model", "preset", "G", "score", "n_subjects"])
-        parts, texts = [], []
-        for G, sub in table.groupby("G", sort=True):
-            part = stats.paired_comparison(sub, **options)
-            parts.append(part.assign(G=G))
-            texts.append(f"## G = {G:g}\n\n" + stats.summary_markdown(part, n_subjects))
-        comparison = pd.concat(parts, ignore_index=True)
-        summary = (
-            "No empirical BOLD in this study, so no G could be chosen by FC fit; the models "
-            "are compared at every G separately.\n\n" + "\n\n".join(texts)
-        )
+    log.info("G (%s):\n%s", p.best_G_rule, chosen.to_string(index=False))
     write_tsv(chosen, snakemake.output.best_G)
     write_tsv(comparison, snakemake.output.comparison)
     with io.atomic_path(snakemake.output.summary) as tmp:
         tmp.write_text(summary if summary.endswith("\n") else summary + "\n")
-    log.info("%d comparisons, %d subjects", len(comparison), n_subjects)
+    log.info(
+        "%d comparisons (%s), %d subjects",
+        len(comparison),
+        comparison["family"].value_counts().to_dict(),
+        table["subject"].nunique(),
+    )
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

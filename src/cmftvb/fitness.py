@@ -305,3 +305,43 @@ def run_table(
     df.insert(0, "subject", str(subject))
     df["value"] = df["value"].astype(float)
     return df[TABLE_COLUMNS]
+
+
+#: Study-table metric of :func:`noise_ceiling`'s mean (region ``"global"``).
+NOISE_CEILING_METRIC = "noise_ceiling_fc_fit"
+__all__ += ["NOISE_CEILING_METRIC", "noise_ceiling"]
+
+
+def noise_ceiling(emp_bold, n_volumes: int, *, mask=None, step: int | None = None) -> dict:
+    """FC fit reachable at a run length: segments of a subject's own BOLD against its session.
+
+    ``emp_bold`` (T, N): the subject's preprocessed empirical BOLD (:func:`preprocess_bold`),
+    volumes x nodes like every array of this module. Segments of ``n_volumes`` volumes start
+    every ``step`` volumes (default ``n_volumes``: non-overlapping; a trailing remainder shorter
+    than ``n_volumes`` is left out). Each segment's FC is scored against the full-session FC
+    with :func:`fc_fit` on the ``mask`` nodes, exactly as a simulated run of ``n_volumes``
+    post-transient volumes is scored. Since a model can at best reproduce the subject's own
+    activity, whose FC over that length is itself this noisy, the mean is the best ``fc_fit``
+    any model can be expected to reach at that run length (it is 1 at the full length).
+
+    Returns ``{"mean": ..., "sd": ..., "n_segments": ...}``: mean and SD (ddof 1; NaN for a
+    single segment) over the segments with a finite fit, and the number of such segments.
+    """
+    e = _bold(emp_bold, "emp_bold")
+    T = e.shape[0]
+    n = int(n_volumes)
+    if n != n_volumes or not 3 <= n <= T:
+        raise CmftvbError(f"noise_ceiling: n_volumes must be an integer in 3..{T}, got {n_volumes}")
+    step = n if step is None else int(step)
+    if step < 1:
+        raise CmftvbError(f"noise_ceiling: step must be >= 1, got {step}")
+    idx = _mask(mask, e.shape[1])
+    full = fc(e)
+    fits = np.array([fc_fit(fc(e[s : s + n]), full, idx) for s in range(0, T - n + 1, step)])
+    fits = fits[np.isfinite(fits)]
+    k = fits.size
+    return {
+        "mean": float(fits.mean()) if k else np.nan,
+        "sd": float(fits.std(ddof=1)) if k >= 2 else np.nan,
+        "n_segments": int(k),
+    }

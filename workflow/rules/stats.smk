@@ -1,6 +1,8 @@
 # Stage 6, statistical comparison (STUDY.md): homogeneous vs cMF paired across subjects (seeds
-# averaged within subject first), each model at its own best G chosen without looking at the
-# comparison (stats.best_G_rule).
+# averaged within subject first), both models at the G chosen by one rule (stats.best_G_rule,
+# default leave-one-subject-out) without looking at the comparison; Benjamini-Hochberg within
+# the declared primary family (stats.primary) and within each secondary metric. The design
+# facts the summary states (FIC, noise, run length) come from the config and the presets.
 
 
 rule stats:
@@ -24,5 +26,13 @@ rule stats:
         runtime=30,
     params:
         **config["stats"],
+        design={
+            "presets": config["network"]["presets"],
+            "overrides": config["network"]["overrides"],
+            "noise_sigma": config["simulation"]["noise_sigma"],
+            "duration_ms": config["simulation"]["duration_ms"],
+            "bold_transient_s": config["signals"]["bold_transient_s"],
+            "tr_s": config["cohort"]["tr_s"],
+        },
     script:
         "../../scripts/stats.py"
