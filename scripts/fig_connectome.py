@@ -1,17 +1,18 @@
 """Rule fig_connectome: the prepared connectome's log-weights with role blocks
-(cmftvb.connectome.plot.plot_connectome), as PNG and SVG."""
+(cmftvb.figures.connectome_weights), as PNG and SVG."""
 
 from _adapter import run
 
+from cmftvb import figures
 from cmftvb.connectome import Connectome
-from cmftvb.connectome.plot import plot_connectome
 
 
 def main(snakemake, log):
     con = Connectome.load(snakemake.input[0])
     title = f"Subject {snakemake.wildcards.subject}: prepared connectome ({con.n} nodes)"
-    for path in (snakemake.output.png, snakemake.output.svg):
-        plot_connectome(con, path, title=title)
+    for path in figures.save_figure(
+        figures.connectome_weights(con, title=title), snakemake.output.png
+    ):
         log.info("wrote %s", path)
 
 

@@ -1,10 +1,9 @@
 """Rule fig_fc_matrices: empirical FC and each model's simulated FC (seeds averaged, at the
 model's chosen G) for one subject and preset (cmftvb.figures.fc_matrices)."""
 
-import numpy as np
-from _adapter import chosen_g, run
+from _adapter import read_table, run
 
-from cmftvb import figures, fitness, io
+from cmftvb import figures, io
 from cmftvb.connectome import Connectome
 
 
@@ -12,28 +11,19 @@ def main(snakemake, log):
     w = snakemake.wildcards
     con = Connectome.load(snakemake.input.connectome)
     emp, _ = io.load_npz(snakemake.input.empirical)
-    idx = np.flatnonzero(con.has_empirical)
-    emp_fc = np.full((con.n, con.n), np.nan)
-    emp_fc[np.ix_(idx, idx)] = fitness.fc(emp["bold"])
-    chosen = chosen_g(snakemake.input.best_G, w.preset)
-    runs = {}
-    for path in snakemake.input.fc:
-        arrays, meta = io.load_npz(path)
-        model, G = meta["model"], float(meta["G"])
-        if chosen is not None and chosen.get(model) != G:
-            continue
-        runs.setdefault(model, []).extend(arrays["fc"])  # one (N, N) matrix per seed
-    sim_fcs = {m: np.nanmean(np.stack(fcs), axis=0) for m, fcs in runs.items()}
-    log.info("runs per model: %s; chosen G %s", {m: len(v) for m, v in runs.items()}, chosen)
-    figures.fc_matrices(
-        emp_fc,
+    best_g = read_table(snakemake.input.best_G)
+    runs = (io.load_npz(path) for path in snakemake.input.fc)
+    sim_fcs = figures.mean_fc_by_model(runs, best_g, w.preset)
+    log.info("models %s; chosen G %s", sorted(sim_fcs), figures.chosen_g(best_g, w.preset))
+    fig = figures.fc_matrices(
+        figures.empirical_fc(emp["bold"], con.has_empirical),
         sim_fcs,
         con.labels,
         con.roles,
-        snakemake.output.png,
         has_empirical=con.has_empirical,
         title=f"Subject {w.subject} ({w.preset} preset)",
     )
+    figures.save_figure(fig, snakemake.output.png)
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,8 +1,8 @@
 """Rule fig_firing_rates: mean population rates of every node and run (Hz) against the
 documented physiological ranges (cmftvb.signals.ephys.physiological_ranges), each model at its
-chosen G (all G values when none was chosen)."""
+chosen G (all G values when none was chosen; cmftvb.figures.firing_rates)."""
 
-from _adapter import chosen_g, read_table, run
+from _adapter import read_table, run
 
 from cmftvb import figures
 from cmftvb.signals import ephys
@@ -10,21 +10,13 @@ from cmftvb.signals import ephys
 
 def main(snakemake, log):
     preset = snakemake.wildcards.preset
-    table = read_table(snakemake.input.table)
-    chosen = chosen_g(snakemake.input.best_G, preset)
-    rates = table[(table["preset"] == preset) & table["metric"].str.endswith("_rate_hz")]
-    if chosen:
-        rates = rates[[chosen.get(m) == g for m, g in zip(rates["model"], rates["G"], strict=True)]]
-    rates = rates.assign(
-        population=rates["metric"].str.removesuffix("_rate_hz"), rate_hz=rates["value"]
+    best_g = read_table(snakemake.input.best_G)
+    rates = figures.rates_at_chosen_g(read_table(snakemake.input.table), best_g, preset)
+    log.info("%d rates; chosen G %s", len(rates), figures.chosen_g(best_g, preset))
+    fig = figures.firing_rates(
+        rates, ephys.physiological_ranges(), title=f"Population rates ({preset} preset)"
     )
-    log.info("%d rates; chosen G %s", len(rates), chosen)
-    figures.firing_rates(
-        rates[["population", "rate_hz", "model"]],
-        ephys.physiological_ranges(),
-        snakemake.output.png,
-        title=f"Population rates ({preset} preset)",
-    )
+    figures.save_figure(fig, snakemake.output.png)
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

@@ -1,5 +1,8 @@
 """Tests of cmftvb.figures: files written, units on axes, values drawn, bad input rejected.
 
+Every figure function returns a matplotlib Figure (checked for all of :data:`figures.FIGURES`);
+:func:`figures.save_figure` writes it as PNG + SVG, both or neither.
+
 Each figure is built from small synthetic inputs whose drawn content is known independently
 (seed means computed here with numpy, FC fit with numpy's corrcoef, spectral peaks placed at
 known frequencies), and the layout is checked for the overlaps that were seen by eye (figure
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +25,10 @@ from scipy import signal, stats
 
 from cmftvb import CmftvbError, figures
 from cmftvb import stats as cstats
+from cmftvb.connectome import load_any
 from cmftvb.connectome import roles as croles
+from cmftvb.figures import fitness as ffit
+from cmftvb.figures import style
 from cmftvb.signals import ephys
 
 UNIT = re.compile(r"\([^()]*\b(Hz|unitless|z-score units|ms|s)\b[^()]*\)", re.S)
@@ -47,7 +54,7 @@ def _check_files(paths, stem):
 
 
 def _data_axes(fig):
-    return [ax for ax in fig.axes if ax.get_label() == figures._DATA_AXES and ax.get_visible()]
+    return [ax for ax in fig.axes if ax.get_label() == style.DATA_AXES and ax.get_visible()]
 
 
 def _assert_units(fig):
@@ -202,8 +209,8 @@ def _table(n_subj=5, gs=(1.0, 2.0), seeds=(0, 1), regions=("global",), rng_seed=
 
 def test_figure_paths_keep_dotted_names():
     assert figures.figure_paths("a/fc_G2.0") == (
-        figures.Path("a/fc_G2.0.png"),
-        figures.Path("a/fc_G2.0.svg"),
+        Path("a/fc_G2.0.png"),
+        Path("a/fc_G2.0.svg"),
     )
     assert figures.figure_paths("a/x.svg")[0].name == "x.png"
     assert figures.figure_paths("a/x.PNG")[1].name == "x.svg"
@@ -211,8 +218,10 @@ def test_figure_paths_keep_dotted_names():
 
 def test_save_is_deterministic(tmp_path, fc_inputs):
     emp, sims, roles, _ = fc_inputs
-    p1 = figures.fc_matrices(emp, sims, LABELS, roles, tmp_path / "a" / "fc")
-    p2 = figures.fc_matrices(emp, sims, LABELS, roles, tmp_path / "b" / "fc.png")
+    p1 = figures.save_figure(figures.fc_matrices(emp, sims, LABELS, roles), tmp_path / "a" / "fc")
+    p2 = figures.save_figure(
+        figures.fc_matrices(emp, sims, LABELS, roles), tmp_path / "b" / "fc.png"
+    )
     for a, b in zip(p1, p2, strict=True):
         assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between identical runs"
 
@@ -224,11 +233,11 @@ def test_save_is_deterministic(tmp_path, fc_inputs):
 
 def test_fc_matrices(tmp_path, fc_inputs):
     emp, sims, roles, has = fc_inputs
-    paths = figures.fc_matrices(emp, sims, LABELS, roles, tmp_path / "fc")
+    paths = figures.save_figure(figures.fc_matrices(emp, sims, LABELS, roles), tmp_path / "fc")
     svg = _check_files(paths, tmp_path / "fc")
     assert "FC (Pearson r, unitless)" in svg
 
-    fig = figures.make_fc_matrices(emp, sims, LABELS, roles)
+    fig = figures.fc_matrices(emp, sims, LABELS, roles)
     _assert_no_overlap(fig)
     text = _texts(fig)
     # the FC fit in each title equals an independent Pearson r on the nodes with data
@@ -245,7 +254,7 @@ def test_fc_matrices(tmp_path, fc_inputs):
     ax_emp = next(ax for ax in fig.axes if ax.get_title().startswith("empirical"))
     im = next(c for c in ax_emp.get_children() if isinstance(c, AxesImage))
     arr = np.ma.filled(np.ma.asarray(im.get_array()).astype(float), np.nan)
-    order = np.argsort([list(figures._ROLE_COLORS).index(r) for r in roles], kind="stable")
+    order = np.argsort([list(style.ROLE_COLORS).index(r) for r in roles], kind="stable")
     missing_rows = np.isnan(arr).all(axis=1)
     np.testing.assert_array_equal(missing_rows, ~has[order])
     # one shared colour scale, symmetric around 0
@@ -258,19 +267,16 @@ def test_fc_matrices(tmp_path, fc_inputs):
     assert len(clims) == 1 and next(iter(clims))[0] == -next(iter(clims))[1]
 
 
-def test_fc_matrices_invalid(tmp_path, fc_inputs):
+def test_fc_matrices_invalid(fc_inputs):
     emp, sims, roles, _ = fc_inputs
     with pytest.raises(CmftvbError, match="not square"):
-        figures.fc_matrices(emp[:, :-1], sims, LABELS, roles, tmp_path / "x")
+        figures.fc_matrices(emp[:, :-1], sims, LABELS, roles)
     with pytest.raises(CmftvbError, match="simulated FC of 'cmf'"):
-        figures.fc_matrices(emp, {"cmf": sims["cmf"][:-1, :-1]}, LABELS, roles, tmp_path / "x")
+        figures.fc_matrices(emp, {"cmf": sims["cmf"][:-1, :-1]}, LABELS, roles)
     with pytest.raises(CmftvbError, match="labels"):
-        figures.fc_matrices(emp, sims, LABELS[:-1], roles, tmp_path / "x")
+        figures.fc_matrices(emp, sims, LABELS[:-1], roles)
     with pytest.raises(CmftvbError, match="unknown node role"):
-        figures.fc_matrices(
-            emp, sims, LABELS, ["cortex"] * len(LABELS[:-1]) + ["x"], tmp_path / "x"
-        )
-    assert not list(tmp_path.iterdir()), "a failed figure must not leave files"
+        figures.fc_matrices(emp, sims, LABELS, ["cortex"] * len(LABELS[:-1]) + ["x"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,11 +295,13 @@ def test_paired_fitness(tmp_path):
         n_boot=200,
     )
     row = comp[(comp.metric == "fc_fit") & (comp.region == "global")].iloc[0]
-    paths = figures.paired_fitness(tab, "fc_fit", tmp_path / "paired", chosen_G=chosen, test=row)
+    paths = figures.save_figure(
+        figures.paired_fitness(tab, "fc_fit", chosen_G=chosen, test=row), tmp_path / "paired"
+    )
     svg = _check_files(paths, tmp_path / "paired")
     assert "FC fit (Pearson r, unitless)" in svg and "Wilcoxon" in svg
 
-    fig = figures.make_paired_fitness(tab, "fc_fit", chosen_G=chosen, test=row)
+    fig = figures.paired_fitness(tab, "fc_fit", chosen_G=chosen, test=row)
     _assert_units(fig)
     _assert_no_overlap(fig)
     ax = _data_axes(fig)[0]
@@ -308,23 +316,21 @@ def test_paired_fitness(tmp_path):
     # one grey line per subject
     assert sum(1 for ln in ax.lines if ln.get_color() == "#9E9E9E") == 5
     text = _texts(fig)
-    assert f"p = {figures._num(row.p_w)}" in text and "n = 5 paired subjects" in text
+    assert f"p = {ffit._num(row.p_w)}" in text and "n = 5 paired subjects" in text
 
 
-def test_paired_fitness_invalid(tmp_path):
+def test_paired_fitness_invalid():
     tab = _table()
     with pytest.raises(CmftvbError, match="several G values"):
-        figures.paired_fitness(tab, "fc_fit", tmp_path / "p")
+        figures.paired_fitness(tab, "fc_fit")
     with pytest.raises(CmftvbError, match="metric 'nope'"):
-        figures.paired_fitness(tab, "nope", tmp_path / "p", chosen_G={"cmf": 1, "homogeneous": 1})
+        figures.paired_fitness(tab, "nope", chosen_G={"cmf": 1, "homogeneous": 1})
     with pytest.raises(CmftvbError, match="chosen G 3"):
-        figures.paired_fitness(tab, "fc_fit", tmp_path / "p", chosen_G={"cmf": 3, "homogeneous": 1})
+        figures.paired_fitness(tab, "fc_fit", chosen_G={"cmf": 3, "homogeneous": 1})
     with pytest.raises(CmftvbError, match="missing column"):
-        figures.paired_fitness(tab.drop(columns="seed"), "fc_fit", tmp_path / "p")
+        figures.paired_fitness(tab.drop(columns="seed"), "fc_fit")
     with pytest.raises(CmftvbError, match="test row"):
-        figures.paired_fitness(
-            tab, "fc_fit", tmp_path / "p", chosen_G={"cmf": 1, "homogeneous": 1}, test={"x": 1}
-        )
+        figures.paired_fitness(tab, "fc_fit", chosen_G={"cmf": 1, "homogeneous": 1}, test={"x": 1})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,11 +343,11 @@ CRBL = ["Right_X", "Left_I_IV", "Vermis_IX", "Left_CrusII", "Vermis_VI", "Right_
 def test_regional_error(tmp_path):
     regions = ("global", "Precentral_L", "Left_Dentate", *CRBL)
     tab = _table(n_subj=4, gs=(1.0,), regions=regions)
-    paths = figures.regional_error(tab, tmp_path / "reg")
+    paths = figures.save_figure(figures.regional_error(tab), tmp_path / "reg")
     svg = _check_files(paths, tmp_path / "reg")
     assert "BOLD MAE" in svg and "FC-profile error" in svg
 
-    fig = figures.make_regional_error(tab)
+    fig = figures.regional_error(tab)
     _assert_units(fig)
     _assert_no_overlap(fig)
     axes = _data_axes(fig)
@@ -370,18 +376,18 @@ def test_regional_error(tmp_path):
 
 def test_regional_error_without_cerebellar_data_says_so(tmp_path):
     tab = _table(n_subj=3, gs=(1.0,), regions=("global", "Precentral_L"))
-    paths = figures.regional_error(tab, tmp_path / "reg")
+    paths = figures.save_figure(figures.regional_error(tab), tmp_path / "reg")
     svg = _check_files(paths, tmp_path / "reg")
     assert "no empirical BOLD for any cerebellar-cortex node" in svg
-    fig = figures.make_regional_error(tab)
+    fig = figures.regional_error(tab)
     assert "not available" in _texts(fig)
 
 
-def test_regional_error_invalid(tmp_path):
+def test_regional_error_invalid():
     with pytest.raises(CmftvbError, match="missing column"):
-        figures.regional_error(pd.DataFrame({"region": ["Left_X"]}), tmp_path / "r")
+        figures.regional_error(pd.DataFrame({"region": ["Left_X"]}))
     with pytest.raises(CmftvbError, match="empty"):
-        figures.regional_error(_table().iloc[:0], tmp_path / "r")
+        figures.regional_error(_table().iloc[:0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,13 +412,13 @@ def spectra():
 
 def test_population_spectra(tmp_path, spectra):
     f, psd = spectra
-    paths = figures.population_spectra(f, psd, tmp_path / "spec")
+    paths = figures.save_figure(figures.population_spectra(f, psd), tmp_path / "spec")
     svg = _check_files(paths, tmp_path / "spec")
     assert "frequency (Hz)" in svg
     for sym in "δθαβγ":
         assert sym in svg
 
-    fig = figures.make_population_spectra(f, psd)
+    fig = figures.population_spectra(f, psd)
     _assert_units(fig)
     _assert_no_overlap(fig)
     for ax in _data_axes(fig):
@@ -423,7 +429,7 @@ def test_population_spectra(tmp_path, spectra):
         assert abs(x[np.argmax(y)] - PEAKS[ax.get_title()]) <= 0.5
         assert 0.9 <= y.max() <= 1.0 + 1e-12
     # nested: models overlaid in their fixed colours
-    fig = figures.make_population_spectra(
+    fig = figures.population_spectra(
         f, {"homogeneous": {"r_E": psd["r_E"]}, "cmf": {"r_E": psd["r_E"], "PC": psd["PC"]}}
     )
     colors = {ln.get_color() for ax in _data_axes(fig) for ln in ax.lines}
@@ -437,21 +443,21 @@ def test_population_spectra_accepts_welch_psd_layout():
     x = np.stack([np.sin(2 * np.pi * 25 * t) + 0.5 * rng.standard_normal(t.size)] * 3, axis=1)
     f, P = ephys.welch_psd(x, FS)
     assert P.shape == (f.size, 3)
-    fig = figures.make_population_spectra(f, {"PC": P})
+    fig = figures.population_spectra(f, {"PC": P})
     line = _data_axes(fig)[0].lines[0]
     assert abs(line.get_xdata()[np.argmax(line.get_ydata())] - 25.0) <= 0.5
 
 
-def test_population_spectra_invalid(tmp_path, spectra):
+def test_population_spectra_invalid(spectra):
     f, psd = spectra
     with pytest.raises(CmftvbError, match="'GrC' has shape"):
-        figures.population_spectra(f[:-1], psd, tmp_path / "s")
+        figures.population_spectra(f[:-1], psd)
     with pytest.raises(CmftvbError, match="strictly increasing"):
-        figures.population_spectra(f[::-1], psd, tmp_path / "s")
+        figures.population_spectra(f[::-1], psd)
     with pytest.raises(CmftvbError, match="band 'delta'"):
-        figures.population_spectra(f, psd, tmp_path / "s", bands={"delta": (4, 0.5)})
+        figures.population_spectra(f, psd, bands={"delta": (4, 0.5)})
     with pytest.raises(CmftvbError, match="no spectra"):
-        figures.population_spectra(f, {}, tmp_path / "s")
+        figures.population_spectra(f, {})
 
 
 def test_coherence_plot(tmp_path):
@@ -464,11 +470,11 @@ def test_coherence_plot(tmp_path):
     f, cab = signal.coherence(a, b, FS, nperseg=500)
     _, cac = signal.coherence(a, c, FS, nperseg=500)
     coh = {("GrC", "PC"): cab, ("GrC", "noise"): cac}
-    paths = figures.coherence_plot(f, coh, tmp_path / "coh")
+    paths = figures.save_figure(figures.coherence_plot(f, coh), tmp_path / "coh")
     svg = _check_files(paths, tmp_path / "coh")
     assert "magnitude-squared coherence" in svg and "GrC – PC" in svg
 
-    fig = figures.make_coherence_plot(f, coh)
+    fig = figures.coherence_plot(f, coh)
     _assert_units(fig)
     _assert_no_overlap(fig)
     ax = _data_axes(fig)[0]
@@ -478,9 +484,9 @@ def test_coherence_plot(tmp_path):
     assert ax.get_ylim() == (0, 1.02)
 
     with pytest.raises(CmftvbError, match="outside"):
-        figures.coherence_plot(f, {("a", "b"): cab * 2}, tmp_path / "c2")
+        figures.coherence_plot(f, {("a", "b"): cab * 2})
     with pytest.raises(CmftvbError, match="has shape"):
-        figures.coherence_plot(f, {("a", "b"): cab[:-2]}, tmp_path / "c2")
+        figures.coherence_plot(f, {("a", "b"): cab[:-2]})
 
 
 def test_coherence_plot_panels_per_pair():
@@ -491,7 +497,7 @@ def test_coherence_plot_panels_per_pair():
         "homogeneous": {("S_E", "S_I"): base},
         "cmf": {("S_E", "S_I"): base * 0.5, ("GrC", "PC"): np.stack([base, base * 0.9])},
     }
-    fig = figures.make_coherence_plot(f, coh)
+    fig = figures.coherence_plot(f, coh)
     _assert_units(fig)
     _assert_no_overlap(fig)
     axes = _data_axes(fig)
@@ -499,10 +505,10 @@ def test_coherence_plot_panels_per_pair():
     colors = [ln.get_color() for ln in axes[0].lines]
     assert colors == [figures.MODEL_COLORS["homogeneous"], figures.MODEL_COLORS["cmf"]]
     flat = {f"pair {k}": base for k in range(figures.MAX_OVERLAID + 1)}
-    assert len(_data_axes(figures.make_coherence_plot(f, flat))) == figures.MAX_OVERLAID + 1
-    assert len(_data_axes(figures.make_coherence_plot(f, dict(list(flat.items())[:2])))) == 1
+    assert len(_data_axes(figures.coherence_plot(f, flat))) == figures.MAX_OVERLAID + 1
+    assert len(_data_axes(figures.coherence_plot(f, dict(list(flat.items())[:2])))) == 1
     with pytest.raises(CmftvbError, match="either"):
-        figures.make_coherence_plot(f, {"cmf": {("a", "b"): base}, ("a", "b"): base})
+        figures.coherence_plot(f, {"cmf": {("a", "b"): base}, ("a", "b"): base})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,11 +525,11 @@ def test_firing_rates(tmp_path):
         }
     )
     ranges = {"GrC": (0.1, 10.0, "Chadderton et al. 2004"), "r_E": (1.0, 10.0)}
-    paths = figures.firing_rates(rt, ranges, tmp_path / "rates")
+    paths = figures.save_figure(figures.firing_rates(rt, ranges), tmp_path / "rates")
     svg = _check_files(paths, tmp_path / "rates")
     assert "firing rate (Hz)" in svg and "Chadderton et al. 2004" in svg
 
-    fig = figures.make_firing_rates(rt, ranges)
+    fig = figures.firing_rates(rt, ranges)
     _assert_units(fig)
     _assert_no_overlap(fig)
     axes = {ax.get_title(): ax for ax in _data_axes(fig)}
@@ -539,14 +545,14 @@ def test_firing_rates_with_signals_table(tmp_path):
     rates = np.abs(rng.normal([2, 10, 12, 60], [0.2, 1, 1, 5], size=(500, 4)))
     summ = ephys.rate_summary(rates, ["GrC", "GoC", "MLI", "PC"])
     phys = ephys.physiological_ranges()
-    fig = figures.make_firing_rates(summ, phys)
+    fig = figures.firing_rates(summ, phys)
     _assert_units(fig)
     text = _texts(fig)
     for pop in ("GrC", "GoC", "MLI", "PC"):
         lo, hi = phys[pop]["low_hz"], phys[pop]["high_hz"]
         assert f"{pop} {lo:g}–{hi:g} Hz" in text
     assert "Chadderton et al. 2004" in text and "Häusser & Clark 1997" in text
-    paths = figures.firing_rates(summ, phys, tmp_path / "r")
+    paths = figures.save_figure(figures.firing_rates(summ, phys), tmp_path / "r")
     _check_files(paths, tmp_path / "r")
 
 
@@ -554,22 +560,22 @@ def test_firing_rates_leave_out_gating_variables():
     rt = pd.DataFrame(
         {"population": ["PC", "PC", "S_E", "S_I"], "rate_hz": [50.0, 60.0, 0.2, 0.04]}
     )
-    fig = figures.make_firing_rates(rt, {"PC": (30, 100)})
+    fig = figures.firing_rates(rt, {"PC": (30, 100)})
     assert [ax.get_title() for ax in _data_axes(fig)] == ["PC"]
     assert "Not shown: S_E, S_I" in " ".join(_texts(fig).split())
     with pytest.raises(CmftvbError, match="only gating variables"):
-        figures.make_firing_rates(rt[rt.population != "PC"], {})
+        figures.firing_rates(rt[rt.population != "PC"], {})
 
 
-def test_firing_rates_invalid(tmp_path):
+def test_firing_rates_invalid():
     rt = pd.DataFrame({"population": ["GrC"], "rate_hz": [-1.0]})
     with pytest.raises(CmftvbError, match="negative"):
-        figures.firing_rates(rt, {}, tmp_path / "r")
+        figures.firing_rates(rt, {})
     with pytest.raises(CmftvbError, match="missing column"):
-        figures.firing_rates(rt.rename(columns={"rate_hz": "x"}), {}, tmp_path / "r")
+        figures.firing_rates(rt.rename(columns={"rate_hz": "x"}), {})
     rt = pd.DataFrame({"population": ["GrC"], "rate_hz": [1.0]})
     with pytest.raises(CmftvbError, match="low <= high"):
-        figures.firing_rates(rt, {"GrC": (5, 1)}, tmp_path / "r")
+        figures.firing_rates(rt, {"GrC": (5, 1)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,11 +587,11 @@ def test_node_curves(tmp_path):
     mf = np.linspace(0, 80, 41)
     cur = {"GrC": 0.12 * mf, "GoC": mf, "MLI": 11 + 0.2 * mf, "PC": 55 + 0.6 * mf}
     ref = {"PC": ([4, 10, 20, 40, 60], [55.8, 57.06, 63.17, 78.48, 90.93])}
-    paths = figures.node_curves(mf, cur, tmp_path / "nc", reference=ref)
+    paths = figures.save_figure(figures.node_curves(mf, cur, reference=ref), tmp_path / "nc")
     svg = _check_files(paths, tmp_path / "nc")
     assert "mossy-fibre input (Hz)" in svg and "steady-state rate (Hz)" in svg
 
-    fig = figures.make_node_curves(mf, {"a": cur, "b": cur}, reference=ref)
+    fig = figures.node_curves(mf, {"a": cur, "b": cur}, reference=ref)
     _assert_units(fig)
     _assert_no_overlap(fig)
     axes = _data_axes(fig)
@@ -603,17 +609,17 @@ def test_node_curves(tmp_path):
 
 def test_node_curves_show_the_validity_limit_when_inputs_stop_short():
     mf = np.array([0.0, 20.0, 40.0, 60.0])
-    fig = figures.make_node_curves(mf, {"PC": 55 + 0.6 * mf})
+    fig = figures.node_curves(mf, {"PC": 55 + 0.6 * mf})
     ax = _data_axes(fig)[0]
     assert ax.get_xlim()[1] > 70
 
 
-def test_node_curves_invalid(tmp_path):
+def test_node_curves_invalid():
     mf = np.linspace(0, 70, 8)
     with pytest.raises(CmftvbError, match="'PC' have shape"):
-        figures.node_curves(mf, {"PC": np.zeros(7)}, tmp_path / "n")
+        figures.node_curves(mf, {"PC": np.zeros(7)})
     with pytest.raises(CmftvbError, match="increasing"):
-        figures.node_curves(mf[::-1], {"PC": np.zeros(8)}, tmp_path / "n")
+        figures.node_curves(mf[::-1], {"PC": np.zeros(8)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -624,11 +630,13 @@ def test_node_curves_invalid(tmp_path):
 def test_g_sweep(tmp_path):
     tab = _table(n_subj=4, gs=(0.5, 1.0, 2.0))
     chosen = cstats.best_g(tab)  # the stats table plugs in directly
-    paths = figures.g_sweep(tab, "fc_fit", chosen, tmp_path / "gs", rule="max mean FC fit")
+    paths = figures.save_figure(
+        figures.g_sweep(tab, "fc_fit", chosen, rule="max mean FC fit"), tmp_path / "gs"
+    )
     svg = _check_files(paths, tmp_path / "gs")
     assert "global coupling G (unitless)" in svg
 
-    fig = figures.make_g_sweep(tab, "fc_fit", chosen)
+    fig = figures.g_sweep(tab, "fc_fit", chosen)
     _assert_units(fig)
     _assert_no_overlap(fig)
     ax = _data_axes(fig)[0]
@@ -646,41 +654,272 @@ def test_g_sweep(tmp_path):
 def test_g_sweep_without_choice_and_single_subject(tmp_path):
     """No G chosen (single-G study) and n = 1: drawn without stars or intervals, and said so."""
     tab = _table(n_subj=1, gs=(2.0,))
-    fig = figures.make_g_sweep(tab, "fc_fit", None)
+    fig = figures.g_sweep(tab, "fc_fit", None)
     _assert_units(fig)
     ax = _data_axes(fig)[0]
     assert not [ln for ln in ax.lines if ln.get_marker() == "*"]
     assert "n = 1: no interval" in " ".join(_texts(fig).split())
     assert not ax.collections  # no interval band
-    paths = figures.g_sweep(tab, "fc_fit", None, tmp_path / "g1")
+    paths = figures.save_figure(figures.g_sweep(tab, "fc_fit", None), tmp_path / "g1")
     _check_files(paths, tmp_path / "g1")
 
 
-def test_g_sweep_invalid(tmp_path):
+def test_g_sweep_invalid():
     tab = _table(n_subj=3, gs=(0.5, 1.0))
     with pytest.raises(CmftvbError, match="was not simulated"):
-        figures.g_sweep(tab, "fc_fit", {"cmf": 7.0}, tmp_path / "g")
+        figures.g_sweep(tab, "fc_fit", {"cmf": 7.0})
     with pytest.raises(CmftvbError, match="names model 'x'"):
-        figures.g_sweep(tab, "fc_fit", {"x": 1.0}, tmp_path / "g")
+        figures.g_sweep(tab, "fc_fit", {"x": 1.0})
     with pytest.raises(CmftvbError, match="metric 'r'"):
-        figures.g_sweep(tab, "r", {"cmf": 1.0}, tmp_path / "g")
+        figures.g_sweep(tab, "r", {"cmf": 1.0})
     two = pd.concat([tab, tab.assign(preset="published")])
     with pytest.raises(CmftvbError, match="several presets"):
-        figures.g_sweep(two, "fc_fit", {"cmf": 1.0}, tmp_path / "g")
+        figures.g_sweep(two, "fc_fit", {"cmf": 1.0})
 
 
 def test_mean_ci_equals_scipy_t_interval():
     x = np.array([0.21, 0.25, 0.19, 0.30, 0.27, np.nan])
-    m, half, n = figures._mean_ci(x)
+    m, half, n = figures.mean_ci(x)
     ok = x[np.isfinite(x)]
     lo, hi = stats.t.interval(0.95, ok.size - 1, loc=ok.mean(), scale=stats.sem(ok))
     assert n == 5 and m == pytest.approx(ok.mean(), rel=1e-14)
     assert (m - half, m + half) == pytest.approx((lo, hi), rel=1e-12)
-    assert np.isnan(figures._mean_ci([1.0])[1])
-    assert np.isnan(figures._mean_ci([1.0, 2.0])[1])  # n = 2: not drawn (MIN_N_INTERVAL)
+    assert np.isnan(figures.mean_ci([1.0])[1])
+    assert np.isnan(figures.mean_ci([1.0, 2.0])[1])  # n = 2: not drawn (MIN_N_INTERVAL)
 
 
 def test_metric_label_units():
     for m in ("fc_fit", "fcd_ks", "bold_mae", "fc_profile_error", "peak_hz", "delay_ms", "x"):
         assert UNIT.search(figures.metric_label(m)), m
     assert figures.metric_label("peak_hz") == "peak (Hz)"
+
+
+# ---------------------------------------------------------------------------------------------
+# every figure returns a Figure; the saver writes both files or neither
+# ---------------------------------------------------------------------------------------------
+
+
+def _small_inputs(name, fc_inputs, spectra, sample_zip):
+    """Small arguments for each figure function of figures.FIGURES."""
+    emp, sims, roles, _ = fc_inputs
+    f, psd = spectra
+    tab = _table(n_subj=3, gs=(1.0,))
+    mf = np.linspace(0, 70, 8)
+    return {
+        "connectome_weights": lambda: ((load_any(sample_zip),), {}),
+        "fc_matrices": lambda: ((emp, sims, LABELS, roles), {}),
+        "paired_fitness": lambda: ((tab, "fc_fit"), {}),
+        "g_sweep": lambda: ((tab, "fc_fit", None), {}),
+        "regional_error": lambda: ((_table(n_subj=3, gs=(1.0,), regions=("global", *CRBL)),), {}),
+        "population_spectra": lambda: ((f, {"PC": psd["PC"]}), {}),
+        "coherence_plot": lambda: ((f, {("a", "b"): np.full(f.size, 0.5)}), {}),
+        "firing_rates": lambda: (
+            (pd.DataFrame({"population": ["PC", "PC"], "rate_hz": [40.0, 60.0]}), {}),
+            {},
+        ),
+        "node_curves": lambda: ((mf, {"PC": 55 + 0.6 * mf}), {}),
+    }[name]()
+
+
+@pytest.mark.parametrize("name", sorted(figures.FIGURES))
+def test_every_figure_returns_a_figure(name, fc_inputs, spectra, sample_zip):
+    from matplotlib.figure import Figure
+
+    args, kwargs = _small_inputs(name, fc_inputs, spectra, sample_zip)
+    fig = figures.FIGURES[name](*args, **kwargs)
+    assert isinstance(fig, Figure)
+    assert fig.axes, f"{name} drew no axes"
+
+
+def test_figures_registry_lists_every_public_figure_function():
+    """FIGURES holds each theme module's public functions that return a Figure."""
+    import inspect
+
+    from cmftvb.figures import connectome, ephys, fc, fitness, single_node
+
+    found = {
+        n
+        for mod in (connectome, ephys, fc, fitness, single_node)
+        for n, fn in inspect.getmembers(mod, inspect.isfunction)
+        if fn.__module__ == mod.__name__
+        and not n.startswith("_")
+        and inspect.signature(fn).return_annotation in ("Figure", "matplotlib.figure.Figure")
+    }
+    assert found == set(figures.FIGURES)
+
+
+def test_save_figure_writes_both_or_neither(tmp_path, monkeypatch):
+    """A failure while rendering the SVG leaves no PNG, no SVG and no temporary file, and
+    keeps files of an earlier run untouched."""
+    fig = figures.node_curves(np.linspace(0, 70, 8), {"PC": np.linspace(55, 90, 8)})
+    png, svg = figures.save_figure(fig, tmp_path / "nc")
+    before = png.read_bytes(), svg.read_bytes()
+    real = fig.savefig
+
+    def failing(fname, *args, format=None, **kwargs):
+        if format == "svg":
+            Path(fname).write_text("<svg partial")
+            raise RuntimeError("disk full")
+        return real(fname, *args, format=format, **kwargs)
+
+    monkeypatch.setattr(fig, "savefig", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        figures.save_figure(fig, tmp_path / "nc")
+    assert (png.read_bytes(), svg.read_bytes()) == before
+    with pytest.raises(RuntimeError, match="disk full"):
+        figures.save_figure(fig, tmp_path / "new" / "nc")
+    assert not list((tmp_path / "new").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nc.png", "nc.svg", "new"]
+
+
+def test_save_figure_rejects_what_is_not_a_figure(tmp_path):
+    with pytest.raises(CmftvbError, match="expected a matplotlib Figure"):
+        figures.save_figure([1, 2], tmp_path / "x")
+    assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------
+# connectome
+# ---------------------------------------------------------------------------------------------
+
+
+def test_connectome_weights(tmp_path, sample_zip):
+    c = load_any(sample_zip)
+    paths = figures.save_figure(figures.connectome_weights(c), tmp_path / "c")
+    svg = _check_files(paths, tmp_path / "c")
+    assert "DCN" in svg and "log10 weight" in svg
+    assert [r for r, _, _ in figures.role_runs(c.roles)][-3:] == [
+        "crbl_vermis",
+        "dcn",
+        "crbl_hemisphere",
+    ]
+    assert figures.role_runs(["a", "a", "b", "a"]) == [("a", 0, 2), ("b", 2, 3), ("a", 3, 4)]
+    # the image is log10 of the weights, zero weights blank (NaN)
+    fig = figures.connectome_weights(c, title="T")
+    im = next(a for a in fig.axes[0].get_children() if isinstance(a, AxesImage))
+    arr = np.ma.filled(np.ma.asarray(im.get_array()).astype(float), np.nan)
+    w = c.weights
+    np.testing.assert_allclose(arr[w > 0], np.log10(w[w > 0]), rtol=1e-12)
+    assert np.isnan(arr[w == 0]).all()
+    # the node count per role is written under the figure with the display names
+    counts = fig.texts[0].get_text()
+    assert f"DCN {int((c.roles == 'dcn').sum())}" in counts
+
+
+# ---------------------------------------------------------------------------------------------
+# from the workflow's files to a figure's inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def test_chosen_g_rule():
+    best = pd.DataFrame(
+        {
+            "model": ["cmf", "homogeneous", "cmf"],
+            "preset": ["corrected", "corrected", "published"],
+            "G": [2.0, 1.0, 3.0],
+        }
+    )
+    assert figures.chosen_g(best, "corrected") == {"cmf": 2.0, "homogeneous": 1.0}
+    assert figures.chosen_g({"cmf": 2}) == {"cmf": 2.0}
+    assert figures.chosen_g(None) is None and figures.chosen_g(best.iloc[:0], "x") is None
+    with pytest.raises(CmftvbError, match="several rows per model"):
+        figures.chosen_g(best)
+    chosen = figures.chosen_g(best, "corrected")
+    assert figures.is_chosen(chosen, "cmf", 2.0) and not figures.is_chosen(chosen, "cmf", 1.0)
+    assert not figures.is_chosen(chosen, "other", 2.0)
+    assert figures.is_chosen(None, "cmf", 7.0)
+    # the table filter agrees with cmftvb.stats.at_chosen_g
+    tab = _table(n_subj=2, gs=(1.0, 2.0, 3.0))
+    got = figures.at_chosen_g(tab, best, "corrected")
+    expect = cstats.at_chosen_g(tab, best[best.preset == "corrected"])
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), expect.sort_index().reset_index(drop=True)
+    )
+    assert figures.at_chosen_g(tab, best.iloc[:0]) is tab
+
+
+def test_empirical_and_mean_fc_from_run_files():
+    rng = np.random.default_rng(4)
+    has = np.array([True, False, True, True, False])
+    bold = rng.standard_normal((50, 3))
+    fc = figures.empirical_fc(bold, has)
+    np.testing.assert_allclose(
+        fc[np.ix_(has, has)][np.triu_indices(3, 1)],
+        np.corrcoef(bold.T)[np.triu_indices(3, 1)],
+        rtol=1e-12,
+    )
+    assert np.isnan(fc[~has]).all() and np.isnan(fc[:, ~has]).all()
+    runs = [
+        ({"fc": rng.standard_normal((2, 5, 5))}, {"model": m, "G": g})
+        for m in ("homogeneous", "cmf")
+        for g in (1.0, 2.0)
+    ]
+    got = figures.mean_fc_by_model(runs, {"homogeneous": 1.0, "cmf": 2.0})
+    np.testing.assert_allclose(got["homogeneous"], runs[0][0]["fc"].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(got["cmf"], runs[3][0]["fc"].mean(axis=0), rtol=1e-12)
+    both = figures.mean_fc_by_model(runs[:2])  # no G chosen: every seed of every G
+    stack = np.concatenate([runs[0][0]["fc"], runs[1][0]["fc"]])
+    np.testing.assert_allclose(both["homogeneous"], stack.mean(axis=0), rtol=1e-12)
+
+
+def test_spectra_by_model_from_signal_files():
+    rng = np.random.default_rng(6)
+    f = np.linspace(0, 50, 11)
+
+    def run(model, G, pops):
+        arrays = {"freqs_hz": f, "coh_freqs_hz": f, "coh_nodes_r_E": rng.random((2, 4, 11))}
+        arrays |= {f"psd_{p}": rng.random((2, 3, 11)) for p in pops}
+        arrays["coh_S_E__S_I"] = rng.random((2, 3, 11))
+        return arrays, {"model": model, "G": G}
+
+    runs = [
+        run("cmf", 1.0, ["PC", "r_E"]),
+        run("cmf", 2.0, ["PC"]),
+        run("homogeneous", 1.0, ["r_E"]),
+    ]
+    freqs, psd, coh_f, coh = figures.spectra_by_model(runs, {"cmf": 1.0, "homogeneous": 1.0})
+    np.testing.assert_array_equal(freqs, f)
+    np.testing.assert_array_equal(coh_f, f)
+    assert {m: sorted(d) for m, d in psd.items()} == {"cmf": ["PC", "r_E"], "homogeneous": ["r_E"]}
+    # seeds and nodes become rows: (2 seeds x 3 nodes, F)
+    np.testing.assert_array_equal(psd["cmf"]["PC"], runs[0][0]["psd_PC"].reshape(6, 11))
+    assert sorted(coh) == ["S_E-S_I (cMF)", "S_E-S_I (homogeneous)"]  # node coherence left out
+    _, all_g, _, _ = figures.spectra_by_model(runs)
+    assert all_g["cmf"]["PC"].shape == (12, 11)
+
+
+def test_rates_at_chosen_g():
+    tab = pd.DataFrame(
+        {
+            "subject": "s0",
+            "model": ["cmf", "cmf", "cmf", "homogeneous"],
+            "preset": ["corrected", "corrected", "published", "corrected"],
+            "G": [1.0, 2.0, 1.0, 1.0],
+            "seed": 0,
+            "metric": ["PC_rate_hz", "PC_rate_hz", "PC_rate_hz", "r_E_rate_hz"],
+            "region": "x",
+            "value": [50.0, 60.0, 70.0, 3.0],
+        }
+    )
+    got = figures.rates_at_chosen_g(tab, {"cmf": 2.0, "homogeneous": 1.0}, "corrected")
+    assert got.to_dict("list") == {
+        "population": ["PC", "r_E"],
+        "rate_hz": [60.0, 3.0],
+        "model": ["cmf", "homogeneous"],
+    }
+    assert len(figures.rates_at_chosen_g(tab, None, "corrected")) == 3
+
+
+def test_rates_by_preset_applies_preset_overrides_only():
+    """Preset overrides reach the node, projection overrides do not (they would raise)."""
+    from cmftvb.models import nodecurve, presets
+
+    mossy = [10.0, 40.0]
+    pairs = [("crbl.alpha.PC", 2.5), ("projections.crbl_to_dcn.weight", 9.0)]
+    got = figures.rates_by_preset(mossy, ["corrected"], pairs)
+    preset = presets.apply_overrides(presets.load_preset("corrected"), [("crbl.alpha.PC", "2.5")])
+    table = nodecurve.node_curve(np.array(mossy), preset)
+    assert list(got) == ["corrected"] and list(got["corrected"]) == ["GrC", "GoC", "MLI", "PC"]
+    np.testing.assert_array_equal(got["corrected"]["PC"], table[:, 4])
+    plain = figures.rates_by_preset(mossy, ["corrected"])
+    assert not np.allclose(plain["corrected"]["PC"], got["corrected"]["PC"])

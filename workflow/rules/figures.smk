@@ -1,5 +1,9 @@
-# Stage 7, figures and report (STUDY.md): the article-style figures (cmftvb.figures), PNG with an
-# SVG twin, each PNG wrapped in report() with a caption; `snakemake --report` builds the HTML.
+# Stage 7, figures and report (STUDY.md): the article-style figures. Each scripts/fig_*.py adapter
+# reads its inputs, calls one figure function of the cmftvb.figures package (it returns a
+# matplotlib Figure) and writes it with cmftvb.figures.save_figure: a PNG and its SVG twin, both
+# or neither. Each PNG is wrapped in report() with a caption from workflow/report/;
+# `snakemake --report` builds the HTML. The connectome figure's rule, fig_connectome, sits in
+# connectome.smk beside the connectome it draws.
 
 
 rule fig_node_curves:

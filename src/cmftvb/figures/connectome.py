@@ -1,28 +1,19 @@
-"""Figure of a connectome (STUDY.md stage 1 output): log-weights matrix with role blocks."""
+"""Connectome figures (STUDY.md stage 1 output): log-weights matrix with role blocks."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from collections.abc import Iterable
 
+import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
 
-from cmftvb import CmftvbError
 from cmftvb.connectome.core import Connectome
 from cmftvb.connectome.roles import ROLES
-
-_ROLE_NAMES = {
-    "cortex": "cortex",
-    "thalamus": "thalamus",
-    "subcortical": "subcortical",
-    "brainstem": "brain stem",
-    "crbl_hemisphere": "crbl hemisphere",
-    "crbl_vermis": "vermis",
-    "dcn": "DCN",
-}
+from cmftvb.figures import style
 
 
-def role_runs(roles) -> list[tuple[str, int, int]]:
+def role_runs(roles: Iterable[str]) -> list[tuple[str, int, int]]:
     """Consecutive runs of equal role: ``(role, start, stop)`` with ``stop`` exclusive."""
     roles = list(roles)
     runs = []
@@ -34,27 +25,20 @@ def role_runs(roles) -> list[tuple[str, int, int]]:
     return runs
 
 
-def plot_connectome(connectome: Connectome, path: str | os.PathLike, *, title: str | None = None):
-    """Write a figure of ``log10`` weights ``W[target, source]`` (PNG or SVG by suffix).
+def connectome_weights(connectome: Connectome, *, title: str | None = None) -> Figure:
+    """``log10`` weights ``W[target, source]`` of a connectome, nodes in file order.
 
     Zero weights are shown blank. Lines separate runs of nodes with the same role and the runs
-    are named along both axes; the colour bar gives ``log10(weight)`` (weights dimensionless,
-    as normalised in ``meta["preparation"]``). Written atomically and reproducibly
-    (:func:`cmftvb.figures.save_one`). Returns the path.
+    are named along both axes (:data:`~cmftvb.figures.style.ROLE_NAMES`); the colour bar gives
+    ``log10(weight)`` (weights dimensionless, as normalised in ``meta["preparation"]``); the
+    node count per role is written at the bottom. ``title`` defaults to the subject (or
+    source) named in the connectome's metadata.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise CmftvbError(f"{path}: figure format must be .png, .svg or .pdf")
     w = connectome.weights
     with np.errstate(divide="ignore"):
         logw = np.where(w > 0, np.log10(np.where(w > 0, w, 1.0)), np.nan)
-    n = connectome.n
-    fig, ax = plt.subplots(figsize=(8.0, 7.0), dpi=120)
+    fig = Figure(figsize=(8.0, 7.0), dpi=120)
+    ax = fig.subplots()
     if np.isfinite(logw).any():
         lo, hi = np.nanpercentile(logw, 1), np.nanmax(logw)
     else:
@@ -66,25 +50,19 @@ def plot_connectome(connectome: Connectome, path: str | os.PathLike, *, title: s
         ax.axhline(a - 0.5, color="k", lw=0.6)
         ax.axvline(a - 0.5, color="k", lw=0.6)
     ticks = [(a + b - 1) / 2 for _, a, b in runs]
-    names = [_ROLE_NAMES.get(r, r) for r, _, _ in runs]
+    names = [style.role_name(r) for r, _, _ in runs]
     ax.set_xticks(ticks, names, rotation=90, fontsize=7)
     ax.set_yticks(ticks, names, fontsize=7)
-    ax.set_xlabel(f"source node (N = {n})")
+    ax.set_xlabel(f"source node (N = {connectome.n})")
     ax.set_ylabel("target node")
     ax.set_title(title or str(connectome.meta.get("subject", connectome.meta.get("source", ""))))
     cb = fig.colorbar(im, ax=ax, shrink=0.8)
     cb.set_label("log10 weight (normalised, dimensionless)")
     counts = ", ".join(
-        f"{_ROLE_NAMES[r]} {int((connectome.roles == r).sum())}"
+        f"{style.role_name(r)} {int((connectome.roles == r).sum())}"
         for r in ROLES
         if (connectome.roles == r).any()
     )
     fig.text(0.01, 0.01, counts, fontsize=7)
     fig.tight_layout()
-    try:
-        from cmftvb.figures import save_one
-
-        save_one(fig, path)
-    finally:
-        plt.close(fig)
-    return path
+    return fig
