@@ -14,10 +14,8 @@ from cmftvb.figures import style
 from cmftvb.figures.tables import series_by_group
 from cmftvb.models import crbl, nodecurve, presets
 
-#: Validity range of the cerebellar mean field's mossy input (MODEL.md §2.6), Hz.
-#: A model fact kept here until the model registry (issue 13 item 4) declares it in
-#: :mod:`cmftvb.models.crbl`; nothing else in the package repeats it.
-MOSSY_VALIDITY_HZ = (0.0, 70.0)
+#: Validity range of the cerebellar mean field's mossy input (Hz), declared by the model.
+MOSSY_VALIDITY_HZ = crbl.MOSSY_VALIDITY_HZ
 
 
 def rates_by_preset(

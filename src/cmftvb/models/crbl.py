@@ -67,6 +67,9 @@ from cmftvb.models.base import LocalModel
 # ---- population indices -------------------------------------------------------------------
 GRC, GOC, MLI, PC = 0, 1, 2, 3
 POPS = ("GrC", "GoC", "MLI", "PC")
+#: Range of constant mossy input (Hz) over which the transfer functions were fitted and the
+#: single-node input-output relation was validated (Lorenzi et al. 2023; docs/MODEL.md).
+MOSSY_VALIDITY_HZ = (0.0, 70.0)
 
 #: This model's declaration (collected by :mod:`cmftvb.models.registry`). The state variables
 #: are the four population rates (kHz); order 2 adds the covariances (``COV_PAIRS``), which
