@@ -56,8 +56,8 @@ def connectome_inputs(wildcards):
 
 
 def empirical_inputs(wildcards):
-    """Input files of rule prepare_empirical: the prepared connectome and, for a user cohort,
-    the subject's BOLD files."""
+    """Inputs of the prepare_empirical rule, i.e. the prepared connectome and, for a user
+    cohort, the subject's BOLD files."""
     out = {"connectome": subject_path("connectomes", "npz", wildcards.subject)}
     cohort = config["cohort"]
     if cohort["source"] == "participants":
