@@ -419,7 +419,11 @@ def read_table(path: str | os.PathLike) -> Any:
     import pandas as pd
 
     table = pd.read_csv(
-        path, sep="\t", keep_default_na=False, dtype={"subject": str, "region": str}
+        path,
+        sep="\t",
+        keep_default_na=False,
+        na_values={"value": ["nan"]},
+        dtype={"subject": str, "region": str},
     )
     if "value" in table:
         table["value"] = pd.to_numeric(table["value"])
