@@ -208,3 +208,38 @@ def test_job_manifest_and_its_path(tmp_path):
         io.manifest_path(log) == tmp_path / "results" / "provenance" / "fitness" / "s1" / "run.json"
     )
     assert io.manifest_path(tmp_path / "elsewhere.log") is None
+
+
+def test_read_best_g(tmp_path):
+    path = tmp_path / "best_G.tsv"
+    path.write_text(
+        "model\tpreset\tG\tscore\tn_subjects\n"
+        "cmf\tcorrected\t2\t0.3\t7\nhomogeneous\tcorrected\t1.5\t0.2\t7\n"
+        "cmf\tpublished\t3\t0.1\t7\n"
+    )
+    assert io.read_best_g(path, "corrected") == {"cmf": 2.0, "homogeneous": 1.5}
+    assert io.read_best_g(path, "other") is None
+    path.write_text("model\tpreset\tG\tscore\tn_subjects\n")
+    assert io.read_best_g(path, "corrected") is None
+
+
+def test_job_log_collects_the_package_and_warnings(tmp_path):
+    import logging
+    import warnings
+
+    path = tmp_path / "logs" / "rule" / "x.log"
+    log = io.job_log(path, "rule_x")
+    try:
+        log.info("from the job")
+        logging.getLogger("cmftvb.fitness").info("from the package")
+        warnings.warn("a warning", UserWarning, stacklevel=1)
+        text = path.read_text()
+        assert "INFO from the job" in text and "INFO from the package" in text
+        assert "UserWarning: a warning" in text
+    finally:
+        for name in ("cmftvb.workflow.rule_x", "py.warnings", "cmftvb"):
+            for h in list(logging.getLogger(name).handlers):
+                if getattr(h, "baseFilename", "") == str(path):
+                    logging.getLogger(name).removeHandler(h)
+                    h.close()
+        logging.captureWarnings(False)

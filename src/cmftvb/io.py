@@ -477,3 +477,38 @@ def job_manifest(
         "outputs": files,
         "provenance": provenance(config, **extra),
     }
+
+
+def read_best_g(path: str | os.PathLike, preset: str) -> dict[str, float] | None:
+    """Model -> chosen G for ``preset`` from the study's ``best_G.tsv`` (rule stats); None when
+    no G was chosen (a study without empirical BOLD writes an empty table)."""
+    table = read_table(path)
+    if table.empty:
+        return None
+    rows = table[table["preset"] == preset]
+    return {str(m): float(g) for m, g in zip(rows["model"], rows["G"], strict=True)} or None
+
+
+def job_log(log_path: str | os.PathLike | None, rule: str) -> Any:
+    """Logger of a workflow job: INFO and up of the job, of the package (logger ``cmftvb``) and
+    of warnings go to ``log_path`` (rewritten), or to stderr without one."""
+    import logging
+    import sys
+
+    log = logging.getLogger(f"cmftvb.workflow.{rule}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler: logging.Handler
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, mode="w")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
+    logging.captureWarnings(True)
+    for logger in (log, logging.getLogger("py.warnings"), logging.getLogger("cmftvb")):
+        logger.addHandler(handler)
+    logging.getLogger("cmftvb").setLevel(logging.INFO)
+    return log
