@@ -20,17 +20,24 @@ configfile: str(Path(workflow.basedir) / "config.yaml")
 report: "workflow/report/workflow.rst"
 
 
-# Wildcards that become file names hold no slash and no dot-dot, so no output can leave the
-# results folder (cohort subject ids are checked against the same pattern).
+# The config (config.smk: config.yaml and every --configfile are read again refusing duplicate
+# keys, then validated) and the study's wildcard values; the path of every file (paths.smk);
+# job resources (resources.smk).
+include: "workflow/rules/config.smk"
+include: "workflow/rules/paths.smk"
+include: "workflow/rules/resources.smk"
+
+
+# Wildcard patterns come from the package (model variants, presets, the subject id pattern):
+# file-name wildcards hold no slash and no dot-dot, so no output can leave results/.
 wildcard_constraints:
-    subject="[A-Za-z0-9_-]+",
-    model="homogeneous|cmf",
-    preset="corrected|published",
+    subject=SUBJECT_RE,
+    model=VARIANT_RE,
+    preset=PRESET_RE,
     G=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
     seeds="[0-9]+(_[0-9]+)*",
 
 
-include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/connectome.smk"
 include: "workflow/rules/substitution.smk"

@@ -1,20 +1,14 @@
-"""Rule study_table: concatenate the per-run fitness tables into the study's tidy table."""
+"""Rule study_table: concatenate the per-run fitness tables into the study's tidy table
+(cmftvb.fitness.study_table)."""
 
-import pandas as pd
-from _adapter import run
+from _adapter import read_table, run, write_table
 
-from cmftvb import io
-from cmftvb.fitness import TABLE_COLUMNS
+from cmftvb import fitness
 
 
 def main(snakemake, log):
-    tables = [
-        pd.read_csv(path, sep="\t", keep_default_na=False, dtype={"subject": str, "region": str})
-        for path in snakemake.input
-    ]
-    table = pd.concat(tables, ignore_index=True)[TABLE_COLUMNS]
-    table["value"] = pd.to_numeric(table["value"])
-    table = table.sort_values(TABLE_COLUMNS[:-1], kind="stable").reset_index(drop=True)
+    tables = [read_table(path) for path in snakemake.input]
+    table = fitness.study_table(tables)
     log.info(
         "%d runs, %d rows, %d subjects, metrics: %d",
         len(tables),
@@ -22,8 +16,7 @@ def main(snakemake, log):
         table["subject"].nunique(),
         table["metric"].nunique(),
     )
-    with io.atomic_path(snakemake.output[0]) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="nan")
+    write_table(table, snakemake.output[0])
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

@@ -164,3 +164,153 @@ def test_run_table_absent_nodes_and_columns():
             labels=labels,
             has_empirical=has,
         )
+
+
+# ------------------------------------------------- batch scoring (rule fitness)
+def _features(seed=1):
+    """Per-node features of 4 nodes: two cerebral, one cerebellar cortex, one DCN."""
+    rows = []
+    for region, base in (("ctx1", 1.0), ("ctx2", 3.0), ("crb", 10.0), ("dcn1", 20.0)):
+        rows.append((seed, "r_E_alpha_rel_area", region, base / 100))
+        rows.append((seed, "r_E_rate_hz", region, base))
+        rows.append((seed, "coh_r_E_GrC_beta", region, base / 10))
+    return pd.DataFrame(rows, columns=["seed", "metric", "region", "value"])
+
+
+LABELS = np.array(["ctx1", "ctx2", "crb", "dcn1"])
+ROLES = np.array(["cortex", "thalamus", "crbl_hemisphere", "dcn"])
+
+
+def test_summarise_features_keeps_rates_per_node_and_averages_the_rest_per_group():
+    out = F.summarise_features(_features(), LABELS, ROLES)
+    got = {(m, r): v for m, r, v in out[["metric", "region", "value"]].itertuples(index=False)}
+    assert got == {
+        ("coh_r_E_GrC_beta", "cerebral"): pytest.approx((0.1 + 0.3) / 2),
+        ("coh_r_E_GrC_beta", "crbl_cortex"): pytest.approx(1.0),
+        ("coh_r_E_GrC_beta", "dcn"): pytest.approx(2.0),
+        ("r_E_alpha_rel_area", "cerebral"): pytest.approx((0.01 + 0.03) / 2),
+        ("r_E_alpha_rel_area", "crbl_cortex"): pytest.approx(0.1),
+        ("r_E_alpha_rel_area", "dcn"): pytest.approx(0.2),
+        ("r_E_rate_hz", "ctx1"): 1.0,
+        ("r_E_rate_hz", "ctx2"): 3.0,
+        ("r_E_rate_hz", "crb"): 10.0,
+        ("r_E_rate_hz", "dcn1"): 20.0,
+    }
+
+
+class _Con:
+    labels, roles = LABELS, ROLES
+    has_empirical = np.array([True, True, False, False])
+
+
+def _signals(rng, seeds=(1, 2), T=400, tr_s=0.72):
+    return {
+        "seeds": np.array(seeds),
+        "bold": rng.standard_normal((len(seeds), T, 4)),
+        "tr_s": np.float64(tr_s),
+        "labels": LABELS,
+    }
+
+
+OPTIONS = {
+    "bandpass_hz": [0.01, 0.1],
+    "filter_order": 4,
+    "filter_simulated": True,
+    "fcd_window_s": 20.0,
+    "fcd_step_s": 1.44,
+}
+KEYS = {"subject": "s1", "model": "cmf", "preset": "corrected", "G": "1.5"}
+
+
+def test_score_batch_scores_each_seed_like_run_table():
+    rng = np.random.default_rng(3)
+    sig = _signals(rng)
+    emp = {"bold": rng.standard_normal((300, 2)), "tr_s": np.float64(0.72)}
+    features = pd.concat([_features(1), _features(2)], ignore_index=True)
+    table, fcs = F.score_batch(sig, features, emp, _Con(), keys=KEYS, **OPTIONS)
+    assert fcs.shape == (2, 4, 4)
+    assert list(table.columns) == F.TABLE_COLUMNS
+    assert F.fcd_steps(0.72, 20.0, 1.44) == (28, 2)
+    for k, seed in enumerate((1, 2)):
+        # the simulated BOLD is band-passed like the empirical one: scipy's Butterworth here
+        sos = signal.butter(4, [0.01, 0.1], btype="bandpass", fs=1 / 0.72, output="sos")
+        x = signal.detrend(sig["bold"][k], axis=0)
+        x = signal.sosfiltfilt(sos, (x - x.mean(0)) / x.std(0), axis=0)
+        off = ~np.eye(4, dtype=bool)
+        np.testing.assert_allclose(fcs[k][off], np.corrcoef(x.T)[off], rtol=1e-10)
+        ref = F.run_table(
+            subject="s1",
+            model="cmf",
+            preset="corrected",
+            G=1.5,
+            seed=seed,
+            sim_bold=x,
+            emp_bold=emp["bold"],
+            labels=LABELS,
+            has_empirical=_Con.has_empirical,
+            fcd_window=28,
+            fcd_step=2,
+            extra=F.summarise_features(_features(seed), LABELS, ROLES),
+        )
+        mine = table[table.seed == seed].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, ref, rtol=1e-9)
+
+
+def test_score_batch_without_empirical_bold_gives_features_only():
+    rng = np.random.default_rng(4)
+    sig = _signals(rng, seeds=(7,))
+    emp = {"bold": np.zeros((0, 2)), "tr_s": np.float64(0.72)}
+    table, _ = F.score_batch(sig, _features(7), emp, _Con(), keys=KEYS, **OPTIONS)
+    assert not table.metric.isin(["fc_fit", "fcd_ks", "bold_mae"]).any()
+    assert len(table) == 10 and set(table.seed) == {7} and set(table.G) == {1.5}
+
+
+def test_score_batch_refuses_mismatched_tr():
+    rng = np.random.default_rng(5)
+    sig = _signals(rng, tr_s=2.0)
+    emp = {"bold": rng.standard_normal((300, 2)), "tr_s": np.float64(0.72)}
+    with pytest.raises(CmftvbError, match="subject s1: simulated BOLD at TR 2.0 s, empirical"):
+        F.score_batch(sig, _features(), emp, _Con(), keys=KEYS, **OPTIONS)
+
+
+def test_study_table_concatenates_and_sorts():
+    def run(subject, seed, value):
+        return pd.DataFrame(
+            [[subject, "cmf", "corrected", 1.5, seed, "fc_fit", "global", value]],
+            columns=F.TABLE_COLUMNS,
+        )
+
+    out = F.study_table([run("b", 1, 0.5), run("a", 2, 0.25), run("a", 1, np.nan)])
+    assert list(zip(out.subject, out.seed, strict=True)) == [("a", 1), ("a", 2), ("b", 1)]
+    assert np.isnan(out.value[0]) and out.value[1] == 0.25 and out.value.dtype == float
+
+
+def test_prepare_empirical_from_a_bold_table(tmp_path):
+    from cmftvb.connectome import Connectome
+
+    rng = np.random.default_rng(6)
+    raw = 100 + rng.standard_normal((200, 3)).cumsum(axis=0)  # time x regions
+    path = tmp_path / "bold.tsv"
+    path.write_text(
+        "A\tB\tC\n" + "\n".join("\t".join(repr(float(v)) for v in row) for row in raw) + "\n"
+    )
+    w = np.ones((4, 4)) - np.eye(4)
+    con = Connectome(
+        weights=w,
+        tract_lengths=w * 10,
+        labels=["A", "B", "C", "Dentate_L"],
+        roles=["cortex", "cortex", "thalamus", "dcn"],
+        has_empirical=np.array([True, True, True, False]),
+    )
+    arrays, meta = F.prepare_empirical(
+        "participants", "s1", {"bold": str(path)}, con, tr_s=2.0, bandpass_hz=(0.01, 0.2)
+    )
+    sos = signal.butter(4, [0.01, 0.2], btype="bandpass", fs=0.5, output="sos")
+    x = signal.detrend(raw, axis=0)
+    ref = signal.sosfiltfilt(sos, (x - x.mean(0)) / x.std(0), axis=0)
+    np.testing.assert_allclose(arrays["bold"], ref, rtol=1e-8, atol=1e-10)
+    assert list(arrays["labels"]) == ["A", "B", "C"] and float(arrays["tr_s"]) == 2.0
+    assert meta["preprocessing"] == "detrended, z-scored, band-pass 0.01-0.2 Hz"
+    # the sample subject has none: zero volumes on the nodes with data
+    none, meta = F.prepare_empirical("sample", "s1", {}, con, tr_s=2.0)
+    assert none["bold"].shape == (0, 3) and meta["preprocessing"].startswith("no empirical")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import os
 import re
 import shutil
 import subprocess
@@ -60,6 +61,7 @@ def expected_jobs(cfg: dict, n_subjects: int) -> dict[str, int]:
     jobs = n_subjects * variants * len(sim["G"]) * batches
     return {
         "prepare_connectome": n_subjects,
+        "prepare_empirical": n_subjects,
         "build_network": n_subjects * len(cfg["network"]["models"]) * len(specified),
         "simulate": jobs,
         "signals": jobs,  # signals and fitness run per simulation batch, seed by seed
@@ -106,6 +108,46 @@ def test_bad_config_stops_with_key_in_message(tmp_path, text, message):
     res = snakemake(tmp_path, "-n", "--configfile", str(bad))
     assert res.returncode != 0
     assert message in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+def test_duplicate_config_key_is_refused(tmp_path):
+    """YAML keeps the last of two equal keys without a word; the workflow refuses the file."""
+    bad = tmp_path / "dup.yaml"
+    bad.write_text("study: a\nsimulation:\n  G: [1.0]\n  G: [2.0]\n")
+    res = snakemake(tmp_path, "-n", "--configfile", str(bad))
+    assert res.returncode != 0
+    assert f"{bad}: line 4: duplicate key 'G' (first given on line 3)" in res.stdout + res.stderr
+
+
+def test_band_pass_does_not_touch_connectomes_or_simulations(tmp_path):
+    """fitness.bandpass_hz is a parameter of the empirical BOLD only: in a complete study
+    (every output present, recorded with ``--touch``), changing it reruns prepare_empirical and
+    what reads it, never prepare_connectome, build_network, simulate nor signals."""
+    cfg = load("configs/tiny.yaml")
+    first = tmp_path / "a.yaml"
+    first.write_text(yaml.safe_dump(cfg))
+    res = snakemake(tmp_path, "-n", "--configfile", str(first))
+    assert res.returncode == 0, res.stdout + res.stderr
+    for line in res.stdout.splitlines():
+        if line.strip().startswith("output:"):
+            for name in line.split(":", 1)[1].split(","):
+                path = tmp_path / name.strip()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch()
+                os.utime(path, (1e9, 1e9))  # all equally old: --touch records every job
+    res = snakemake(tmp_path, "--touch", "--cores", "1", "--configfile", str(first), "-q")
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = snakemake(tmp_path, "-n", "--configfile", str(first))
+    assert "Nothing to be done" in res.stdout + res.stderr, res.stdout
+    cfg["fitness"]["bandpass_hz"] = [0.02, 0.09]
+    second = tmp_path / "b.yaml"
+    second.write_text(yaml.safe_dump(cfg))
+    res = snakemake(tmp_path, "-n", "--configfile", str(second))
+    assert res.returncode == 0, res.stdout + res.stderr
+    counts = job_counts(res.stdout)
+    assert counts.get("prepare_empirical") == 2 and counts.get("fitness") == 8, counts
+    for rule in ("prepare_connectome", "build_network", "simulate", "signals"):
+        assert rule not in counts, (rule, counts)
 
 
 def test_unknown_subject_is_named(tmp_path):

@@ -22,23 +22,33 @@ Metrics
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from scipy import signal, stats
 
 from cmftvb import CmftvbError
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "FCD_STEP",
     "FCD_WINDOW",
+    "FEATURE_GROUPS",
     "fc",
     "fc_fit",
     "fcd",
     "fcd_ks",
+    "fcd_steps",
+    "prepare_empirical",
     "preprocess_bold",
     "regional_bold_mae",
     "regional_fc_profile_error",
     "run_table",
+    "score_batch",
+    "study_table",
+    "summarise_features",
 ]
 
 #: Default FCD window and step, in volumes (TR units): 83 volumes = 59.8 s at the HCP TR of
@@ -225,6 +235,150 @@ def preprocess_bold(
     if a.shape[0] <= padlen:
         raise CmftvbError(f"preprocess_bold: {a.shape[0]} volumes are too few to filter")
     return signal.sosfiltfilt(sos, x, axis=0)
+
+
+#: Role groups over which per-node electrophysiological features are averaged for the study
+#: table (docs/ARCHITECTURE.md "Node roles"); mean rates stay per node.
+FEATURE_GROUPS = ("cerebral", "crbl_cortex", "dcn")
+
+
+def summarise_features(features: pd.DataFrame, labels, roles) -> pd.DataFrame:
+    """Per-node features -> the study table's rows (columns metric, region, value).
+
+    ``features``: rows of the signals table (metric, region = node label, value) of one run;
+    ``labels``/``roles``: the connectome's. Mean rates (``<pop>_rate_hz``) stay per node; every
+    other feature is averaged over the nodes of each group of :data:`FEATURE_GROUPS` (region =
+    the group's name).
+    """
+    from cmftvb.connectome import ROLE_GROUPS
+    from cmftvb.signals.names import parse_metric
+
+    kind = [getattr(parse_metric(m), "kind", None) for m in features["metric"]]
+    is_rate = np.asarray([k == "rate" for k in kind], dtype=bool)
+    per_node, rest = features[is_rate], features[~is_rate]
+    role_of = dict(zip(map(str, labels), map(str, roles), strict=True))
+    group_of = {role: group for group in FEATURE_GROUPS for role in ROLE_GROUPS[group]}
+    grouped = rest.assign(region=[group_of[role_of[r]] for r in rest["region"]])
+    means = grouped.groupby(["metric", "region"], sort=True)["value"].mean().reset_index()
+    return pd.concat([means, per_node[["metric", "region", "value"]]], ignore_index=True)
+
+
+def prepare_empirical(
+    source: str,
+    subject: str,
+    files,
+    connectome,
+    *,
+    tr_s: float = 0.72,
+    bandpass_hz=(0.01, 0.1),
+    filter_order: int = 4,
+) -> tuple[dict[str, np.ndarray], dict]:
+    """A subject's empirical BOLD, preprocessed (:func:`preprocess_bold`), on the nodes of the
+    prepared ``connectome`` that have ``has_empirical``.
+
+    ``source``, ``files``, ``tr_s``: as for :func:`cmftvb.connectome.sources.read_subject_bold`.
+    Returns the arrays of a :data:`cmftvb.io.EMPIRICAL` file (``bold`` (T, n_emp), T = 0 when the
+    subject has none; ``labels``; ``tr_s`` in s) and a meta record saying what was done.
+    """
+    from cmftvb.connectome.sources import read_subject_bold
+
+    labels = connectome.labels[connectome.has_empirical]
+    bold, tr_s = read_subject_bold(source, subject, files, labels, tr_s=tr_s)
+    band = tuple(bandpass_hz)
+    if bold is None:
+        emp = np.zeros((0, labels.size))
+        note = "no empirical BOLD for this subject"
+    else:
+        if bold.shape[0] != labels.size:
+            raise CmftvbError(
+                f"subject {subject}: {bold.shape[0]} regions of BOLD, but the prepared "
+                f"connectome marks {labels.size} nodes has_empirical"
+            )
+        emp = preprocess_bold(np.asarray(bold, float).T, tr_s, band=band, order=filter_order)
+        note = f"detrended, z-scored, band-pass {band[0]}-{band[1]} Hz"
+    log.info("empirical BOLD: %d volumes x %d nodes (%s)", emp.shape[0], emp.shape[1], note)
+    arrays = {"bold": emp, "labels": labels, "tr_s": np.float64(tr_s)}
+    return arrays, {"subject": subject, "preprocessing": note}
+
+
+def fcd_steps(tr_s: float, window_s: float, step_s: float) -> tuple[int, int]:
+    """FCD window and step in volumes for a TR (s): at least 2 and 1 volumes."""
+    window = max(2, int(round(window_s / tr_s)))
+    step = max(1, int(round(step_s / tr_s)))
+    return window, step
+
+
+def score_batch(
+    signals: dict,
+    features: pd.DataFrame,
+    empirical: dict,
+    connectome,
+    *,
+    keys: dict,
+    bandpass_hz,
+    filter_order: int,
+    filter_simulated: bool,
+    fcd_window_s: float,
+    fcd_step_s: float,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Score every seed of a simulation batch against the subject's empirical BOLD.
+
+    ``signals``: arrays of a :data:`cmftvb.io.SIGNALS` file; ``features``: its feature table
+    (seed, metric, region, value); ``empirical``: arrays of a :data:`cmftvb.io.EMPIRICAL` file;
+    ``connectome``: the prepared connectome; ``keys``: subject, model, preset, G of the batch;
+    the other options are the config section ``fitness`` (units in their names). The simulated
+    BOLD is preprocessed like the empirical one when ``filter_simulated``; :func:`run_table` then
+    scores each seed, with :func:`summarise_features` appended. A subject without empirical
+    BOLD gets only the features. Returns (the batch's tidy table, the simulated FC (S, N, N)).
+    """
+    tr_s = float(empirical["tr_s"])
+    if abs(float(signals["tr_s"]) - tr_s) > 1e-9:
+        raise CmftvbError(
+            f"subject {keys['subject']}: simulated BOLD at TR {float(signals['tr_s'])} s, "
+            f"empirical at {tr_s} s"
+        )
+    window, step = fcd_steps(tr_s, fcd_window_s, fcd_step_s)
+    tables, fcs = [], []
+    for k, seed in enumerate(int(s) for s in signals["seeds"]):
+        sim_bold = signals["bold"][k]
+        if filter_simulated:
+            sim_bold = preprocess_bold(sim_bold, tr_s, band=tuple(bandpass_hz), order=filter_order)
+        run_keys = {**keys, "G": float(keys["G"]), "seed": seed}
+        extra = summarise_features(
+            features[features["seed"] == seed], connectome.labels, connectome.roles
+        )
+        if empirical["bold"].shape[0] == 0:
+            log.info(
+                "no empirical BOLD for %s: electrophysiological features only", keys["subject"]
+            )
+            table = extra.assign(**run_keys)[TABLE_COLUMNS]
+        else:
+            log.info("FCD: window %d volumes, step %d volumes (TR %g s)", window, step, tr_s)
+            table = run_table(
+                **run_keys,
+                sim_bold=sim_bold,
+                emp_bold=empirical["bold"],
+                labels=connectome.labels,
+                has_empirical=connectome.has_empirical,
+                fcd_window=window,
+                fcd_step=step,
+                extra=extra,
+            )
+        for metric in ("fc_fit", "fcd_ks"):
+            hit = table[(table.metric == metric) & (table.region == "global")]
+            if len(hit):
+                log.info("seed %d: %s = %.4f", seed, metric, float(hit.value.iloc[0]))
+        tables.append(table)
+        fcs.append(fc(sim_bold))
+    return pd.concat(tables, ignore_index=True), np.stack(fcs)
+
+
+def study_table(tables) -> pd.DataFrame:
+    """The study's tidy table from per-run tables (columns :data:`TABLE_COLUMNS`): rows
+    concatenated, ``value`` numeric, sorted by every column but ``value`` (stable)."""
+    table = pd.concat(list(tables), ignore_index=True)[TABLE_COLUMNS]
+    table["value"] = pd.to_numeric(table["value"])
+    return table.sort_values(TABLE_COLUMNS[:-1], kind="stable").reset_index(drop=True)
 
 
 def run_table(

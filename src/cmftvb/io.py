@@ -1,4 +1,5 @@
-"""File formats shared by the workflow's stages: atomic writes and provenance.
+"""File formats shared by the CLI and the workflow: atomic writes, provenance, and one
+documented, tagged layout per kind of file (section "file kinds" below).
 
 Every file under ``results/`` is written through :func:`atomic_path` (a temporary file in the
 same folder, renamed into place only when complete), so that an interrupted job never leaves a
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from cmftvb import CmftvbError
 
@@ -226,3 +228,287 @@ def load_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     ) as exc:
         raise CmftvbError(f"{path}: not a readable cmftvb .npz file ({exc})") from None
     return arrays, meta
+
+
+# ------------------------------------------------------------------------- YAML
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping key given twice (YAML keeps the last)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise _DuplicateKey(key, line, seen[key])
+        seen[key] = line
+    return loader.construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int, first: int) -> None:
+        super().__init__(key, line, first)
+        self.key, self.line, self.first = key, line, first
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """Load a YAML file (safe subset), refusing duplicate mapping keys.
+
+    Plain YAML loaders keep the last of two equal keys without a word; a config with a pasted
+    duplicate then silently loses the first value. Raises :class:`CmftvbError` naming the file,
+    the key and both lines.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise CmftvbError(f"{path}: file not found") from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as dup:
+        raise CmftvbError(
+            f"{path}: line {dup.line}: duplicate key {dup.key!r} (first given on line {dup.first})"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CmftvbError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+
+
+# ------------------------------------------------------------------- file kinds
+#
+# One layout per kind of file, each tagged in ``meta["format"]`` and read by one function
+# that checks the tag and the arrays the layout promises. Arrays with a leading seed axis
+# have ``S`` = number of seeds of the batch (lanes of one engine run), ``T`` samples, ``N``
+# nodes, ``k`` the nodes that have a given variable.
+
+#: ``cmftvb simulate`` (the CLI): every node of every variable, NaN where a node's model lacks
+#: it, float64. ``time_ms`` (T,), ``labels`` (N,), ``<var>`` and ``bold_input`` (S, T, N), or
+#: (T, N) when one seed was run; ``params`` (JSON text).
+SIMULATION_FULL = "cmftvb.simulation-full/1"
+#: Rule simulate (the workflow): per variable only the nodes that have it, float32 (integrated
+#: in float64). ``time_ms`` (T,), ``labels`` (N,), ``seeds`` (S,), ``<var>`` (S, T, k) with
+#: ``nodes_<var>`` (k,) node indices, ``bold_input`` (S, T, N), ``params`` (JSON text).
+SIMULATION_PACKED = "cmftvb.simulation-packed/1"
+#: Rule prepare_empirical: ``bold`` (T, n_emp) preprocessed BOLD of the nodes with
+#: ``has_empirical`` (node order; T = 0 when the subject has none), ``labels`` (n_emp,) of
+#: those nodes, ``tr_s`` (s).
+EMPIRICAL = "cmftvb.empirical/1"
+#: Rule signals (:func:`cmftvb.signals.run_signals`): ``seeds`` (S,), ``bold`` (S, T_bold, N),
+#: ``tr_s``, ``labels`` (N,), ``freqs_hz`` (F,), ``psd_<pop>`` (S, k, F) with ``nodes_<pop>``,
+#: ``coh_freqs_hz``, ``coh_<a>__<b>`` (S, k, F) with ``coh_nodes_<a>__<b>``.
+SIGNALS = "cmftvb.signals/1"
+#: Rule fitness: ``fc`` (S, N, N) simulated FC used for scoring, ``seeds`` (S,), ``labels``.
+FC = "cmftvb.fc/1"
+
+_REQUIRED = {
+    SIMULATION_FULL: ("time_ms", "labels", "bold_input", "params"),
+    SIMULATION_PACKED: ("time_ms", "labels", "seeds", "bold_input", "params"),
+    EMPIRICAL: ("bold", "labels", "tr_s"),
+    SIGNALS: ("seeds", "bold", "tr_s", "labels"),
+    FC: ("fc", "seeds", "labels"),
+}
+
+
+def _params_text(params: Mapping[str, Any]) -> np.ndarray:
+    return np.array(json.dumps(params, sort_keys=True, default=_json_text))
+
+
+def _json_text(obj: Any) -> Any:
+    try:
+        return _json_default(obj)
+    except TypeError:
+        return str(obj)
+
+
+def save_tagged(
+    path: str | os.PathLike, fmt: str, arrays: Mapping[str, np.ndarray], meta: Mapping
+) -> None:
+    """Write a file of kind ``fmt`` (one of the tags above): ``meta["format"] = fmt``."""
+    if fmt not in _REQUIRED:
+        raise ValueError(f"unknown file kind {fmt!r}")
+    save_npz(path, arrays, {"format": fmt, **meta})
+
+
+def load_tagged(path: str | os.PathLike, fmt: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Read a file of kind ``fmt``: (arrays, meta); a wrong tag or a missing array is a
+    :class:`CmftvbError` naming the file."""
+    arrays, meta = load_npz(path)
+    got = meta.get("format")
+    if got != fmt:
+        raise CmftvbError(f"{path}: a {got or 'untagged'} file, expected {fmt}")
+    missing = [k for k in _REQUIRED[fmt] if k not in arrays]
+    if missing:
+        raise CmftvbError(f"{path}: {fmt} file lacks {', '.join(missing)}")
+    return arrays, meta
+
+
+def save_simulation_full(
+    path: str | os.PathLike,
+    items: Iterable[tuple[str, Any]],
+    params: Mapping[str, Any],
+    meta: Mapping,
+) -> None:
+    """Write a :data:`SIMULATION_FULL` file from ``(name, array)`` pairs streamed one at a time
+    (e.g. ``SimulationResult.iter_arrays(squeeze=...)``) plus the run's ``params``."""
+
+    def chain():
+        yield from items
+        yield "params", _params_text(params)
+
+    save_npz_stream(path, chain(), {"format": SIMULATION_FULL, **meta})
+
+
+def load_simulation_full(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """Read a :data:`SIMULATION_FULL` file (``cmftvb simulate``): (arrays, meta)."""
+    return load_tagged(path, SIMULATION_FULL)
+
+
+def save_simulation_packed(
+    path: str | os.PathLike,
+    *,
+    time_ms: np.ndarray,
+    labels: np.ndarray,
+    seeds: Iterable[int],
+    variables: Mapping[str, np.ndarray],
+    bold_input: np.ndarray,
+    params: Mapping[str, Any],
+    meta: Mapping,
+) -> None:
+    """Write a :data:`SIMULATION_PACKED` file from an engine run's (S, T, N) arrays.
+
+    ``variables``: name -> (S, T, N) float64, NaN in the nodes whose model lacks the variable;
+    each is stored over the nodes that have it (``nodes_<name>``), as float32: 7 significant
+    digits are plenty for BOLD and spectra and halve the files, which dominate the study's disk
+    use. ``meta`` gets the tag and ``dtype``.
+    """
+    arrays: dict[str, np.ndarray] = {"time_ms": time_ms, "labels": labels}
+    for name in variables:
+        values = variables[name]
+        nodes = np.flatnonzero(~np.isnan(values).all(axis=(0, 1)))
+        arrays[name] = values[:, :, nodes].astype(np.float32)
+        arrays[f"nodes_{name}"] = nodes
+    arrays["bold_input"] = np.asarray(bold_input).astype(np.float32)
+    arrays["seeds"] = np.asarray(list(seeds), dtype=np.int64)
+    arrays["params"] = _params_text(params)
+    full_meta = {"format": SIMULATION_PACKED, **meta, "dtype": "float32 (integrated in float64)"}
+    save_npz(path, arrays, full_meta)
+
+
+def load_simulation_packed(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """Read a :data:`SIMULATION_PACKED` file (rule simulate): (arrays, meta)."""
+    return load_tagged(path, SIMULATION_PACKED)
+
+
+# ---------------------------------------------------------------- tidy tables
+
+
+def write_table(table: Any, path: str | os.PathLike) -> None:
+    """Write a tidy pandas table as TSV, atomically (10 significant digits, NaN as 'nan')."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="nan")
+
+
+def read_table(path: str | os.PathLike) -> Any:
+    """A tidy TSV written by :func:`write_table`, subject ids and region labels kept as text
+    and ``value`` numeric."""
+    import pandas as pd
+
+    table = pd.read_csv(
+        path,
+        sep="\t",
+        keep_default_na=False,
+        na_values={"value": ["nan"]},
+        dtype={"subject": str, "region": str},
+    )
+    if "value" in table:
+        table["value"] = pd.to_numeric(table["value"])
+    return table
+
+
+# ------------------------------------------------------------ job manifests
+
+
+def manifest_path(log_path: str | os.PathLike) -> Path | None:
+    """``results/logs/<rule>/<wildcards>.log`` -> ``results/provenance/<rule>/<wildcards>.json``
+    (None for a log outside a ``logs`` folder)."""
+    parts = Path(log_path).parts
+    if "logs" not in parts:
+        return None
+    i = parts.index("logs")
+    return Path(*parts[:i], "provenance", *parts[i + 1 :]).with_suffix(".json")
+
+
+def job_manifest(
+    rule: str,
+    wildcards: Mapping[str, Any],
+    outputs: Iterable[str | os.PathLike],
+    config: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Provenance manifest of a finished workflow job, tied to its outputs' bytes.
+
+    Holds the rule, its wildcards, each existing output's path and sha256, and
+    :func:`provenance` with the wildcards as extras (``seeds`` "1_2" -> ``seed`` [1, 2],
+    ``seed`` -> int, ``G`` -> float): the provenance of files that cannot carry it inside
+    (tables, figures, Markdown) and a checksum of those that do.
+    """
+    extra: dict[str, Any] = {}
+    for key, value in wildcards.items():
+        if key == "seeds":
+            extra["seed"] = [int(s) for s in str(value).split("_")]
+        elif key == "seed":
+            extra["seed"] = int(value)
+        elif key == "G":
+            extra["G"] = float(value)
+        else:
+            extra[key] = str(value)
+    files = [
+        {"path": str(p), "sha256": sha256_file(p)}
+        for p in sorted(map(str, outputs))
+        if Path(p).is_file()
+    ]
+    return {
+        "rule": rule,
+        "wildcards": dict(wildcards),
+        "outputs": files,
+        "provenance": provenance(config, **extra),
+    }
+
+
+def read_best_g(path: str | os.PathLike, preset: str) -> dict[str, float] | None:
+    """Model -> chosen G for ``preset`` from the study's ``best_G.tsv`` (rule stats); None when
+    no G was chosen (a study without empirical BOLD writes an empty table)."""
+    table = read_table(path)
+    if table.empty:
+        return None
+    rows = table[table["preset"] == preset]
+    return {str(m): float(g) for m, g in zip(rows["model"], rows["G"], strict=True)} or None
+
+
+def job_log(log_path: str | os.PathLike | None, rule: str) -> Any:
+    """Logger of a workflow job: INFO and up of the job, of the package (logger ``cmftvb``) and
+    of warnings go to ``log_path`` (rewritten), or to stderr without one."""
+    import logging
+    import sys
+
+    log = logging.getLogger(f"cmftvb.workflow.{rule}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler: logging.Handler
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, mode="w")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
+    logging.captureWarnings(True)
+    for logger in (log, logging.getLogger("py.warnings"), logging.getLogger("cmftvb")):
+        logger.addHandler(handler)
+    logging.getLogger("cmftvb").setLevel(logging.INFO)
+    return log

@@ -1,21 +1,20 @@
 # Stage 5, fitness (STUDY.md; MODEL.md §9): each run (per batch, seed by seed) scored against
-# its subject's empirical BOLD
-# (global FC fit, FCD KS distance, region-wise BOLD MAE and FC-profile error, on nodes with
-# empirical data) plus its electrophysiological features, as one tidy table per run; then one
-# table for the whole study.
+# its subject's empirical BOLD (global FC fit, FCD KS distance, region-wise BOLD MAE and
+# FC-profile error, on nodes with empirical data) plus its electrophysiological features, as
+# one tidy table per run (cmftvb.fitness.score_batch); then one table for the whole study.
 
 
 rule fitness:
     input:
-        signals=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.npz",
-        features=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.ephys.tsv",
-        empirical=f"{RESULTS}/empirical/{{subject}}.npz",
-        connectome=f"{RESULTS}/connectomes/{{subject}}.npz",
+        signals=run_path("signals", "npz"),
+        features=run_path("signals", "ephys.tsv"),
+        empirical=subject_path("empirical", "npz"),
+        connectome=subject_path("connectomes", "npz"),
     output:
-        table=f"{RESULTS}/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.tsv",
-        fc=f"{RESULTS}/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.fc.npz",
+        table=run_path("fitness", "tsv"),
+        fc=run_path("fitness", "fc.npz"),
     log:
-        f"{RESULTS}/logs/fitness/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.log",
+        run_path("logs/fitness", "log"),
     group:
         "subject_{subject}"
     conda:

@@ -1,17 +1,18 @@
-# Stage 4, signal synthesis (STUDY.md; MODEL.md §8): per simulation batch, seed by seed,
-# simulated BOLD at the subject's TR and electrophysiological features. Small jobs: grouped per
-# subject with the fitness jobs so that a cluster gets one submission per subject.
+# Stage 4, signal synthesis (STUDY.md; MODEL.md §8): per run, seed by seed, simulated BOLD at
+# the subject's TR and electrophysiological features (cmftvb.signals.run_signals). The TR is a
+# parameter (the cohort's, cmftvb.connectome.sources.cohort_tr_s), not read from the empirical
+# file. Small jobs: grouped per subject with the fitness jobs so that a cluster gets one
+# submission per subject.
 
 
 rule signals:
     input:
-        simulation=f"{RESULTS}/simulations/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.npz",
-        empirical=f"{RESULTS}/empirical/{{subject}}.npz",
+        simulation=run_path("simulations", "npz"),
     output:
-        npz=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.npz",
-        features=f"{RESULTS}/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.ephys.tsv",
+        npz=run_path("signals", "npz"),
+        features=run_path("signals", "ephys.tsv"),
     log:
-        f"{RESULTS}/logs/signals/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.log",
+        run_path("logs/signals", "log"),
     group:
         "subject_{subject}"
     conda:
@@ -23,5 +24,6 @@ rule signals:
     params:
         **config["signals"],
         monitor_period_ms=config["simulation"]["monitor_period_ms"],
+        tr_s=TR_S,
     script:
         "../../scripts/signals.py"

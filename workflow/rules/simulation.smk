@@ -1,19 +1,20 @@
-# Stage 3, simulation (STUDY.md; MODEL.md §5): one job per subject x model variant x G x batch
-# of seeds (cmftvb.engine.simulate; seeds of a batch are lanes of one compiled loop, and each
-# seed's result does not depend on its batch). Stored: population rates and the BOLD input
-# variable averaged over simulation.monitor_period_ms, with a leading seed axis.
+# Stage 3, simulation (STUDY.md; MODEL.md §5): one job per run, i.e. subject x model variant x G
+# x batch of seeds (cmftvb.batch.simulate_batch; seeds of a batch are lanes of one compiled
+# loop, and each seed's result does not depend on its batch). Stored (cmftvb.io
+# SIMULATION_PACKED): population rates and the BOLD input variable averaged over
+# simulation.monitor_period_ms, with a leading seed axis.
 
 
 rule simulate:
     input:
-        connectome=f"{RESULTS}/connectomes/{{subject}}.npz",
-        network=f"{RESULTS}/networks/{{subject}}/{{model}}-{{preset}}.json",
+        connectome=subject_path("connectomes", "npz"),
+        network=network_path(),
     output:
-        f"{RESULTS}/simulations/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.npz",
+        run_path("simulations", "npz"),
     log:
-        f"{RESULTS}/logs/simulate/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.log",
+        run_path("logs/simulate", "log"),
     benchmark:
-        f"{RESULTS}/benchmarks/simulate/{{subject}}/{{model}}-{{preset}}/G{{G}}/seeds{{seeds}}.tsv"
+        run_path("benchmarks/simulate", "tsv")
     conda:
         ENV
     threads: 1

@@ -4,11 +4,11 @@
 
 rule build_network:
     input:
-        connectome=f"{RESULTS}/connectomes/{{subject}}.npz",
+        connectome=subject_path("connectomes", "npz"),
     output:
-        network=f"{RESULTS}/networks/{{subject}}/{{model}}-{{preset}}.json",
+        network=network_path(),
     log:
-        f"{RESULTS}/logs/build_network/{{subject}}/{{model}}-{{preset}}.log",
+        log_path("build_network", "{subject}/{model}-{preset}"),
     conda:
         ENV
     threads: 1

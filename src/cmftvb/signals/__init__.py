@@ -3,4 +3,11 @@
 - :mod:`cmftvb.signals.bold`: TVB's Volterra-kernel Bold monitor and the Balloon-Windkessel model.
 - :mod:`cmftvb.signals.ephys`: rates at 250 Hz, Welch spectra, band features, spectral modes,
   coherence, firing-rate summaries against physiological ranges.
+- :mod:`cmftvb.signals.run`: :func:`run_signals`, one simulation batch -> BOLD and features
+  (rule signals).
+- :mod:`cmftvb.signals.names`: feature and array names, built and parsed in one place.
 """
+
+from cmftvb.signals.run import run_signals
+
+__all__ = ["run_signals"]

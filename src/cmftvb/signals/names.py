@@ -1,0 +1,108 @@
+"""Names of the signal features: built here and parsed here, nowhere else.
+
+Feature (metric) names of the tidy tables (rule signals, then the study's fitness table):
+
+- ``<pop>_rate_hz``: mean rate of a population in a node (Hz);
+- ``<pop>_<band>_rel_area``, ``<pop>_<band>_dominant_hz``, ``<pop>_<band>_mode_share``: band
+  features of a population's spectrum (:func:`cmftvb.signals.ephys.band_features`,
+  :func:`cmftvb.signals.ephys.spectral_modes`);
+- ``coh_<a>_<b>_<band>``: mean magnitude-squared coherence of populations ``a`` and ``b`` of a
+  node over a band.
+
+Array keys of the signals file (:data:`cmftvb.io.SIGNALS`): ``psd_<pop>``, ``nodes_<pop>``,
+``coh_<a>__<b>``, ``coh_nodes_<a>__<b>`` (double underscore: population names hold single ones,
+e.g. ``r_E``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from cmftvb.signals.ephys import BANDS
+
+#: Populations whose rates the engine monitors, in output order: the Wong-Wang excitatory and
+#: inhibitory rates (Hz) and the cerebellar mean field's granule, Golgi, molecular-layer
+#: interneuron and Purkinje rates (kHz).
+POPULATIONS = ("r_E", "r_I", "GrC", "GoC", "MLI", "PC")
+#: Populations monitored in kHz (MODEL.md §3); the others are in Hz.
+RATES_KHZ = ("GrC", "GoC", "MLI", "PC")
+#: Band features of one population's spectrum.
+BAND_FEATURES = ("rel_area", "dominant_hz", "mode_share")
+RATE = "rate_hz"
+
+
+def rate_metric(pop: str) -> str:
+    return f"{pop}_{RATE}"
+
+
+def band_metric(pop: str, band: str, feature: str) -> str:
+    if feature not in BAND_FEATURES:
+        raise ValueError(f"unknown band feature {feature!r}")
+    return f"{pop}_{band}_{feature}"
+
+
+def coherence_metric(a: str, b: str, band: str) -> str:
+    return f"coh_{a}_{b}_{band}"
+
+
+def psd_key(pop: str) -> str:
+    return f"psd_{pop}"
+
+
+def nodes_key(pop: str) -> str:
+    return f"nodes_{pop}"
+
+
+def coherence_key(a: str, b: str) -> str:
+    return f"coh_{a}__{b}"
+
+
+def coherence_nodes_key(a: str, b: str) -> str:
+    return f"coh_nodes_{a}__{b}"
+
+
+def is_per_seed(key: str) -> bool:
+    """Whether an array of the signals file has a leading seed axis (else it is shared by the
+    seeds of the batch: frequencies, node indices, labels)."""
+    is_coh = key.startswith("coh_") and "__" in key and not key.startswith("coh_nodes_")
+    return key == "bold" or key.startswith("psd_") or is_coh
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A parsed feature name: ``kind`` is 'rate', 'band' or 'coherence'."""
+
+    kind: str
+    populations: tuple[str, ...]
+    band: str | None = None
+    feature: str | None = None
+
+
+def _split_pop(text: str) -> tuple[str, str] | None:
+    """(population, rest) for ``text`` = ``<pop>_<rest>`` with a known population."""
+    for pop in sorted(POPULATIONS, key=len, reverse=True):
+        if text.startswith(pop + "_"):
+            return pop, text[len(pop) + 1 :]
+    return None
+
+
+def parse_metric(name: str) -> Metric | None:
+    """The parts of a feature name built by this module; None for any other metric
+    (``fc_fit``, ``fcd_ks``, region-wise errors)."""
+    if name.startswith("coh_"):
+        first = _split_pop(name[4:])
+        second = _split_pop(first[1]) if first else None
+        if second and second[1] in BANDS:
+            return Metric("coherence", (first[0], second[0]), band=second[1])
+        return None
+    head = _split_pop(name)
+    if head is None:
+        return None
+    pop, rest = head
+    if rest == RATE:
+        return Metric("rate", (pop,))
+    for feature in BAND_FEATURES:
+        band = rest[: -len(feature) - 1] if rest.endswith("_" + feature) else None
+        if band in BANDS:
+            return Metric("band", (pop,), band=band, feature=feature)
+    return None

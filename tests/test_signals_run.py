@@ -1,0 +1,156 @@
+"""cmftvb.signals.run_signals (one simulation batch -> BOLD and features) and the feature names
+of cmftvb.signals.names, checked against scipy and closed-form values computed here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from cmftvb import CmftvbError
+from cmftvb.signals import names as nm
+from cmftvb.signals import run_signals
+from cmftvb.signals.ephys import BANDS
+
+DT_MS = 4.0  # the monitor period: 250 Hz, so no resampling
+FS = 250.0
+OPTIONS = {
+    "monitor_period_ms": DT_MS,
+    "bold_model": "tvb_kernel",
+    "bold_transient_s": 0.0,
+    "ephys_transient_s": 2.0,
+    "fs_hz": FS,
+    "welch_nperseg": 500,
+    "welch_noverlap": 250,
+}
+
+
+def batch(seeds=(5, 6), seconds=20.0):
+    """A packed simulation batch: 3 nodes, r_E (Hz) on nodes 0 and 1 (an 11 Hz rhythm on
+    node 0), GrC (kHz) on nodes 1 and 2 (a 6 Hz rhythm on node 2), noise per seed."""
+    t = np.arange(int(seconds * 1000 / DT_MS)) * DT_MS / 1000.0
+    S, T = len(seeds), t.size
+    rng = np.random.default_rng(0)
+    r_e = 5.0 + rng.standard_normal((S, T, 2))
+    r_e[:, :, 0] += 20.0 * np.sin(2 * np.pi * 11.0 * t)
+    grc = 0.01 + 0.001 * rng.standard_normal((S, T, 2))
+    grc[:, :, 1] += 0.005 * np.sin(2 * np.pi * 6.0 * t)
+    return {
+        "time_ms": t * 1000.0,
+        "labels": np.array(["A", "B", "C"]),
+        "seeds": np.array(seeds),
+        "r_E": r_e.astype(np.float32),
+        "nodes_r_E": np.array([0, 1]),
+        "GrC": grc.astype(np.float32),
+        "nodes_GrC": np.array([1, 2]),
+        "bold_input": (0.5 + 0.1 * rng.standard_normal((S, T, 3))).astype(np.float32),
+    }
+
+
+@pytest.fixture(scope="module")
+def result():
+    sim = batch()
+    arrays, features = run_signals(sim, 0.72, **OPTIONS)
+    return sim, arrays, features
+
+
+def test_arrays_layout(result):
+    sim, arrays, _ = result
+    np.testing.assert_array_equal(arrays["seeds"], [5, 6])
+    np.testing.assert_array_equal(arrays["labels"], sim["labels"])
+    assert float(arrays["tr_s"]) == 0.72
+    assert arrays["bold"].shape[0] == 2 and arrays["bold"].shape[2] == 3
+    # 20 s at TR 0.72 s: the Volterra kernel needs its 20 s of history, so some volumes
+    assert arrays["psd_r_E"].shape == (2, 2, arrays["freqs_hz"].size)
+    np.testing.assert_array_equal(arrays["nodes_GrC"], [1, 2])
+    # coherence only where a node has both populations: node 1
+    np.testing.assert_array_equal(arrays[nm.coherence_nodes_key("r_E", "GrC")], [1])
+    assert arrays[nm.coherence_key("r_E", "GrC")].shape[:2] == (2, 1)
+
+
+def test_spectra_are_scipy_welch_of_the_rates_in_hz(result):
+    sim, arrays, _ = result
+    skip = int(OPTIONS["ephys_transient_s"] * FS)
+    for k in range(2):
+        x = 1000.0 * sim["GrC"][k].astype(np.float64)[skip:]  # kHz -> Hz
+        f, P = signal.welch(x, fs=FS, nperseg=500, noverlap=250, axis=0)
+        P = P / P.max(axis=0)
+        np.testing.assert_allclose(arrays["freqs_hz"], f)
+        np.testing.assert_allclose(arrays["psd_GrC"][k], P.T, rtol=1e-10, atol=1e-14)
+
+
+def test_rates_dominant_frequencies_and_coherence(result):
+    sim, arrays, features = result
+    skip = int(OPTIONS["ephys_transient_s"] * FS)
+    f = features.set_index(["seed", "metric", "region"])["value"]
+    for k, seed in enumerate((5, 6)):
+        r = sim["r_E"][k].astype(np.float64)[skip:]
+        assert f[(seed, "r_E_rate_hz", "A")] == pytest.approx(r[:, 0].mean(), rel=1e-12)
+        grc = 1000.0 * sim["GrC"][k].astype(np.float64)[skip:]
+        assert f[(seed, "GrC_rate_hz", "C")] == pytest.approx(grc[:, 1].mean(), rel=1e-12)
+        # the imposed rhythms are the dominant frequencies of their bands (0.5 Hz bins)
+        assert f[(seed, "r_E_alpha_dominant_hz", "A")] == 11.0
+        assert f[(seed, "GrC_theta_dominant_hz", "C")] == 6.0
+        # coherence of node B's two populations, band means of scipy's MSC
+        fc, cxy = signal.coherence(
+            sim["r_E"][k].astype(np.float64)[skip:, 1],
+            grc[:, 0],
+            fs=FS,
+            nperseg=500,
+            noverlap=250,
+        )
+        np.testing.assert_allclose(arrays["coh_r_E__GrC"][k, 0], cxy, rtol=1e-10)
+        lo, hi = BANDS["beta"]
+        expected = cxy[(fc >= lo) & (fc < hi)].mean()
+        assert f[(seed, "coh_r_E_GrC_beta", "B")] == pytest.approx(expected, rel=1e-10)
+    # every feature of every seed: rows per (population node x band x 3) + rates + coherence
+    n_band = len(BANDS)
+    per_seed = (2 + 2) * (3 * n_band + 1) + n_band
+    assert len(features) == 2 * per_seed
+    assert list(features.columns) == ["seed", "metric", "region", "value"]
+
+
+def test_each_seed_is_independent_of_its_batch(result):
+    sim, arrays, features = result
+    one = {k: (v[1:] if k in ("r_E", "GrC", "bold_input") else v) for k, v in sim.items()}
+    one["seeds"] = np.array([6])
+    alone, alone_features = run_signals(one, 0.72, **OPTIONS)
+    np.testing.assert_array_equal(alone["bold"][0], arrays["bold"][1])
+    np.testing.assert_array_equal(alone["psd_r_E"][0], arrays["psd_r_E"][1])
+    mine = features[features.seed == 6].reset_index(drop=True)
+    np.testing.assert_array_equal(alone_features["value"], mine["value"])
+
+
+def test_balloon_model_and_bad_model():
+    sim = batch(seeds=(1,), seconds=12.0)
+    arrays, _ = run_signals(sim, 0.72, **{**OPTIONS, "bold_model": "balloon"})
+    assert np.isfinite(arrays["bold"]).all()
+    with pytest.raises(CmftvbError, match="bold_model must be one of tvb_kernel, balloon"):
+        run_signals(sim, 0.72, **{**OPTIONS, "bold_model": "kernel"})
+
+
+# ------------------------------------------------------------------- names
+@pytest.mark.parametrize("pop", nm.POPULATIONS)
+def test_metric_names_round_trip(pop):
+    assert nm.parse_metric(nm.rate_metric(pop)) == nm.Metric("rate", (pop,))
+    for band in BANDS:
+        for feature in nm.BAND_FEATURES:
+            name = nm.band_metric(pop, band, feature)
+            assert nm.parse_metric(name) == nm.Metric("band", (pop,), band, feature)
+        for other in nm.POPULATIONS:
+            name = nm.coherence_metric(pop, other, band)
+            assert nm.parse_metric(name) == nm.Metric("coherence", (pop, other), band)
+
+
+@pytest.mark.parametrize(
+    "name", ["fc_fit", "fcd_ks", "bold_mae", "r_E_rate", "r_E_alpha_area", "coh_r_E_alpha"]
+)
+def test_other_metrics_are_not_signal_features(name):
+    assert nm.parse_metric(name) is None
+
+
+def test_per_seed_keys():
+    assert nm.is_per_seed("bold") and nm.is_per_seed("psd_GrC")
+    assert nm.is_per_seed(nm.coherence_key("r_E", "r_I"))
+    for key in ("freqs_hz", "coh_freqs_hz", "nodes_GrC", nm.coherence_nodes_key("r_E", "r_I")):
+        assert not nm.is_per_seed(key)

@@ -1,0 +1,63 @@
+"""Resources: memory (MB) and wall time (min) of the jobs, estimated from the inputs and the
+config, doubled (memory) or multiplied (time) on each retry."""
+
+import json
+import math
+import os
+
+
+def n_nodes_of(network_file, fallback=130):
+    """Node count of a network specification; `fallback` before the file exists (dry run)."""
+    try:
+        with open(network_file) as f:
+            return len(json.load(f)["labels"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return fallback
+
+
+#: Wall time of the engine per simulated second for one seed on 126 nodes (s), with a margin
+#: of about 2 over what was measured (README "Run times"), and the extra cost of each further
+#: seed in a batch (fraction of one seed); tvb-library's Simulator runs seeds one by one at
+#: about 8 s per simulated second for the cMF network (ENGINEERING.md).
+SIM_WALL_PER_SIM_S = {"numba": 1.0, "tvb": 10.0}
+SIM_EXTRA_SEED = {"numba": 0.5, "tvb": 1.0}
+#: Python start, imports and numba cache load of one job (s).
+JOB_OVERHEAD_S = 60
+
+
+def batch_size(wildcards):
+    return len(str(wildcards.seeds).split("_"))
+
+
+def simulate_mem_mb(wildcards, input, attempt):
+    """Memory of a simulation job (MB): the monitored arrays (7 variables x seeds x samples x
+    nodes, float64) held about three times (result, copies when saving) plus the interpreter
+    and compiled code (measured peak: 240-260 MB for 12 s x 2 seeds on 127 nodes, where this
+    gives 530 MB); doubled on each retry."""
+    sim = config["simulation"]
+    samples = sim["duration_ms"] / sim["monitor_period_ms"]
+    arrays_mb = (
+        7 * batch_size(wildcards) * samples * n_nodes_of(input.network) * 8 / 1e6
+    )
+    return int(math.ceil(400 + 3 * arrays_mb)) * 2 ** (attempt - 1)
+
+
+def simulate_runtime_min(wildcards, input, attempt):
+    """Wall time limit of a simulation job (min), from nodes, simulated time and batch size."""
+    sim = config["simulation"]
+    engine = sim["engine"]
+    seeds = batch_size(wildcards)
+    per_sim_s = SIM_WALL_PER_SIM_S[engine] * n_nodes_of(input.network) / 126
+    wall_s = (
+        sim["duration_ms"]
+        / 1000
+        * per_sim_s
+        * (1 + SIM_EXTRA_SEED[engine] * (seeds - 1))
+    )
+    return max(5, int(math.ceil((JOB_OVERHEAD_S + wall_s) / 60))) * attempt
+
+
+def run_mem_mb(wildcards, input, attempt):
+    """Memory of a per-run job reading one simulation batch (MB)."""
+    size_mb = sum(os.path.getsize(f) for f in input if os.path.exists(f)) / 1e6
+    return int(math.ceil(800 + 4 * size_mb)) * 2 ** (attempt - 1)
