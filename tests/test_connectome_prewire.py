@@ -201,21 +201,3 @@ def test_prepare_overrides_and_bad_declaration():
     assert p.roles[list(p.labels).index("Thalamus_L")] == "subcortical"
     with pytest.raises(CmftvbError, match="declared already prewired"):
         prepare(base, prewired_already=True)
-
-
-def test_plot_connectome(tmp_path, sample_zip):
-    from cmftvb.connectome.plot import plot_connectome, role_runs
-
-    c = load_any(sample_zip)
-    plot_connectome(c, tmp_path / "c.png")
-    plot_connectome(c, tmp_path / "c.svg")
-    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    svg = (tmp_path / "c.svg").read_text()
-    assert "<svg" in svg and "DCN" in svg and "log10 weight" in svg
-    assert [r for r, _, _ in role_runs(c.roles)][-3:] == ["crbl_vermis", "dcn", "crbl_hemisphere"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "c.svg"]
-    # reruns give the same bytes (no dates, deterministic SVG ids): results are reproducible
-    plot_connectome(c, tmp_path / "again.svg")
-    assert (tmp_path / "again.svg").read_text() == svg
-    with pytest.raises(CmftvbError, match="format"):
-        plot_connectome(c, tmp_path / "c.jpg")
