@@ -396,12 +396,32 @@ def test_refuses_naming_the_node():
         fic.critical_G(conn, net, lo=0.0, hi=0.1)
     with pytest.raises(CmftvbError, match="already unstable"):
         fic.critical_G(conn, net, lo=1.0, hi=2.0)
+    # G* bracket whose top has no FIC state: the existence limit is named, with the node
+    with pytest.raises(CmftvbError, match=r"stable up to G .* does not exist .*_dcn'"):
+        fic.critical_G(conn, strong, lo=0.0, hi=1.0, tol=1e-2)
     net2 = build_network(conn, "cmf", "corrected", overrides=[("crbl.order", "2")])
     with pytest.raises(CmftvbError, match="crbl.order"):
         fic.tune(conn, net2, 0.3)
     other = build_network(small_connectome(seed=4), "homogeneous", "corrected")
     with pytest.raises(CmftvbError, match="another network"):
         fic.jacobian(conn, net, 0.3, fic.tune(small_connectome(seed=4), other, 0.3))
+
+
+def test_refuses_when_cerebellar_steady_state_fails(monkeypatch):
+    import types
+
+    conn = small_connectome()
+    net = build_network(conn, "cmf", "corrected")
+    # a root solver that gives up where it starts, from a start that is not at rest
+    monkeypatch.setattr(fic, "CRBL_SWEEPS", 1)
+    monkeypatch.setattr(
+        fic.optimize, "root", lambda fun, x0, **kw: types.SimpleNamespace(x=x0, nfev=0)
+    )
+    with pytest.raises(
+        CmftvbError, match=r"cerebellar steady state did not converge at node 'n5_crbl_hemisphere'"
+    ) as exc:
+        fic.tune(conn, net, 0.3)
+    assert "\n" not in str(exc.value)
 
 
 def test_result_round_trips_through_save_npz(tmp_path):

@@ -609,21 +609,42 @@ def critical_G(
 
     Bisection on the sign of the real part of :func:`leading_eigenvalue` (FIC retuned at each
     G) until the bracket is narrower than ``tol``; returns its upper end (unstable side).
-    Assumes one crossing in the bracket. Raises :class:`CmftvbError` when the FIC state is
-    already unstable at ``lo`` or still stable at ``hi``. Delay-free; see the module docstring
-    for why delays do not move a real crossing.
+    Assumes one crossing in the bracket. A G at which :func:`tune` refuses (e.g. a node would
+    need J_i <= 0) counts as beyond the stable range; if the bracket closes on such a G, the
+    FIC state stops existing before it loses stability and :class:`CmftvbError` says so,
+    naming the node. Also raises when the FIC state is already unstable (or absent) at ``lo``
+    or still stable at ``hi``. Delay-free; see the module docstring for why delays do not
+    move a real crossing.
     """
     lo, hi, tol = float(lo), float(hi), float(tol)
     if not (0 <= lo < hi and tol > 0):
         raise CmftvbError(f"fic.critical_G: need 0 <= lo < hi and tol > 0, got {lo}, {hi}, {tol}")
-    if leading_eigenvalue(connectome, network, lo, target_hz=target_hz).real >= 0:
-        raise CmftvbError(f"fic.critical_G: the FIC state is already unstable at lo = G {lo:g}")
-    if leading_eigenvalue(connectome, network, hi, target_hz=target_hz).real < 0:
+
+    def unstable(G: float) -> tuple[bool, str]:
+        try:
+            return leading_eigenvalue(connectome, network, G, target_hz=target_hz).real >= 0, ""
+        except CmftvbError as exc:
+            return True, str(exc)
+
+    bad, why = unstable(lo)
+    if bad:
+        raise CmftvbError(
+            f"fic.critical_G: the FIC state is already unstable at lo = G {lo:g}"
+            + (f" ({why})" if why else "")
+        )
+    bad, why_hi = unstable(hi)
+    if not bad:
         raise CmftvbError(f"fic.critical_G: the FIC state is still stable at hi = G {hi:g}")
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
-        if leading_eigenvalue(connectome, network, mid, target_hz=target_hz).real < 0:
-            lo = mid
+        bad, why = unstable(mid)
+        if bad:
+            hi, why_hi = mid, why
         else:
-            hi = mid
+            lo = mid
+    if why_hi:
+        raise CmftvbError(
+            f"fic.critical_G: the FIC state is stable up to G {lo:g} but does not exist at "
+            f"G {hi:g}: {why_hi}"
+        )
     return hi
