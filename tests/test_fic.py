@@ -405,6 +405,8 @@ def test_refuses_naming_the_node():
     other = build_network(small_connectome(seed=4), "homogeneous", "corrected")
     with pytest.raises(CmftvbError, match="another network"):
         fic.jacobian(conn, net, 0.3, fic.tune(small_connectome(seed=4), other, 0.3))
+    with pytest.raises(CmftvbError, match="tuned at G 0.3"):
+        fic.jacobian(conn, net, 0.31, fic.tune(conn, net, 0.3))
 
 
 def test_refuses_when_cerebellar_steady_state_fails(monkeypatch):

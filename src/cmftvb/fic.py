@@ -552,6 +552,11 @@ def jacobian(
     ) != list(network.node_model):
         raise CmftvbError("fic.jacobian: the FIC result belongs to another network")
     G = float(G)
+    if G != fic_result.G:
+        raise CmftvbError(
+            f"fic.jacobian: the FIC result was tuned at G {fic_result.G:g}, not at G {G:g} "
+            "(its state is a fixed point only there)"
+        )
     sys_ = _System(connectome, network)
     p = sys_.p_ww
     x = fic_result.state()
