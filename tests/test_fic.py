@@ -245,6 +245,28 @@ def test_target_met_in_tvb_simulation(delays):
     assert np.max(np.abs(S - S_star)) < 1e-5
 
 
+@pytest.mark.parametrize("lamda", [0.0, 0.2])
+def test_fic_state_is_a_fixed_point_of_tvb_model(lamda):
+    """TVB's own dfun at the FIC state (coupling W_signed @ S_E) vanishes and H_E is the
+    target in every node; with lamda != 0 (coupling onto the inhibitory pool) S_I* differs
+    between nodes and is solved per node."""
+    conn = small_connectome()
+    net = build_network(conn, "homogeneous", "corrected", overrides=[("wongwang.lamda", lamda)])
+    G = 0.3
+    fr = fic.tune(conn, net, G, target_hz=2.5)
+    model = tvb_model(net.params, G, fr.J_i)
+    model.configure()
+    S = np.stack([fr.S_E, fr.S_I])
+    c = signed_weights_homogeneous(conn) @ fr.S_E
+    d = model.dfun(S[..., None], c[None, :, None])
+    assert np.max(np.abs(d)) < 1e-14
+    # the excitatory rate from the stationary S_E equation: r = S_E / ((1 - S_E) gamma_E tau_E)
+    ww = net.params["wongwang"]
+    r = fr.S_E / ((1 - fr.S_E) * ww["gamma_E"] * ww["tau_E"])
+    np.testing.assert_allclose(r, 2.5, rtol=1e-12)
+    assert (np.ptp(fr.S_I) > 1e-4) == (lamda != 0)
+
+
 # ------------------------------------------------------------------ closed form vs ODE (cMF)
 def test_closed_form_matches_solve_ivp_steady_state_cmf():
     from scipy.integrate import solve_ivp
