@@ -266,6 +266,9 @@ def validate(preset: Mapping, source: str = "preset") -> None:
         _num(preset, f"wongwang.{k}", source, positive=True)
     for k in ("W_I", "I_0", "lamda", "I_ext"):
         _num(preset, f"wongwang.{k}", source)
+    if not isinstance(preset["wongwang"].get("fic"), bool):
+        raise CmftvbError(f"{source}: wongwang.fic must be true or false (FIC, cmftvb.fic)")
+    _num(preset, "wongwang.fic_target_hz", source, positive=True)
     _num(preset, "crbl.T", source, positive=True)
     _num(preset, "crbl.fd_step", source, positive=True)
     _num(preset, "crbl.fd_step2", source, positive=True)
