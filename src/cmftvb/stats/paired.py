@@ -150,6 +150,17 @@ def paired_comparison(
     """
     _check(table)
     endpoints = parse_primary(primary)
+    avg = _paired_table(table, endpoints, chosen_G, model_a, model_b)
+    out = _test_each(avg, endpoints, model_a, model_b, n_boot=n_boot, seed=seed)
+    _add_bh_q(out, alpha)
+    _add_direction(out, model_a, model_b)
+    _add_target(out, model_a, model_b)
+    return out
+
+
+def _paired_table(table, endpoints, chosen_G, model_a, model_b) -> pd.DataFrame:
+    """Seed-averaged rows of the two models, diagnostics out, at the chosen G, with the
+    cerebellar-cortex means of the endpoints that need them; one G per subject and model."""
     table = table[~_is_diagnostic(table["metric"])]
     if chosen_G is not None:
         table = at_chosen_g(table, chosen_G)
@@ -162,6 +173,11 @@ def paired_comparison(
                 f"paired_comparison: model {model} ({preset}), subject {subject} has several G "
                 f"values {sorted(grp['G'].unique())}; pass chosen_G (see best_g)"
             )
+    return avg
+
+
+def _test_each(avg, endpoints, model_a, model_b, *, n_boot: int, seed: int) -> pd.DataFrame:
+    """:func:`paired_stats` for every (preset, metric, region) with both models."""
     rows = []
     for (preset, metric, region), grp in avg.groupby(["preset", "metric", "region"], sort=True):
         wide = grp.pivot_table(index="subject", columns="model", values="value", aggfunc="first")
@@ -189,7 +205,11 @@ def paired_comparison(
         raise CmftvbError(
             f"paired_comparison: no (metric, region) has values for both {model_a} and {model_b}"
         )
-    out = out[cols + [c for c in out.columns if c not in cols]]
+    return out[cols + [c for c in out.columns if c not in cols]]
+
+
+def _add_bh_q(out: pd.DataFrame, alpha: float) -> None:
+    """Columns q_w, q_t (BH within each (preset, family), descriptive rows NaN), significant."""
     out["q_w"] = np.nan
     out["q_t"] = np.nan
     inferential = out["family"] != "descriptive"
@@ -202,6 +222,10 @@ def paired_comparison(
                     pv[fin].to_numpy(), method="bh"
                 )
     out["significant"] = inferential & (out["q_w"] < alpha)
+
+
+def _add_direction(out: pd.DataFrame, model_a: str, model_b: str) -> None:
+    """Columns direction (which model is higher) and better (declared-direction metrics)."""
     diff = out["mean_diff"]
     out["direction"] = np.where(
         diff.isna(),
@@ -217,6 +241,10 @@ def paired_comparison(
         else:
             better.append(model_b if (d > 0) == (DIRECTION[metric] == "higher") else model_a)
     out["better"] = better
+
+
+def _add_target(out: pd.DataFrame, model_a: str, model_b: str) -> None:
+    """Columns target (physiological range of a rate) and closer_to_target."""
     targets, closer = [], []
     for r in out.itertuples():
         band = _rate_target(r.metric)
@@ -235,7 +263,6 @@ def paired_comparison(
         )
     out["target"] = targets
     out["closer_to_target"] = closer
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
