@@ -140,28 +140,21 @@ def _design_lines(
         "physiological range exists): firing rates, band features, coherence.",
         f"- G rule: {_rule_text(chosen_G)}.",
     ]
-    fic = d.get("fic")
-    if isinstance(fic, Mapping) and fic:
-        lines.append(
-            "- FIC (feedback inhibition control, Deco et al. 2014): "
-            + ", ".join(f"`{p}` {_on_off(v)}" for p, v in fic.items())
-            + "."
+    fic_head = "- FIC (feedback inhibition control, Deco et al. 2014):"
+    lines.append(
+        _fact_line(
+            d.get("fic"), "FIC", f"{fic_head} ", _on_off, lambda v: f"{fic_head} {_on_off(v)}."
         )
-    elif fic is not None and not isinstance(fic, Mapping):
-        lines.append(f"- FIC (feedback inhibition control, Deco et al. 2014): {_on_off(fic)}.")
-    else:
-        lines.append("- FIC: not stated.")
-    noise = d.get("noise_sigma")
-    if isinstance(noise, Mapping) and noise:
-        lines.append(
-            "- Noise: additive, SD per sqrt(ms) "
-            + ", ".join(f"`{p}` {_fmt(v)}" for p, v in noise.items())
-            + "."
+    )
+    lines.append(
+        _fact_line(
+            d.get("noise_sigma"),
+            "Noise",
+            "- Noise: additive, SD per sqrt(ms) ",
+            _fmt,
+            lambda v: f"- Noise: additive, SD {_fmt(float(v))} per sqrt(ms).",
         )
-    elif noise is not None and not isinstance(noise, Mapping):
-        lines.append(f"- Noise: additive, SD {_fmt(float(noise))} per sqrt(ms).")
-    else:
-        lines.append("- Noise: not stated.")
+    )
     run_s, n_vol = d.get("run_length_s"), d.get("n_volumes")
     if run_s is not None:
         vol = f" ({int(n_vol)} volumes at TR {_fmt(d.get('tr_s'))} s)" if n_vol else ""
@@ -181,6 +174,15 @@ def _design_lines(
         )
     )
     return lines
+
+
+def _fact_line(value, name: str, per_preset: str, each, one) -> str:
+    """One design line: per preset (``value`` a mapping), one value for all, or not stated."""
+    if isinstance(value, Mapping) and value:
+        return per_preset + ", ".join(f"`{p}` {each(v)}" for p, v in value.items()) + "."
+    if value is not None and not isinstance(value, Mapping):
+        return one(value)
+    return f"- {name}: not stated."
 
 
 def _on_off(v) -> str:
@@ -227,20 +229,7 @@ def summary_markdown(
         "- Better (declared once): larger fc_fit; smaller fcd_ks, bold_mae, fc_profile_error. "
         "Rates and spectral features are descriptive.",
     ]
-    if chosen_G is not None and len(chosen_G):
-        if "subject" in chosen_G.columns:
-            desc = "; ".join(
-                f"{m} ({p}): " + ", ".join(f"{r.subject} G = {r.G:g}" for r in grp.itertuples())
-                for (m, p), grp in chosen_G.groupby(["model", "preset"], sort=True)
-            )
-            lines.append(f"- G per subject and model (rule `{chosen_G['rule'].iloc[0]}`): {desc}.")
-        else:
-            desc = ", ".join(
-                f"{r.model} ({r.preset}): G = {r.G:g} (mean FC fit {_fmt(r.score)})"
-                for r in chosen_G.itertuples()
-            )
-            rule = chosen_G["rule"].iloc[0] if "rule" in chosen_G else "in_sample_max_mean_fc_fit"
-            lines.append(f"- G per model (rule `{rule}`): {desc}.")
+    lines += _g_lines(chosen_G)
     if n_subjects < 6:
         lines.append(
             f"- Note: with n = {n_subjects} the exact two-sided Wilcoxon p cannot go below "
@@ -263,76 +252,116 @@ def summary_markdown(
                 ]
             )
         lines += ["", f"## Preset `{preset}`", ""]
-        prim = tab[tab.family == "primary"]
-        order = {ep: i for i, ep in enumerate(endpoints)}
-        prim = prim.iloc[
-            np.argsort([order.get(k, 99) for k in zip(prim.metric, prim.region, strict=True)])
-        ]
-        lines += [f"### Primary endpoints (family `primary`, {len(prim)} test(s))", ""]
-        lines.append(
-            "| metric | region | n | mean diff | 95 % CI | d_z | p (Wilcoxon) | q | better |"
-        )
-        lines.append("|---|---|---|---|---|---|---|---|---|")
-        for r in prim.itertuples():
-            lines.append(
-                f"| {r.metric} | {r.region} | {r.n} | {_fmt(r.mean_diff)} | [{_fmt(r.ci_low)}, "
-                f"{_fmt(r.ci_high)}] | {_fmt(r.d_z)} | {_fmt(r.p_w)} | {_fmt(r.q_w)} | "
-                f"{r.better}{' *' if r.significant else ''} |"
-            )
-        label = [
-            f"{m}/{g}" if g != "global" else m
-            for m, g in zip(prim.metric, prim.region, strict=True)
-        ]
-        sig = ", ".join(x for x, s in zip(label, prim.significant, strict=True) if s) or "none"
-        ns = ", ".join(x for x, s in zip(label, prim.significant, strict=True) if not s) or "none"
-        lines += ["", f"Primary, significant (q < {alpha}): {sig}. Not significant: {ns}."]
-        sec = tab[tab.family.str.startswith("secondary:")]
-        if len(sec):
-            lines += ["", "### Secondary families (BH within each metric)", ""]
-        for family, m in sec.groupby("family", sort=True):
-            s = m[m.significant]
-            lines.append(
-                f"- `{family}`: {len(s)} of {len(m)} comparisons significant "
-                f"({int((s.better == model_b).sum())} favour {model_b}, "
-                f"{int((s.better == model_a).sum())} favour {model_a}); "
-                f"{int(m.p_w.isna().sum())} untestable."
-            )
-            for r in s.itertuples():
-                lines.append(
-                    f"  - {r.region}: mean diff {_fmt(r.mean_diff)} "
-                    f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}], d_z {_fmt(r.d_z)}, "
-                    f"q {_fmt(r.q_w)}, better: {r.better}"
-                )
-        desc = tab[tab.family == "descriptive"]
-        if len(desc):
-            lines += [
-                "",
-                "### Descriptive (family `descriptive`: no FDR, no significance, no better/worse)",
-                "",
-            ]
-        for metric, m in desc.groupby("metric", sort=True):
-            hi = int((m.direction == f"{model_b} higher").sum())
-            lo = int((m.direction == f"{model_b} lower").sum())
-            text = (
-                f"- `{metric}`: {model_b} higher than {model_a} in {hi}, lower in {lo} of "
-                f"{len(m)} regions (mean diff {_fmt(m.mean_diff.mean())})"
-            )
-            if "target" in m and (m.target != "").any():
-                c = m.closer_to_target
-                text += (
-                    f"; physiological range {m.target.iloc[0]}: closer to it {model_b} in "
-                    f"{int((c == model_b).sum())}, {model_a} in {int((c == model_a).sum())}, "
-                    f"both within in {int((c == 'both within').sum())}"
-                )
-            lines.append(text + ".")
-        notes = tab[tab.note != ""]
-        if len(notes):
-            lines += ["", "### Notes", ""]
-            for r in notes.itertuples():
-                lines.append(f"- {r.metric} / {r.region} ({r.family}): {r.note}")
+        lines += _primary_lines(tab, endpoints, alpha)
+        lines += _secondary_lines(tab, model_a, model_b)
+        lines += _descriptive_lines(tab, model_a, model_b)
+        lines += _note_lines(tab)
     return "\n".join(lines) + "\n"
 
 
-# ---------------------------------------------------------------------------------------------
-# The stats stage in one call
-# ---------------------------------------------------------------------------------------------
+def _g_lines(chosen_G: pd.DataFrame | None) -> list[str]:
+    """The G each model (and subject) was compared at."""
+    lines: list[str] = []
+    if chosen_G is not None and len(chosen_G):
+        if "subject" in chosen_G.columns:
+            desc = "; ".join(
+                f"{m} ({p}): " + ", ".join(f"{r.subject} G = {r.G:g}" for r in grp.itertuples())
+                for (m, p), grp in chosen_G.groupby(["model", "preset"], sort=True)
+            )
+            lines.append(f"- G per subject and model (rule `{chosen_G['rule'].iloc[0]}`): {desc}.")
+        else:
+            desc = ", ".join(
+                f"{r.model} ({r.preset}): G = {r.G:g} (mean FC fit {_fmt(r.score)})"
+                for r in chosen_G.itertuples()
+            )
+            rule = chosen_G["rule"].iloc[0] if "rule" in chosen_G else "in_sample_max_mean_fc_fit"
+            lines.append(f"- G per model (rule `{rule}`): {desc}.")
+    return lines
+
+
+def _primary_lines(tab: pd.DataFrame, endpoints: list[tuple[str, str]], alpha: float) -> list[str]:
+    """The primary family of one preset in full, in the declared order."""
+    lines: list[str] = []
+    prim = tab[tab.family == "primary"]
+    order = {ep: i for i, ep in enumerate(endpoints)}
+    prim = prim.iloc[
+        np.argsort([order.get(k, 99) for k in zip(prim.metric, prim.region, strict=True)])
+    ]
+    lines += [f"### Primary endpoints (family `primary`, {len(prim)} test(s))", ""]
+    lines.append("| metric | region | n | mean diff | 95 % CI | d_z | p (Wilcoxon) | q | better |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for r in prim.itertuples():
+        lines.append(
+            f"| {r.metric} | {r.region} | {r.n} | {_fmt(r.mean_diff)} | [{_fmt(r.ci_low)}, "
+            f"{_fmt(r.ci_high)}] | {_fmt(r.d_z)} | {_fmt(r.p_w)} | {_fmt(r.q_w)} | "
+            f"{r.better}{' *' if r.significant else ''} |"
+        )
+    label = [
+        f"{m}/{g}" if g != "global" else m for m, g in zip(prim.metric, prim.region, strict=True)
+    ]
+    sig = ", ".join(x for x, s in zip(label, prim.significant, strict=True) if s) or "none"
+    ns = ", ".join(x for x, s in zip(label, prim.significant, strict=True) if not s) or "none"
+    lines += ["", f"Primary, significant (q < {alpha}): {sig}. Not significant: {ns}."]
+    return lines
+
+
+def _secondary_lines(tab: pd.DataFrame, model_a: str, model_b: str) -> list[str]:
+    """Each secondary family of one preset: counts and its significant regions."""
+    lines: list[str] = []
+    sec = tab[tab.family.str.startswith("secondary:")]
+    if len(sec):
+        lines += ["", "### Secondary families (BH within each metric)", ""]
+    for family, m in sec.groupby("family", sort=True):
+        s = m[m.significant]
+        lines.append(
+            f"- `{family}`: {len(s)} of {len(m)} comparisons significant "
+            f"({int((s.better == model_b).sum())} favour {model_b}, "
+            f"{int((s.better == model_a).sum())} favour {model_a}); "
+            f"{int(m.p_w.isna().sum())} untestable."
+        )
+        for r in s.itertuples():
+            lines.append(
+                f"  - {r.region}: mean diff {_fmt(r.mean_diff)} "
+                f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}], d_z {_fmt(r.d_z)}, "
+                f"q {_fmt(r.q_w)}, better: {r.better}"
+            )
+    return lines
+
+
+def _descriptive_lines(tab: pd.DataFrame, model_a: str, model_b: str) -> list[str]:
+    """Descriptive metrics of one preset by direction (never better/worse)."""
+    lines: list[str] = []
+    desc = tab[tab.family == "descriptive"]
+    if len(desc):
+        lines += [
+            "",
+            "### Descriptive (family `descriptive`: no FDR, no significance, no better/worse)",
+            "",
+        ]
+    for metric, m in desc.groupby("metric", sort=True):
+        hi = int((m.direction == f"{model_b} higher").sum())
+        lo = int((m.direction == f"{model_b} lower").sum())
+        text = (
+            f"- `{metric}`: {model_b} higher than {model_a} in {hi}, lower in {lo} of "
+            f"{len(m)} regions (mean diff {_fmt(m.mean_diff.mean())})"
+        )
+        if "target" in m and (m.target != "").any():
+            c = m.closer_to_target
+            text += (
+                f"; physiological range {m.target.iloc[0]}: closer to it {model_b} in "
+                f"{int((c == model_b).sum())}, {model_a} in {int((c == model_a).sum())}, "
+                f"both within in {int((c == 'both within').sum())}"
+            )
+        lines.append(text + ".")
+    return lines
+
+
+def _note_lines(tab: pd.DataFrame) -> list[str]:
+    """Notes of the comparisons that could not be tested in full."""
+    lines: list[str] = []
+    notes = tab[tab.note != ""]
+    if len(notes):
+        lines += ["", "### Notes", ""]
+        for r in notes.itertuples():
+            lines.append(f"- {r.metric} / {r.region} ({r.family}): {r.note}")
+    return lines
