@@ -708,9 +708,12 @@ def test_g_sweep_loso(tmp_path):
     ax = _data_axes(fig)[0]
     for model, sub in best.groupby("model"):
         name = figures.MODEL_NAMES[model]
-        for g, n in sub.G.value_counts().items():
-            lab = f"{name}: chosen G = {g:g} ({n}/{len(sub)} subjects)"
-            star = next(ln for ln in ax.lines if ln.get_label() == lab)
+        counts = sub.G.value_counts().sort_index()
+        summary = ", ".join(f"{g:g} ({n})" for g, n in counts.items())
+        assert f"{name}: chosen G (subjects) {summary}" in [ln.get_label() for ln in ax.lines]
+        for g, n in counts.items():
+            gid = f"chosen {model} G={g:g} n={n}/{len(sub)}"
+            star = next(ln for ln in ax.lines if ln.get_gid() == gid)
             sel = tab[(tab.model == model) & (tab.G == g) & (tab.metric == "fc_fit")]
             assert star.get_xdata()[0] == g
             expect = sel.groupby("subject").value.mean().mean()

@@ -194,9 +194,9 @@ def paired_fitness(
     note = _paired_note(t, models, n_pairs, len(wide) - n_pairs)
     if ceiling is not None:
         note += (
-            f" {CEILING_LABEL.capitalize()}: FC fit of each subject's own empirical BOLD halves "
-            "at the simulated length (fitness.noise_ceiling), mean over runs; ticks at left: "
-            "subjects, dotted line and band: mean and range across subjects."
+            f" {CEILING_LABEL[0].upper()}{CEILING_LABEL[1:]}: FC fit of each subject's own "
+            "empirical BOLD halves at the simulated length (fitness.noise_ceiling), mean over "
+            "runs; ticks at left: subjects, dotted line and band: mean and range across subjects."
         )
     style.footnote(fig, note)
     return fig
@@ -261,11 +261,13 @@ def _sweep_curve(ax, sm: pd.DataFrame, model: str, k: int, chosen: Mapping[str, 
         n_all = len(picks)
         gs, counts = np.unique(np.round(picks, 12), return_counts=True)
         top = gs[np.argmax(counts)] if gs.size else None
-        for g, c in zip(gs, counts, strict=True):
+        name = style.model_name(model)
+        summary = ", ".join(f"{g:g} ({c})" for g, c in zip(gs, counts, strict=True))
+        for k_star, (g, c) in enumerate(zip(gs, counts, strict=True)):
             j = int(np.argmin(np.abs(g_ - g)))
             if g == top:
                 ax.axvline(g, color=col, ls="--", lw=1.2)
-            ax.plot(
+            (star,) = ax.plot(
                 g,
                 mean[j],
                 marker="*",
@@ -274,7 +276,17 @@ def _sweep_curve(ax, sm: pd.DataFrame, model: str, k: int, chosen: Mapping[str, 
                 mec="black",
                 mew=0.8,
                 zorder=5,
-                label=f"{style.model_name(model)}: chosen G = {g:g} ({c}/{n_all} subjects)",
+                label=f"{name}: chosen G (subjects) {summary}" if k_star == 0 else "_",
+            )
+            star.set_gid(f"chosen {model} G={g:g} n={c}/{n_all}")
+            ax.annotate(
+                f"{c}",
+                (g, mean[j]),
+                xytext=(7, 5),
+                textcoords="offset points",
+                color=col,
+                fontsize=9.5,
+                fontweight="bold",
             )
     elif model in chosen:
         g = float(chosen[model])
@@ -356,8 +368,8 @@ def g_sweep(
         note += f" Chosen G: rule {rule}"
     if per_subject(chosen):
         note += (
-            "; each subject's G chosen on the other subjects (stars: each chosen G, with the "
-            "number of subjects choosing it; dashed line: the most frequent)."
+            "; each subject's G chosen on the other subjects (stars: each chosen G, the number "
+            "beside it and in the legend: subjects choosing it; dashed line: the most frequent)."
         )
     style.footnote(fig, note)
     return fig
