@@ -1,5 +1,6 @@
-"""Rule fig_fc_matrices: empirical FC and each model's simulated FC (seeds averaged, at the
-model's chosen G) for one subject and preset (cmftvb.figures.fc_matrices)."""
+"""Rule fig_fc_matrices: empirical FC and each model's simulated FC (seeds averaged, at the G
+chosen by the configured rule; with loso the subject's own) for one subject and preset
+(cmftvb.figures.fc_matrices)."""
 
 from _adapter import read_table, run
 

@@ -1,5 +1,6 @@
 """Rule fig_global: paired per-subject FC fit and FCD distance, the G sweep and the region-wise
-error per cerebellar lobule, for one preset (cmftvb.figures), each model at its chosen G."""
+error per cerebellar lobule, for one preset (cmftvb.figures), both models at the G chosen by
+the configured rule (per subject with loso; the best_G table is passed through)."""
 
 from _adapter import read_table, run
 
@@ -10,8 +11,8 @@ def main(snakemake, log):
     preset = snakemake.wildcards.preset
     table = read_table(snakemake.input.table)
     comparison = read_table(snakemake.input.comparison)
-    chosen = figures.chosen_g(read_table(snakemake.input.best_G), preset)
-    log.info("chosen G: %s", chosen)
+    chosen = read_table(snakemake.input.best_G)  # per subject with rule loso
+    log.info("chosen G: %s", figures.chosen_g(chosen, preset))
     out = snakemake.output
     for metric, path in (("fc_fit", out.paired_fc_fit), ("fcd_ks", out.paired_fcd_ks)):
         test = comparison[

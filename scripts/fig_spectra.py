@@ -1,5 +1,6 @@
 """Rule fig_spectra: population spectra (bands shaded) and coherence spectra of every node and
-run, each model at its chosen G (all G values when none was chosen), for one preset
+run, both models at the chosen G (with loso the subject's own; all G values when none was
+chosen), for one preset
 (cmftvb.figures.population_spectra, cmftvb.figures.coherence_plot)."""
 
 from _adapter import read_table, run

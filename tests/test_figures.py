@@ -29,6 +29,7 @@ from cmftvb.connectome import load_any
 from cmftvb.connectome import roles as croles
 from cmftvb.figures import fitness as ffit
 from cmftvb.figures import style
+from cmftvb.fitness import NOISE_CEILING_METRIC
 from cmftvb.signals import ephys
 
 UNIT = re.compile(r"\([^()]*\b(Hz|unitless|z-score units|ms|s)\b[^()]*\)", re.S)
@@ -629,7 +630,7 @@ def test_node_curves_invalid():
 
 def test_g_sweep(tmp_path):
     tab = _table(n_subj=4, gs=(0.5, 1.0, 2.0))
-    chosen = cstats.best_g(tab)  # the stats table plugs in directly
+    chosen = cstats.best_g(tab, "in_sample_max_mean_fc_fit")  # the stats table plugs in directly
     paths = figures.save_figure(
         figures.g_sweep(tab, "fc_fit", chosen, rule="max mean FC fit"), tmp_path / "gs"
     )
@@ -649,6 +650,102 @@ def test_g_sweep(tmp_path):
         expect = sel.groupby("subject").value.mean().mean()
         assert star.get_ydata()[0] == pytest.approx(expect, rel=1e-12)
         assert expect == pytest.approx(row.score, rel=1e-12)
+
+
+def _per_subject_best(tab):
+    """A hand-made best_G table (rule loso form) with different G for different subjects."""
+    subjects = sorted(tab.subject.unique())
+    gs = sorted(tab.G.unique())
+    rows = []
+    for i, s in enumerate(subjects):
+        rows.append((s, "homogeneous", "corrected", gs[i % len(gs)]))
+        rows.append((s, "cmf", "corrected", gs[(i + 1) % len(gs)]))
+    return pd.DataFrame(rows, columns=["subject", "model", "preset", "G"])
+
+
+def test_paired_fitness_per_subject_chosen_g():
+    tab = _table(n_subj=5, gs=(0.5, 1.0, 2.0))
+    best = _per_subject_best(tab)
+    fig = figures.paired_fitness(tab, "fc_fit", chosen_G=best, preset="corrected")
+    ax = _data_axes(fig)[0]
+    pts = [c for c in ax.collections if c.get_offsets().shape[0] == 5]
+    assert len(pts) == 2
+    for k, model in enumerate(["homogeneous", "cmf"]):
+        got = pts[k].get_offsets()[:, 1]
+        b = best[best.model == model].set_index("subject").G
+        expect = [
+            tab[(tab.subject == s) & (tab.model == model) & (tab.G == b[s])]
+            .query("metric == 'fc_fit'")
+            .value.mean()
+            for s in sorted(b.index)
+        ]
+        assert np.allclose(np.sort(got), np.sort(expect), rtol=1e-12)
+        assert not np.allclose(np.sort(got), np.sort(expect) + 1e-3)
+    assert "per subject" in _texts(fig)
+    # the table filter agrees with cmftvb.stats.at_chosen_g, per subject
+    got = figures.at_chosen_g(tab, best, "corrected")
+    expect = cstats.at_chosen_g(tab, best)
+    key = ["subject", "model", "G", "seed", "metric"]
+    pd.testing.assert_frame_equal(
+        got.sort_values(key).reset_index(drop=True),
+        expect.sort_values(key).reset_index(drop=True),
+    )
+    chosen = figures.chosen_g(best, "corrected")
+    g0 = best.iloc[0]
+    assert figures.is_chosen(chosen, g0.model, g0.G, subject=g0.subject)
+    assert not figures.is_chosen(chosen, g0.model, g0.G + 0.1, subject=g0.subject)
+    assert not figures.is_chosen(chosen, g0.model, g0.G)  # per subject: subject needed
+    bad = best.assign(G=best.G.where(best.index != 0, 9.0))
+    with pytest.raises(CmftvbError, match="not among its G values"):
+        figures.paired_fitness(tab, "fc_fit", chosen_G=bad)
+
+
+def test_g_sweep_loso(tmp_path):
+    tab = _table(n_subj=5, gs=(0.5, 1.0, 2.0))
+    best = _per_subject_best(tab)
+    fig = figures.g_sweep(tab, "fc_fit", best, rule="loso")
+    _assert_units(fig)
+    ax = _data_axes(fig)[0]
+    for model, sub in best.groupby("model"):
+        name = figures.MODEL_NAMES[model]
+        counts = sub.G.value_counts().sort_index()
+        summary = ", ".join(f"{g:g} ({n})" for g, n in counts.items())
+        assert f"{name}: chosen G (subjects) {summary}" in [ln.get_label() for ln in ax.lines]
+        for g, n in counts.items():
+            gid = f"chosen {model} G={g:g} n={n}/{len(sub)}"
+            star = next(ln for ln in ax.lines if ln.get_gid() == gid)
+            sel = tab[(tab.model == model) & (tab.G == g) & (tab.metric == "fc_fit")]
+            assert star.get_xdata()[0] == g
+            expect = sel.groupby("subject").value.mean().mean()
+            assert star.get_ydata()[0] == pytest.approx(expect, rel=1e-12)
+    assert "rule loso" in " ".join(_texts(fig).split())
+    # the stats table with rule loso plugs in directly
+    paths = figures.save_figure(
+        figures.g_sweep(tab, "fc_fit", cstats.best_g(tab), rule="loso"), tmp_path / "gl"
+    )
+    _check_files(paths, tmp_path / "gl")
+
+
+def test_paired_fitness_noise_ceiling():
+    tab = _table(n_subj=4, gs=(1.0,))
+    rng = np.random.default_rng(3)
+    ceil = tab[tab.metric == "fc_fit"].assign(metric=NOISE_CEILING_METRIC)
+    ceil = ceil.assign(value=0.6 + rng.normal(0, 0.05, len(ceil)))
+    fig = figures.paired_fitness(pd.concat([tab, ceil]), "fc_fit")
+    ax = _data_axes(fig)[0]
+    line = next(ln for ln in ax.lines if ln.get_label() == figures.CEILING_LABEL)
+    per = ceil.groupby("subject").value.mean()
+    assert line.get_ydata()[0] == pytest.approx(per.mean(), rel=1e-12)
+    ticks = next(ln for ln in ax.lines if ln.get_label() == "_noise ceiling per subject")
+    assert np.allclose(np.sort(ticks.get_ydata()), np.sort(per.to_numpy()), rtol=1e-12)
+    assert "noise ceiling" in _texts(fig).lower()
+    # not drawn for other metrics, nor without ceiling rows
+    for fig in (
+        figures.paired_fitness(pd.concat([tab, ceil]), "fcd_ks"),
+        figures.paired_fitness(tab, "fc_fit"),
+    ):
+        labels = [ln.get_label() for ln in _data_axes(fig)[0].lines]
+        assert figures.CEILING_LABEL not in labels
 
 
 def test_g_sweep_without_choice_and_single_subject(tmp_path):

@@ -45,7 +45,13 @@ from cmftvb.figures.ephys import (
     spectra_by_model,
 )
 from cmftvb.figures.fc import empirical_fc, fc_matrices, mean_fc_by_model
-from cmftvb.figures.fitness import format_test, g_sweep, paired_fitness, regional_error
+from cmftvb.figures.fitness import (
+    CEILING_LABEL,
+    format_test,
+    g_sweep,
+    paired_fitness,
+    regional_error,
+)
 from cmftvb.figures.save import figure_paths, save_figure
 from cmftvb.figures.single_node import MOSSY_VALIDITY_HZ, node_curves, rates_by_preset
 from cmftvb.figures.style import (
@@ -74,6 +80,7 @@ FIGURES = {
 }
 
 __all__ = [
+    "CEILING_LABEL",
     "FIGURES",
     "MAX_OVERLAID",
     "MIN_N_INTERVAL",

@@ -49,8 +49,9 @@ def spectra_by_model(
 
     ``runs``: (arrays, meta) pairs as read by :func:`cmftvb.io.load_npz` from the signals
     stage's files (``freqs_hz``; per-seed ``psd_<population>`` and ``coh_<a>__<b>`` arrays
-    (S, k, F) with ``coh_freqs_hz``; ``meta`` has ``model`` and ``G``). Runs at other than
-    their model's chosen G are skipped. Every seed and node is one curve. Returns ``(freqs,
+    (S, k, F) with ``coh_freqs_hz``; ``meta`` has ``model``, ``G`` and, for per-subject
+    choices, ``subject``). Runs at other than their chosen G are skipped. Every seed and node
+    is one curve. Returns ``(freqs,
     {model: {population: (curves, F)}}, coh_freqs, {"a-b (model)": (curves, F)})``.
     """
     chosen = chosen_g(chosen_G, preset, "spectra")
@@ -59,7 +60,7 @@ def spectra_by_model(
     freqs = coh_freqs = None
     for arrays, meta in runs:
         model = str(meta["model"])
-        if not is_chosen(chosen, model, float(meta["G"])):
+        if not is_chosen(chosen, model, float(meta["G"]), meta.get("subject")):
             continue
         freqs = arrays["freqs_hz"]
         for key, value in arrays.items():

@@ -42,13 +42,14 @@ def mean_fc_by_model(
 
     ``runs``: (arrays, meta) pairs as read by :func:`cmftvb.io.load_npz` from the fitness
     stage's ``fc.npz`` files (``arrays["fc"]`` (S, N, N), one matrix per seed; ``meta`` has
-    ``model`` and ``G``). Runs at other G values are skipped (see
+    ``model`` and ``G``, and ``subject`` for per-subject choices: each subject at its own
+    chosen G). Runs at other G values are skipped (see
     :func:`cmftvb.figures.tables.is_chosen`).
     """
     chosen = chosen_g(chosen_G, preset, "fc_matrices")
     fcs: dict[str, list[np.ndarray]] = {}
     for arrays, meta in runs:
-        if is_chosen(chosen, meta["model"], float(meta["G"])):
+        if is_chosen(chosen, meta["model"], float(meta["G"]), meta.get("subject")):
             fcs.setdefault(str(meta["model"]), []).extend(arrays["fc"])
     return {m: np.nanmean(np.stack(v), axis=0) for m, v in fcs.items()}
 

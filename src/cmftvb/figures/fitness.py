@@ -26,10 +26,12 @@ from cmftvb.figures.tables import (
     check_table,
     chosen_g,
     mean_ci,
+    per_subject,
     select,
     subject_means,
     sweep_rows,
 )
+from cmftvb.fitness import NOISE_CEILING_METRIC
 
 
 def _num(x: Any) -> str:
@@ -105,8 +107,14 @@ def _paired_note(t: pd.DataFrame, models: list[str], n_pairs: int, unpaired: int
     note = "Dots: subjects (seeds averaged within subject); grey lines join a subject's models; "
     note += "diamonds: mean ± 95 % t-interval across subjects"
     note += "." if n_pairs >= MIN_N_INTERVAL else f" (drawn for n ≥ {MIN_N_INTERVAL} only)."
-    gs = t.groupby("model")["G"].first()
-    note += " G: " + ", ".join(f"{style.model_name(m)} {float(gs[m]):g}" for m in models if m in gs)
+    parts = []
+    for m in models:
+        gs = np.unique(t[t["model"] == m]["G"].to_numpy(dtype=float))
+        if gs.size == 1:
+            parts.append(f"{style.model_name(m)} {gs[0]:g}")
+        elif gs.size > 1:
+            parts.append(f"{style.model_name(m)} per subject ({', '.join(f'{g:g}' for g in gs)})")
+    note += " G: " + ", ".join(parts)
     note += f"; preset {', '.join(sorted(map(str, t['preset'].unique())))}."
     if unpaired:
         note += f" {unpaired} subject(s) lack one model and are not joined."
@@ -128,8 +136,11 @@ def paired_fitness(
 
     ``table``: the study's tidy table. Seeds are averaged within subject; each subject's models
     are joined by a line; diamonds give the mean ± 95 % t-interval across subjects. With
-    several G values per model, ``chosen_G`` ({model: G}, or the table of
-    :func:`cmftvb.stats.best_g`) picks each model's own G (issue 4 item 4); with several
+    several G values per model, ``chosen_G`` ({model: G}, {(subject, model): G} or the table
+    of :func:`cmftvb.stats.best_g`) picks the G chosen by the configured rule (per subject for
+    ``loso``: each subject's value at its own G). For global ``fc_fit``, rows of metric
+    :data:`cmftvb.fitness.NOISE_CEILING_METRIC` in the table are drawn as the noise ceiling
+    (each subject's mean over runs, and their mean and range). With several
     presets, ``preset`` picks one. ``test``: a row of :func:`cmftvb.stats.paired_comparison`
     (mapping or Series) or text, annotated on the plot (:func:`format_test`).
     """
@@ -161,6 +172,9 @@ def paired_fitness(
             ax.errorbar(xm, mean, yerr=half, fmt="D", color=color, ms=7, capsize=4, lw=1.6)
         else:
             ax.plot(xm, mean, "D", color=color, ms=7)
+    ceiling = _noise_ceiling(table, metric, region, t["preset"].iloc[0], complete.index)
+    if ceiling is not None:
+        _draw_ceiling(ax, ceiling, len(models))
     ax.set_xticks(x, [style.model_name(m) for m in models])
     for lab, m in zip(ax.get_xticklabels(), models, strict=True):
         lab.set_color(style.model_color(m))
@@ -177,8 +191,54 @@ def paired_fitness(
         )
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo, hi + 0.25 * (hi - lo))
-    style.footnote(fig, _paired_note(t, models, n_pairs, len(wide) - n_pairs))
+    note = _paired_note(t, models, n_pairs, len(wide) - n_pairs)
+    if ceiling is not None:
+        note += (
+            f" {CEILING_LABEL[0].upper()}{CEILING_LABEL[1:]}: FC fit of each subject's own "
+            "empirical BOLD halves at the simulated length (fitness.noise_ceiling), mean over "
+            "runs; ticks at left: subjects, dotted line and band: mean and range across subjects."
+        )
+    style.footnote(fig, note)
     return fig
+
+
+#: Legend label of the noise ceiling on the paired FC-fit figure (issue 10 item 6).
+CEILING_LABEL = "noise ceiling (own BOLD, same length)"
+
+
+def _noise_ceiling(table, metric, region, preset, subjects) -> pd.Series | None:
+    """Subject -> mean over runs of the global FC-fit noise ceiling, or None if not in table."""
+    if metric != "fc_fit" or region != "global":
+        return None
+    c = table[
+        (table["metric"] == NOISE_CEILING_METRIC)
+        & (table["region"].astype(str) == "global")
+        & (table["preset"].astype(str) == str(preset))
+    ]
+    c = c.assign(value=pd.to_numeric(c["value"], errors="coerce")).dropna(subset=["value"])
+    if c.empty:
+        return None
+    per = c.groupby("subject")["value"].mean()
+    per = per[per.index.isin(list(subjects))] if len(subjects) else per
+    return per if len(per) else None
+
+
+def _draw_ceiling(ax, ceiling: pd.Series, n_models: int) -> None:
+    v = ceiling.to_numpy(dtype=float)
+    if v.size > 1:
+        ax.axhspan(v.min(), v.max(), color="#B0BEC5", alpha=0.25, lw=0, zorder=0)
+    ax.axhline(v.mean(), color="#455A64", ls=":", lw=1.6, zorder=0, label=CEILING_LABEL)
+    ax.plot(
+        np.full(v.size, -0.5),
+        v,
+        "_",
+        color="#455A64",
+        ms=12,
+        mew=1.5,
+        clip_on=False,
+        label="_noise ceiling per subject",
+    )
+    ax.legend(frameon=False, loc="lower right", fontsize=9.5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,7 +256,39 @@ def _sweep_curve(ax, sm: pd.DataFrame, model: str, k: int, chosen: Mapping[str, 
     if ok.any():
         band = np.where(ok, half, 0)
         ax.fill_between(g_, mean - band, mean + band, color=col, alpha=0.18, lw=0)
-    if model in chosen:
+    if per_subject(chosen):
+        picks = [g for (_s, m), g in chosen.items() if m == model]
+        n_all = len(picks)
+        gs, counts = np.unique(np.round(picks, 12), return_counts=True)
+        top = gs[np.argmax(counts)] if gs.size else None
+        name = style.model_name(model)
+        summary = ", ".join(f"{g:g} ({c})" for g, c in zip(gs, counts, strict=True))
+        for k_star, (g, c) in enumerate(zip(gs, counts, strict=True)):
+            j = int(np.argmin(np.abs(g_ - g)))
+            if g == top:
+                ax.axvline(g, color=col, ls="--", lw=1.2)
+            (star,) = ax.plot(
+                g,
+                mean[j],
+                marker="*",
+                ms=11 + 6 * c / n_all,
+                color=col,
+                mec="black",
+                mew=0.8,
+                zorder=5,
+                label=f"{name}: chosen G (subjects) {summary}" if k_star == 0 else "_",
+            )
+            star.set_gid(f"chosen {model} G={g:g} n={c}/{n_all}")
+            ax.annotate(
+                f"{c}",
+                (g, mean[j]),
+                xytext=(7, 5),
+                textcoords="offset points",
+                color=col,
+                fontsize=9.5,
+                fontweight="bold",
+            )
+    elif model in chosen:
         g = float(chosen[model])
         j = int(np.argmin(np.abs(g_ - g)))
         ax.axvline(g, color=col, ls="--", lw=1.2)
@@ -228,8 +320,10 @@ def g_sweep(
 
     ``table``: the study's tidy table; seeds are averaged within subject, then subjects are
     summarised per (model, G). ``chosen_G``: model -> the G at which that model is compared
-    (issue 4 item 4), or the table of :func:`cmftvb.stats.best_g`, marked by a dashed line and
-    a star (None: nothing marked); ``rule`` (text) states how it was chosen.
+    (``{model: G}``, ``{(subject, model): G}`` or the table of :func:`cmftvb.stats.best_g`),
+    marked by a dashed line and a star (None: nothing marked). With per-subject choices (rule
+    ``loso``) each distinct chosen G gets a star labelled with how many subjects chose it, and
+    the dashed line marks the most frequent. ``rule`` (text) names the rule in the footnote.
     """
     what = "g_sweep"
     check_table(table, what)
@@ -238,7 +332,8 @@ def g_sweep(
     t = t.assign(G=t["G"].astype(float))
     s = subject_means(t, ["model", "G"])
     models = style.models_in(s["model"])
-    for m, g in chosen.items():
+    for key, g in chosen.items():
+        m = key[1] if isinstance(key, tuple) else key
         if m not in models:
             raise CmftvbError(f"{what}: chosen_G names model {m!r}, not in the table ({models})")
         if not np.any(np.isclose(s[s["model"] == m]["G"].to_numpy(), g)):
@@ -270,7 +365,12 @@ def g_sweep(
         else f"; n = {n_subj}: no interval (drawn for n ≥ {MIN_N_INTERVAL})."
     )
     if rule:
-        note += f" Chosen G: {rule}"
+        note += f" Chosen G: rule {rule}"
+    if per_subject(chosen):
+        note += (
+            "; each subject's G chosen on the other subjects (stars: each chosen G, the number "
+            "beside it and in the legend: subjects choosing it; dashed line: the most frequent)."
+        )
     style.footnote(fig, note)
     return fig
 

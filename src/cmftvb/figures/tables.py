@@ -7,9 +7,11 @@ anything is summarised across subjects (STUDY.md stage 6); confidence intervals 
 95 % intervals across subjects.
 
 The chosen-G rule lives here once (:func:`chosen_g`, :func:`is_chosen`, :func:`at_chosen_g`):
-each model is compared at its own chosen G (issue 4 item 4), given as ``{model: G}`` or as the
-table of :func:`cmftvb.stats.best_g` (columns ``model, preset, G``); ``None`` or an empty table
-means no G was chosen (a single-G study) and keeps every row.
+both models are compared at the G chosen by the configured rule (``stats.best_G_rule``), given
+as ``{model: G}``, ``{(subject, model): G}`` or the table of :func:`cmftvb.stats.best_g`
+(columns ``model, preset, G``, plus ``subject`` for rule ``loso``, where each subject's G is
+chosen on the other subjects); ``None`` or an empty table means no G was chosen (a single-G
+study) and keeps every row.
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ def check_table(table: Any, what: str, columns: Iterable[str] = TABLE_COLUMNS) -
 
 
 def chosen_g(chosen_G: ChosenG, preset: str | None = None, what: str = "figure") -> dict | None:
-    """``{model: G}`` from a mapping or from :func:`cmftvb.stats.best_g`'s table.
+    """The chosen G as ``{model: G}``, or ``{(subject, model): G}`` for per-subject choices.
 
-    With a table, ``preset`` picks its rows (when it has a ``preset`` column). Returns None when
-    nothing was chosen (``None``, an empty mapping or no rows for the preset).
+    ``chosen_G``: a mapping of either form, or :func:`cmftvb.stats.best_g`'s table; a table
+    with a ``subject`` column (rule ``loso``: each subject's G chosen on the other subjects)
+    gives the per-subject form. With a table, ``preset`` picks its rows (when it has a
+    ``preset`` column). Returns None when nothing was chosen (``None``, an empty mapping or no
+    rows for the preset).
     """
     if chosen_G is None:
         return None
@@ -59,35 +64,65 @@ def chosen_g(chosen_G: ChosenG, preset: str | None = None, what: str = "figure")
         c = chosen_G
         if preset is not None and "preset" in c.columns:
             c = c[c["preset"].astype(str) == preset]
-        if c["model"].duplicated().any():
-            raise CmftvbError(f"{what}: chosen_G has several rows per model; pass preset=")
-        out = {str(m): float(g) for m, g in zip(c["model"], c["G"], strict=True)}
+        by = ["subject", "model"] if "subject" in c.columns else ["model"]
+        if c.duplicated(by).any():
+            raise CmftvbError(f"{what}: chosen_G has several rows per {'/'.join(by)}; pass preset=")
+        if "subject" in c.columns:
+            keys = list(zip(c["subject"].astype(str), c["model"].astype(str), strict=True))
+            out = {k: float(g) for k, g in zip(keys, c["G"], strict=True)}
+        else:
+            out = {str(m): float(g) for m, g in zip(c["model"], c["G"], strict=True)}
     elif isinstance(chosen_G, Mapping):
-        out = {str(m): float(g) for m, g in chosen_G.items()}
+        out = {
+            (str(k[0]), str(k[1])) if isinstance(k, tuple) else str(k): float(g)
+            for k, g in chosen_G.items()
+        }
     else:
         raise CmftvbError(f"{what}: chosen_G must be {{model: G}} or a best_g table")
     return out or None
 
 
-def is_chosen(chosen: Mapping[str, float] | None, model: str, G: float) -> bool:
-    """Whether a run of ``model`` at coupling ``G`` is at that model's chosen G.
+def per_subject(chosen: Mapping | None) -> bool:
+    """Whether ``chosen`` (from :func:`chosen_g`) holds per-subject choices."""
+    return bool(chosen) and any(isinstance(k, tuple) for k in chosen)
 
-    ``chosen`` as returned by :func:`chosen_g`; with None every run is kept, and a model that
-    has no chosen G is left out.
+
+def chosen_for(chosen: Mapping | None, model: str, subject: Any = None) -> float | None:
+    """The G chosen for ``model`` (for ``subject`` when choices are per subject), or None."""
+    if not chosen:
+        return None
+    if subject is not None and (str(subject), str(model)) in chosen:
+        return chosen[(str(subject), str(model))]
+    return chosen.get(str(model))
+
+
+def is_chosen(chosen: Mapping | None, model: str, G: float, subject: Any = None) -> bool:
+    """Whether a run of ``model`` at coupling ``G`` (of ``subject``) is at its chosen G.
+
+    ``chosen`` as returned by :func:`chosen_g`; with None every run is kept. Per-subject
+    choices need ``subject``; a model (or subject) without a chosen G is left out.
     """
     if chosen is None:
         return True
-    g = chosen.get(str(model))
+    g = chosen_for(chosen, model, subject)
     return g is not None and bool(np.isclose(float(G), g))
 
 
+def _keep(t: pd.DataFrame, chosen: Mapping) -> np.ndarray:
+    subj = t["subject"] if "subject" in t.columns else [None] * len(t)
+    rows = zip(t["model"], t["G"], subj, strict=True)
+    return np.asarray([is_chosen(chosen, m, g, s) for m, g, s in rows], dtype=bool)
+
+
 def at_chosen_g(table: pd.DataFrame, chosen_G: ChosenG, preset: str | None = None) -> pd.DataFrame:
-    """Rows of ``table`` (columns ``model`` and ``G``) at each model's chosen G (see module)."""
+    """Rows of ``table`` (columns ``model`` and ``G``, and ``subject`` for per-subject choices)
+    at the chosen G, as :func:`cmftvb.stats.at_chosen_g` does (see module)."""
     chosen = chosen_g(chosen_G, preset)
     if chosen is None:
         return table
-    keep = [is_chosen(chosen, m, g) for m, g in zip(table["model"], table["G"], strict=True)]
-    return table[np.asarray(keep, dtype=bool)]
+    if per_subject(chosen) and "subject" not in table.columns:
+        raise CmftvbError("chosen G is per subject but the table has no subject column")
+    return table[_keep(table, chosen)]
 
 
 def _one_preset(t: pd.DataFrame, preset: str | None, what: str) -> tuple[pd.DataFrame, str]:
@@ -124,21 +159,26 @@ def select(
     t = table if metric is None else _one_metric(table, metric, what)
     t, preset = _one_preset(t, preset, what)
     chosen = chosen_g(chosen_G, preset, what) or {}
-    for model, sub in t.groupby("model", sort=False):
+    by = ["subject", "model"] if per_subject(chosen) else ["model"]
+    for key, sub in t.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        model, subject = str(key[-1]), (key[0] if len(key) > 1 else None)
+        g = chosen_for(chosen, model, subject)
         gs = [float(x) for x in np.unique(sub["G"].to_numpy(dtype=float))]
-        if model in chosen and not np.any(np.isclose(gs, chosen[model])):
+        whose = f"model {model!r}" + (f" of subject {subject}" if subject is not None else "")
+        if g is not None and not np.any(np.isclose(gs, g)):
+            raise CmftvbError(f"{what}: chosen G {g:g} for {whose} not among its G values {gs}")
+        if g is None and len(gs) > 1:
             raise CmftvbError(
-                f"{what}: chosen G {chosen[model]:g} for model {model!r} not among its G "
-                f"values {gs}"
+                f"{what}: {whose} has several G values {gs} and no chosen G; pass chosen_G="
             )
-        if model not in chosen and len(gs) > 1:
-            raise CmftvbError(
-                f"{what}: model {model!r} has several G values {gs}; pass chosen_G={{model: G}}"
-            )
-    keep = [
-        m not in chosen or is_chosen(chosen, m, g) for m, g in zip(t["model"], t["G"], strict=True)
+    if not chosen or not len(t):
+        return t
+    has = [
+        chosen_for(chosen, m, s if per_subject(chosen) else None) is not None
+        for m, s in zip(t["model"], t["subject"], strict=True)
     ]
-    return t[np.asarray(keep, dtype=bool)] if len(t) else t
+    return t[~np.asarray(has, dtype=bool) | _keep(t, chosen)]
 
 
 def sweep_rows(
