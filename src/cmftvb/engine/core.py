@@ -88,8 +88,9 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
       ``ch_node[c]``; edges in source order, split into long (``el_*``, delay >= ``BLOCK`` - 1
       steps) and short (``es_*``): ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target
       input slot (both uint32), ``*_w`` weight.
-    - ``par = (pw, glq, jiq, pc, lo, hi, bg)``: Wong-Wang parameters ``pw`` (its G and J_i
-      entries unread), ``glq[N L]`` the G and ``jiq[N L]`` the J_i (nA) of each (node, lane),
+    - ``par = (pw, lq, pc, lo, hi, bg)``: Wong-Wang parameters ``pw`` (its G and J_i entries
+      unread), ``lq`` flat ``[2, N, L]``: the G and the J_i (nA) of each (node, lane) (one
+      array: one pointer less for the vectoriser's run-time overlap checks than two),
       ``pc`` cerebellar parameters, ``lo``/``hi[2, 5]`` bounds per model kind and variable,
       ``bg`` = [kind, weight (kHz), mean (kHz), tau (ms)].
     - ``noise = (qnode, qk0, qk1, sig_sqdt)``: the node and the lane's Philox key words of each
@@ -104,7 +105,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
     """
     x, hist, state_i, cin, cblk, err = state
     D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w = net
-    pw, glq, jiq, pc, lo, hi, bg = par
+    pw, lq, pc, lo, hi, bg = par
     qnode, qk0, qk1, sig_sqdt = noise
     mon_mode, every, acc, rt, accr, outslot, rslot, mon = monitor
     V, N, L = x.shape
@@ -186,7 +187,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                     c = cin[u]
                     s0 = xf[u]
                     s1 = xf[uNL + u]
-                    h_e, h_i = ww_ji.rates_gj(s0, s1, c, glq[u], jiq[u], pw)
+                    h_e, h_i = ww_ji.rates_gj(s0, s1, c, lq[u], lq[uNL + u], pw)
                     d0, d1 = wongwang.dfun_rates(s0, s1, h_e, h_i, pw)
                     z0, z1 = rng.normal_pair(ustep, qnode[u], _P0, qk0[u], qk1[u])
                     z0 = sig_sqdt * z0
@@ -222,7 +223,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                     c = cin[u]
                     z0 = zsc[u]
                     z1 = zsc[uNL + u]
-                    h_e, h_i = ww_ji.rates_gj(a0, a1, c, glq[u], jiq[u], pw)
+                    h_e, h_i = ww_ji.rates_gj(a0, a1, c, lq[u], lq[uNL + u], pw)
                     e0, e1 = wongwang.dfun_rates(a0, a1, h_e, h_i, pw)
                     n0 = xf[u] + half_dt * (dsc[u] + e0) + z0
                     n1 = xf[uNL + u] + half_dt * (dsc[uNL + u] + e1) + z1

@@ -250,8 +250,8 @@ def _lane_groups(x, net, keys, gl, jil, blocks) -> list[dict]:
                 "cblk": np.zeros(2 * N * core.BLOCK * (b - a)),
                 "err": np.full(4, -1, dtype=np.int64),
                 "state": np.array([0, 0, 0], dtype=np.int64),
-                "glq": np.tile(gl[a:b], N),  # G of each (node, lane)
-                "jiq": np.ascontiguousarray(jil[a:b].T).reshape(-1),  # J_i of each (node, lane)
+                # G (row 0) and J_i (row 1) of each (node, lane)
+                "lq": np.concatenate([np.tile(gl[a:b], N), jil[a:b].T.reshape(-1)]),
                 # node and noise key of each (node, lane) pair
                 "qnode": np.repeat(np.arange(N, dtype=np.uint64), b - a),
                 "qk0": np.tile(keys[a:b, 0], N),
@@ -275,7 +275,7 @@ def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog) -> 
         packed.append(
             (
                 (g["x"], g["hist"], g["state"], g["cin"], g["cblk"], g["err"]),
-                (pw, g["glq"], g["jiq"], pc, klo, khi, bg),
+                (pw, g["lq"], pc, klo, khi, bg),
                 (g["qnode"], g["qk0"], g["qk1"], sig_sqdt),
                 (mode, every, g["acc"], g["rt"], g["accr"], outslot, rslot, mon[a:b]),
             )

@@ -82,13 +82,23 @@ def _classes() -> dict[str, type]:
     if _CLASSES:
         return _CLASSES
     _, coupling, _, models, _, _, _ = _tvb()
+    _CLASSES.update(
+        NetworkModel=_network_model_class(models.Model),
+        ProjectionCoupling=_projection_coupling_class(coupling.Coupling),
+    )
+    return _CLASSES
 
-    class NetworkModel(models.Model):
+
+def _network_model_class(base: type) -> type:
+    """:class:`NetworkModel` on tvb-library's ``Model`` class ``base``."""
+
+    class NetworkModel(base):
         """The cmftvb hybrid network as one TVB model (see the module docstring).
 
-        ``dfun`` evaluates :func:`cmftvb.models.wongwang.dfun_nodes` on the Wong-Wang nodes and
-        :func:`cmftvb.models.crbl.dfun_nodes` on the cerebellar nodes; it never duplicates an
-        equation. The coupling it receives is :class:`ProjectionCoupling`'s output.
+        ``dfun`` evaluates :func:`cmftvb.models.wongwang.dfun_nodes` (per-node J_i:
+        :func:`cmftvb.engine.ww_ji.dfun_nodes`) on the Wong-Wang nodes and
+        :func:`cmftvb.models.crbl.dfun_nodes` on the cerebellar nodes, from
+        :class:`ProjectionCoupling`'s output; no equation is written here.
         """
 
         number_of_modes = 1
@@ -177,7 +187,13 @@ def _classes() -> dict[str, type]:
                     d[iv[v], cb, 0] = dv
             return d
 
-    class ProjectionCoupling(coupling.Coupling):
+    return NetworkModel
+
+
+def _projection_coupling_class(base: type) -> type:
+    """:class:`ProjectionCoupling` on tvb-library's ``Coupling`` class ``base``."""
+
+    class ProjectionCoupling(base):
         """Delayed coupling by projection table, read from TVB's (float32) history buffer.
 
         For every edge ``j -> k`` of :func:`cmftvb.network.expand_edges` (weight
@@ -226,8 +242,7 @@ def _classes() -> dict[str, type]:
                         self.delay, self.col, self.weight, self.slot, out)  # fmt: skip
             return out.reshape(3, self.n_nodes, 1)
 
-    _CLASSES.update(NetworkModel=NetworkModel, ProjectionCoupling=ProjectionCoupling)
-    return _CLASSES
+    return ProjectionCoupling
 
 
 @njit(cache=True)
