@@ -375,7 +375,7 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
 
     from cmftvb import _jitcache
     from cmftvb import _vmath as vmath
-    from cmftvb.engine import rng
+    from cmftvb.engine import rng, ww_ji
     from cmftvb.models import crbl, wongwang
 
     monkeypatch.setattr(core.run_steps, "_cache", FakeCache(), raising=False)
@@ -384,7 +384,14 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
     core._guard_cache()
     assert calls == [1]
     digest = _jitcache.sources_digest(
-        [core.__file__, wongwang.__file__, crbl.__file__, vmath.__file__, rng.__file__]
+        [
+            core.__file__,
+            wongwang.__file__,
+            crbl.__file__,
+            vmath.__file__,
+            rng.__file__,
+            ww_ji.__file__,
+        ]
     )
     assert stamp.read_text() == digest
     core._guard_cache()
