@@ -43,7 +43,8 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
 The local models are the Wong-Wang rates with a per-node J_i
 (:func:`cmftvb.engine.ww_ji.rates_gj`, with :func:`cmftvb.models.wongwang.dfun_rates`) and
 :func:`cmftvb.models.crbl.dfun`, compiled into this loop. Numba's on-disk cache does not track
-functions inlined from other modules, so :func:`_guard_cache` flushes this module's cache when the model sources change.
+functions inlined from other modules, so :func:`_guard_cache` flushes this module's cache when
+the model sources change.
 """
 
 from __future__ import annotations
