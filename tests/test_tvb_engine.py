@@ -146,4 +146,4 @@ def test_engine_equals_tvb_library_with_per_node_J_i(which, model, request):
     assert max(diff.values()) <= TOL, diff
     # J_i made a difference: the run with the preset's scalar is far from this one
     plain = simulate(con, net, **kw)
-    assert np.abs(plain.S_E[0] - eng.S_E[0]).max() > 100 * TOL
+    assert np.nanmax(np.abs(plain.S_E[0] - eng.S_E[0])) > 100 * TOL  # NaN: cMF nodes
