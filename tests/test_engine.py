@@ -333,7 +333,7 @@ def test_stochastic_step_by_hand_with_ou_background():
         conn, net, duration=n * dt, dt=dt, seeds=[4], noise_sigma=sigma, speed=3.0,
         initial=init, subject="x", chunk_steps=9,
     )  # fmt: skip
-    key = lane_streams("x", "cmf", preset["coupling"]["G"], 4)[0]
+    key = lane_streams("x", preset["coupling"]["G"], 4)[0]
     steps = np.arange(1, n + 1)
     z = np.c_[normals_reference(key, steps, 0, 2), normals_reference(key, steps, 1, 5)]
     z *= sigma * np.sqrt(dt)
@@ -375,7 +375,7 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
 
     from cmftvb import _jitcache
     from cmftvb import _vmath as vmath
-    from cmftvb.engine import rng
+    from cmftvb.engine import rng, ww_ji
     from cmftvb.models import crbl, wongwang
 
     monkeypatch.setattr(core.run_steps, "_cache", FakeCache(), raising=False)
@@ -384,7 +384,14 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
     core._guard_cache()
     assert calls == [1]
     digest = _jitcache.sources_digest(
-        [core.__file__, wongwang.__file__, crbl.__file__, vmath.__file__, rng.__file__]
+        [
+            core.__file__,
+            wongwang.__file__,
+            crbl.__file__,
+            vmath.__file__,
+            rng.__file__,
+            ww_ji.__file__,
+        ]
     )
     assert stamp.read_text() == digest
     core._guard_cache()
@@ -414,3 +421,97 @@ def test_cli_engine_tvb_matches_numba(tmp_path):
             build_network(tiny([[0.0]], [[0.0]], ["cortex"]), "homogeneous", "corrected"),
             duration=1.0, dt=0.1, seeds=[1], noise_sigma=0.0, speed=3.0, engine="bogus",
         )  # fmt: skip
+
+
+def test_J_i_per_node_and_lane():
+    """J_i None is the preset's scalar (bitwise); (N,) applies to every lane, (L, N) per lane,
+    each lane as when run alone with its row; Wong-Wang nodes only; bad values name J_i."""
+    conn = sample()
+    net = build_network(conn, "cmf", "corrected")
+    n = net.n_nodes
+    kw = dict(duration=20.0, dt=0.1, noise_sigma=0.001, speed=3.0, subject="s")
+    base = simulate(conn, net, seeds=[1, 2], **kw)
+    j0 = float(net.params["wongwang"]["J_i"])
+    same = simulate(conn, net, seeds=[1, 2], J_i=np.full(n, j0), **kw)
+    for v in base.variables:
+        np.testing.assert_array_equal(same[v], base[v])
+    rng = np.random.default_rng(5)
+    rows = rng.uniform(0.5, 2.0, (2, n))
+    is_crbl = np.array([m == "crbl" for m in net.node_model])
+    rows[:, is_crbl] = 1e9  # ignored at cerebellar nodes
+    two = simulate(conn, net, seeds=[1, 2], J_i=rows, **kw)
+    for ln, seed in enumerate((1, 2)):
+        alone = simulate(conn, net, seeds=[seed], J_i=rows[ln], **kw)
+        for v in two.variables:
+            np.testing.assert_array_equal(two[v][ln], alone[v][0])
+    ww = ~is_crbl
+    assert not np.array_equal(two.S_E[:, :, ww], base.S_E[:, :, ww])
+    # J_i enters x_E = ... - J_i S_I: a larger J_i lowers r_E at once (first sample, same state)
+    hi = simulate(conn, net, seeds=[1], J_i=np.full(n, 2 * j0), **kw)
+    assert np.all(hi.r_E[0, 0, ww] < base.r_E[0, 0, ww])
+    assert two.params["J_i_nA"] == rows.tolist() and "J_i_nA" not in base.params
+    for bad in (np.ones(n - 1), np.ones((3, n)), np.r_[-1.0, np.ones(n - 1)],
+                np.r_[np.nan, np.ones(n - 1)], "x"):  # fmt: skip
+        with pytest.raises(CmftvbError, match="J_i"):
+            simulate(conn, net, seeds=[1, 2], J_i=bad, **kw)
+
+
+def _crbl_cortex_cut(conn):
+    """The sample connectome with every weight out of a cerebellar-cortex node set to 0."""
+    import dataclasses
+
+    from cmftvb.network import resolve_roles
+
+    src = np.isin(conn.roles, sorted(resolve_roles("crbl_cortex", "test")))
+    W = np.array(conn.weights, dtype=float)
+    W[:, src] = 0.0
+    return dataclasses.replace(conn, weights=W), src
+
+
+def test_common_random_numbers_bitwise_without_crbl_cortex_output():
+    """Issue 10: with the projections out of the cerebellar-cortex nodes at zero, every other
+    node runs the same in the homogeneous and cMF networks, bit for bit: same noise, same
+    initial history (the lane key has no model) and no input from the nodes that differ."""
+    conn, cut = _crbl_cortex_cut(sample())
+    kw = dict(duration=50.0, dt=0.1, seeds=[3, 4], noise_sigma=0.001, speed=3.0, subject="s")
+    kw.update(monitor="mean", monitor_period=1.0, G=[1.0, 2.0])
+    net_cmf = build_network(conn, "cmf", "corrected")
+    hom = simulate(conn, build_network(conn, "homogeneous", "corrected"), **kw)
+    cmf = simulate(conn, net_cmf, **kw)
+    assert cut.any() and np.array_equal(cut, np.array(net_cmf.node_model) == "crbl")
+    for v in ("S_E", "S_I", "r_E", "r_I"):
+        a, b = hom[v][:, :, ~cut], cmf[v][:, :, ~cut]
+        assert np.isfinite(a).all() and np.ptp(a[0], axis=0).max() > 1e-4
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(hom.S_E[:, :, cut], cmf.GrC[:, :, cut])
+
+
+def test_common_random_numbers_first_100_ms():
+    """Issue 10 acceptance: over the first 100 ms with noise on, cerebral S_E of homogeneous vs
+    cMF at the same (subject, G, seed) differ by at most a tenth of what homogeneous seed 1 vs
+    seed 2 differ (mean absolute difference over nodes and samples)."""
+    from cmftvb.network import resolve_roles
+
+    conn = sample()
+    cerebral = np.isin(conn.roles, sorted(resolve_roles("cerebral", "test")))
+    kw = dict(duration=100.0, dt=0.1, noise_sigma=0.001, speed=3.0, subject="s")
+    kw.update(monitor="mean", monitor_period=1.0)
+    hom = simulate(conn, build_network(conn, "homogeneous", "corrected"), seeds=[1, 2], **kw)
+    cmf = simulate(conn, build_network(conn, "cmf", "corrected"), seeds=[1], **kw)
+    models = np.abs(hom.S_E[0] - cmf.S_E[0])[:, cerebral].mean()
+    seeds = np.abs(hom.S_E[0] - hom.S_E[1])[:, cerebral].mean()
+    print(f"mean |dS_E| homogeneous-cMF {models:.3g}, seed 1-seed 2 {seeds:.3g}")
+    assert seeds > 0 and models <= 0.1 * seeds
+
+
+def test_front_door_dispatch_and_refusals():
+    conn = tiny([[0.0]], [[0.0]], ["cortex"])
+    net = build_network(conn, "homogeneous", "corrected")
+    kw = dict(duration=1.0, dt=0.1, seeds=[1], noise_sigma=0.0, speed=3.0)
+    for bad in (dict(chunk_steps=5), dict(lane_layout="sequential")):
+        with pytest.raises(CmftvbError, match="chunk_steps / lane_layout"):
+            simulate(conn, net, engine="tvb", **kw, **bad)
+    with pytest.raises(CmftvbError, match="lane_layout 'diagonal'"):
+        simulate(conn, net, lane_layout="diagonal", **kw)
+    with pytest.raises(CmftvbError, match="engine 'jax'"):
+        simulate(conn, net, engine="jax", **kw)

@@ -68,6 +68,22 @@ def test_bridge_homogeneous_equals_tvb_own_wongwang(noise_sigma):
     assert np.ptp(a.S_E[0], axis=0).min() > 1e-3
 
 
+def test_bridge_per_node_J_i_equals_tvb_own_wongwang():
+    """Per-node J_i: the bridge (cmftvb kernel with J_i per node) and TVB's own
+    ReducedWongWangExcInh with J_i as an array parameter, noise on (same RandomState seed),
+    two lanes with their own J_i rows; as the scalar case above, within 1e-6."""
+    con = synthetic()
+    net = build_network(con, "homogeneous", "corrected")
+    J_i = np.random.default_rng(2).uniform(0.5, 2.0, (2, 8))
+    kw = dict(duration=500.0, dt=0.1, seeds=[4, 5], noise_sigma=0.001, speed=3.0, J_i=J_i)
+    a = T.simulate_tvb(con, net, **kw)
+    b = T.simulate_tvb_homogeneous(con, net, **kw)
+    d = _maxdiff(a, b, ["S_E", "S_I"])
+    assert max(d.values()) <= 1e-6, d
+    plain = T.simulate_tvb_homogeneous(con, net, **{**kw, "J_i": None})
+    assert np.abs(plain.S_E - b.S_E).max() > 1e-3  # J_i reached TVB's class
+
+
 def test_tvb_own_wongwang_refuses_published_sign_error():
     con = synthetic()
     net = build_network(con, "homogeneous", "published")
@@ -167,6 +183,10 @@ def test_bridge_reports_nan_for_absent_variables_and_is_seeded():
         dict(monitor_period=0.25),
         dict(noise_sigma=-1.0),
         dict(seeds=[]),
+        dict(chunk_steps=10),  # numba-only options are refused, not ignored
+        dict(lane_layout="inner"),
+        dict(J_i=np.ones(3)),
+        dict(bold_var={"crbl": "XX"}),
     ],
 )
 def test_bad_arguments_raise_cmftvberror(kw):

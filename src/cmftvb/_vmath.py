@@ -1,6 +1,6 @@
-"""exp, log and erfc written in plain float64 arithmetic, so that compiled loops vectorise.
+"""exp and log written in plain float64 arithmetic, so that compiled loops vectorise.
 
-Why: numba calls the C library for ``math.exp``, ``math.log`` and ``math.erfc``. A loop over
+Why: numba calls the C library for ``math.exp`` and ``math.log``. A loop over
 the lanes of a batch (seeds, G values) that calls them cannot be turned into SIMD code, so a
 batch of 8 lanes costs 8 times one lane in the local models. These functions use only
 additions, multiplications, divisions, comparisons (selects) and integer/bit operations, which
@@ -18,15 +18,7 @@ Accuracy (tests/test_vmath.py, against numpy / scipy / mpmath):
 - :func:`log`: ``x = m 2^e`` with ``m`` in [sqrt(1/2), sqrt(2)), ``log m = 2 atanh(s)``,
   ``s = (m - 1) / (m + 1)`` (|s| <= 0.1716), odd series to ``s^23`` (truncation below 1e-19);
   subnormals are rescaled first. Within 2 ulp; ``log 0 = -inf``, negative or NaN -> NaN.
-- :func:`erfc`: for ``a = |z|``, ``erfc(a) = t exp(-a^2 + f(u))``, ``t = 2 / (2 + a)``,
-  ``u = 2t - 1``, with ``f(u) = log(erfcx(a) / t)`` a smooth function on [-1, 1] expanded in
-  30 Chebyshev polynomials (computed here with mpmath, see :func:`erfc_coefficients`; the
-  first dropped one is below 1e-19), evaluated as a power series in u by Estrin's scheme.
-  ``erfc(-a) = 2 - erfc(a)``.
-  Relative error about ``a^2 * 1.1e-16`` from rounding ``a^2`` (below 3e-15 for a <= 5, below
-  1e-13 where erfc is representable); erfc(+inf) = 0, erfc(-inf) = 2.
-
-All three are ``inline="always"`` numba functions, for use inside other compiled code;
+Both are ``inline="always"`` numba functions, for use inside other compiled code;
 :func:`sqrt` is the correctly rounded square root as an LLVM intrinsic (numba's ``math.sqrt``
 calls the C library, which stops vectorisation).
 """
@@ -202,128 +194,3 @@ def log(x):
     y = y if x < math.inf else x  # +inf (and NaN, kept below)
     y = y if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
     return y if x == x else x
-
-
-def erfc_coefficients(n: int = 30, nodes: int = 80, digits: int = 50) -> tuple[float, ...]:
-    """Power-series coefficients a_0..a_{n-1} of ``f(u) = log(erfcx(a) / t)`` on [-1, 1].
-
-    ``t = (u + 1) / 2 = 2 / (2 + a)``; f(-1) is the limit ``log(1 / (2 sqrt(pi)))``. f is
-    interpolated with mpmath (``digits`` significant digits) at ``nodes`` Chebyshev points, its
-    Chebyshev series (computed by the discrete cosine transform) truncated to ``n`` terms (the
-    first dropped term is below 1e-19) and converted to powers of u in the same precision; the
-    conversion is well conditioned here (sum |a_k| = 1.46). Generates :data:`ERFC_POLY` (the
-    tests regenerate and compare).
-    """
-    import mpmath as mp
-
-    with mp.workdps(digits):
-
-        def f(u):
-            t = (u + 1) / 2
-            if t == 0:
-                return mp.log(1 / (2 * mp.sqrt(mp.pi)))
-            a = 2 / t - 2
-            return mp.log(mp.erfc(a) * mp.exp(a * a) / t)
-
-        th = [mp.pi * (k + mp.mpf(1) / 2) / nodes for k in range(nodes)]
-        vals = [f(mp.cos(x)) for x in th]
-        cheb = [
-            2 * mp.fsum(v * mp.cos(j * x) for v, x in zip(vals, th, strict=True)) / nodes
-            for j in range(n)
-        ]
-        cheb[0] /= 2
-        # power coefficients of T_j: T_0 = 1, T_1 = u, T_j = 2u T_{j-1} - T_{j-2}
-        t_prev, t_cur = [mp.mpf(1)], [mp.mpf(0), mp.mpf(1)]
-        poly = [cheb[0]] + [mp.mpf(0)] * (n - 1)
-        for j in range(1, n):
-            for k, v in enumerate(t_cur):
-                poly[k] += cheb[j] * v
-            t_next = [mp.mpf(0)] + [2 * v for v in t_cur]
-            for k, v in enumerate(t_prev):
-                t_next[k] -= v
-            t_prev, t_cur = t_cur, t_next
-        return tuple(float(v) for v in poly)
-
-
-#: erfc_coefficients() (regenerate with ``python -m cmftvb._vmath``; a test checks the values)
-ERFC_POLY = (
-    -0.6717940840566923,
-    0.6726432239776567,
-    0.04734330684190441,
-    -0.04689561023118475,
-    -0.009872689366388684,
-    0.00882493855745383,
-    0.001758933557766382,
-    -0.0023458125081223134,
-    -0.0001462468629421063,
-    0.0006736788796142943,
-    -9.373503465815823e-05,
-    -0.0001743035278020314,
-    7.140103219748502e-05,
-    3.1747859436922955e-05,
-    -3.0187948093951486e-05,
-    1.2915164139087769e-07,
-    8.562779099386524e-06,
-    -2.928567024161788e-06,
-    -1.2725805279147717e-06,
-    1.2186833373805656e-06,
-    -1.6817283194044123e-07,
-    -2.1376119174178424e-07,
-    1.5307318366323928e-07,
-    -2.6872987499866794e-08,
-    -3.9024931626661816e-08,
-    2.589763598195963e-08,
-    4.013877704214506e-09,
-    -6.421087129613183e-09,
-    6.714920393601979e-12,
-    6.249457280991351e-10,
-)
-_C = ERFC_POLY
-assert len(_C) == 30  # erfc() below is written out for 30 coefficients
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def erfc(z):
-    """Complementary error function of float64 z (see the module docstring)."""
-    a = abs(z)
-    t = 2.0 / (2.0 + a)
-    u = 2.0 * t - 1.0
-    # Estrin's scheme for sum a_k u^k (depth 5 instead of 29 dependent steps), written out:
-    # a loop here would stop the compiler from vectorising the caller's loop over lanes
-    e0 = _C[0] + _C[1] * u
-    e1 = _C[2] + _C[3] * u
-    e2 = _C[4] + _C[5] * u
-    e3 = _C[6] + _C[7] * u
-    e4 = _C[8] + _C[9] * u
-    e5 = _C[10] + _C[11] * u
-    e6 = _C[12] + _C[13] * u
-    e7 = _C[14] + _C[15] * u
-    e8 = _C[16] + _C[17] * u
-    e9 = _C[18] + _C[19] * u
-    e10 = _C[20] + _C[21] * u
-    e11 = _C[22] + _C[23] * u
-    e12 = _C[24] + _C[25] * u
-    e13 = _C[26] + _C[27] * u
-    e14 = _C[28] + _C[29] * u
-    v2 = u * u
-    f0 = e0 + e1 * v2
-    f1 = e2 + e3 * v2
-    f2 = e4 + e5 * v2
-    f3 = e6 + e7 * v2
-    f4 = e8 + e9 * v2
-    f5 = e10 + e11 * v2
-    f6 = e12 + e13 * v2
-    v4 = v2 * v2
-    g0 = f0 + f1 * v4
-    g1 = f2 + f3 * v4
-    g2 = f4 + f5 * v4
-    g3 = f6 + e14 * v4
-    v8 = v4 * v4
-    f = (g0 + g1 * v8) + (g2 + g3 * v8) * (v8 * v8)
-    y = t * exp(f - a * a)
-    return 2.0 - y if z < 0.0 else y
-
-
-if __name__ == "__main__":  # print the erfc coefficients (to paste into ERFC_POLY)
-    for c in erfc_coefficients():
-        print(f"    {c!r},")

@@ -40,9 +40,11 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   ``mf_total = mf + weight * ou`` (kind ``ou``), ``mf + mean`` (``constant``) or ``mf``
   (``none``), evaluated at each Heun stage from that stage's state.
 
-The local models are :func:`cmftvb.models.wongwang.dfun` and :func:`cmftvb.models.crbl.dfun`,
-compiled into this loop. Numba's on-disk cache does not track functions inlined from other
-modules, so :func:`_guard_cache` flushes this module's cache when the model sources change.
+The local models are the Wong-Wang rates with a per-node J_i
+(:func:`cmftvb.engine.ww_ji.rates_gj`, with :func:`cmftvb.models.wongwang.dfun_rates`) and
+:func:`cmftvb.models.crbl.dfun`, compiled into this loop. Numba's on-disk cache does not track
+functions inlined from other modules, so :func:`_guard_cache` flushes this module's cache when
+the model sources change.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from numba import njit
 
 from cmftvb import _jitcache
 from cmftvb import _vmath as vmath
-from cmftvb.engine import rng
+from cmftvb.engine import rng, ww_ji
 from cmftvb.models import crbl, wongwang
 
 KIND_WW = 0
@@ -71,65 +73,43 @@ _P2 = np.uint64(2)
 
 
 @njit(cache=True, error_model="numpy")
-def run_steps(
-    x,
-    hist,
-    D,
-    state_i,
-    cin,
-    cblk,
-    qnode,
-    qk0,
-    qk1,
-    n_steps,
-    dt,
-    sig_sqdt,
-    runs,
-    ch_node,
-    ch_var,
-    el_base,
-    el_slot,
-    el_w,
-    es_base,
-    es_slot,
-    es_w,
-    pw,
-    glq,
-    pc,
-    lo,
-    hi,
-    bg,
-    mon_mode,
-    every,
-    acc,
-    rt,
-    accr,
-    outslot,
-    rslot,
-    mon,
-    err,
-):
-    """Advance ``n_steps`` steps in place; returns the number of steps completed.
+def run_steps(n_steps, dt, state, net, par, noise, monitor):
+    """Advance ``n_steps`` steps of ``dt`` ms in place; returns the number of steps completed.
 
-    ``x[V, N, L]`` state (module docstring). ``hist``: flat ring buffer ``[C, 2 D, L]``
-    (D = longest delay + 1). ``state_i`` (int64[3]): [last completed global step, ring slot of
-    that step, next monitor sample]. ``cin``: flat ``[2, N, L]`` coupling inputs (slot = input
-    * N + node); ``cblk``: flat ``[2 N, BLOCK, L]`` long-edge coupling of a block.
-    Noise: ``qnode[N L]`` the node, ``qk0``/``qk1[N L]`` the lane's Philox key of each (node,
-    lane) pair (uint64; draws from :func:`cmftvb.engine.rng.normal_pair`). ``runs[R, 3]``:
-    [first node, end node, kind] of each run of consecutive nodes of one model. Edges in source
-    order, split into long (``el_*``, delay >= ``BLOCK`` - 1 steps) and short (``es_*``):
-    ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target input slot (both uint32), ``*_w``
-    weight. Channel c is variable ``ch_var[c]`` of node ``ch_node[c]``. ``pw``: Wong-Wang
-    parameters (its G entry unused), ``glq[N L]``: the G of each (node, lane), ``pc``
-    cerebellar parameters; ``lo``/``hi[2, 5]``: bounds per model kind and variable;
-    ``bg`` = [kind, weight (kHz), mean (kHz), tau (ms)]. ``rt[2, N, L]``: the Wong-Wang rates
-    H_E, H_I (Hz) of the predictor evaluation of the last step (the state at t - dt with the
-    coupling of step t). Monitors: compact samples ``mon[L, T, S]``, column ``outslot[k, v]``
-    for variable v of node k and ``rslot[k, j]`` for rate j (-1: not monitored); ``acc``
-    (layout of x) and ``accr`` (of rt): running sums of the ``mean`` monitor. On a non-finite
-    state ``err`` = [step, node, variable, lane] and the function returns early.
+    Arguments are packed by role (tuples, built by :mod:`cmftvb.engine.numba_runner`):
+
+    - ``state = (x, hist, state_i, cin, cblk, err)``, the mutable state of a group of lanes:
+      ``x[V, N, L]`` (module docstring); ``hist`` the flat ring buffer ``[C, 2 D, L]``;
+      ``state_i`` (int64[3]) = [last completed global step, ring slot of that step, next
+      monitor sample]; ``cin`` flat ``[2, N, L]`` coupling inputs (slot = input * N + node);
+      ``cblk`` flat ``[2 N, BLOCK, L]`` long-edge coupling of a block; on a non-finite state
+      ``err`` = [step, node, variable, lane] and the function returns early.
+    - ``net = (D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w)``:
+      D = longest delay + 1 steps; ``runs[R, 3]`` = [first node, end node, kind] of each run of
+      consecutive nodes of one model; channel c is variable ``ch_var[c]`` of node
+      ``ch_node[c]``; edges in source order, split into long (``el_*``, delay >= ``BLOCK`` - 1
+      steps) and short (``es_*``): ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target
+      input slot (both uint32), ``*_w`` weight.
+    - ``par = (pw, lq, pc, lo, hi, bg)``: Wong-Wang parameters ``pw`` (its G and J_i entries
+      unread), ``lq`` flat ``[2, N, L]``: the G and the J_i (nA) of each (node, lane) (one
+      array: one pointer less for the vectoriser's run-time overlap checks than two),
+      ``pc`` cerebellar parameters, ``lo``/``hi[2, 5]`` bounds per model kind and variable,
+      ``bg`` = [kind, weight (kHz), mean (kHz), tau (ms)].
+    - ``noise = (qnode, qk0, qk1, sig_sqdt)``: the node and the lane's Philox key words of each
+      (node, lane) pair (uint64 ``[N L]``; draws from :func:`cmftvb.engine.rng.normal_pair`),
+      and sigma sqrt(dt).
+    - ``monitor = (mode, every, acc, rt, accr, outslot, rslot, mon)``: compact samples
+      ``mon[L, T, S]`` every ``every`` steps, column ``outslot[k, v]`` for variable v of node k
+      and ``rslot[k, j]`` for rate j (-1: not monitored); ``rt[2, N, L]`` the Wong-Wang rates
+      H_E, H_I (Hz) of the predictor evaluation of the last step (the state at t - dt with the
+      coupling of step t); ``acc`` (layout of x) and ``accr`` (of rt) the running sums of the
+      ``mean`` monitor.
     """
+    x, hist, state_i, cin, cblk, err = state
+    D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w = net
+    pw, lq, pc, lo, hi, bg = par
+    qnode, qk0, qk1, sig_sqdt = noise
+    mon_mode, every, acc, rt, accr, outslot, rslot, mon = monitor
     V, N, L = x.shape
     C = ch_node.size
     D2 = 2 * D
@@ -159,6 +139,8 @@ def run_steps(
     for v in range(4):
         clim[2 * v] = lo[KIND_CRBL, v]
         clim[2 * v + 1] = hi[KIND_CRBL, v]
+    bufs = (N * L, xf, cin, dsc, asc, zsc)  # for _crbl_stage
+    cpar = (pc, clim, is_ou, bg_w, bg_c, inv_tau_ou)
     for i in range(n_steps):
         step += 1
         # delayed coupling, from the history up to step - 1: edges with a delay >= BLOCK - 1
@@ -207,7 +189,7 @@ def run_steps(
                     c = cin[u]
                     s0 = xf[u]
                     s1 = xf[uNL + u]
-                    h_e, h_i = wongwang.rates_g(s0, s1, c, glq[u], pw)
+                    h_e, h_i = ww_ji.rates_gj(s0, s1, c, lq[u], lq[uNL + u], pw)
                     d0, d1 = wongwang.dfun_rates(s0, s1, h_e, h_i, pw)
                     z0, z1 = rng.normal_pair(ustep, qnode[u], _P0, qk0[u], qk1[u])
                     z0 = sig_sqdt * z0
@@ -227,10 +209,7 @@ def run_steps(
                     # x - x is 0 for a finite x and NaN otherwise (no branch)
                     nbad += 0 if (a0 - a0) + (a1 - a1) == 0.0 else 1
             else:
-                nbad += _crbl_stage(
-                    0, q0, q1, ustep, qnode, qk0, qk1, N * L, xf, cin, pc, clim, is_ou, bg_w,
-                    bg_c, inv_tau_ou, dt, sig_sqdt, dsc, asc, zsc,
-                )  # fmt: skip
+                nbad += _crbl_stage(0, q0, q1, ustep, dt, bufs, noise, cpar)
         if nbad > 0:
             _report(asc, runs, V, N, L, step, err)
             state_i[0] = step
@@ -246,7 +225,7 @@ def run_steps(
                     c = cin[u]
                     z0 = zsc[u]
                     z1 = zsc[uNL + u]
-                    h_e, h_i = wongwang.rates_g(a0, a1, c, glq[u], pw)
+                    h_e, h_i = ww_ji.rates_gj(a0, a1, c, lq[u], lq[uNL + u], pw)
                     e0, e1 = wongwang.dfun_rates(a0, a1, h_e, h_i, pw)
                     n0 = xf[u] + half_dt * (dsc[u] + e0) + z0
                     n1 = xf[uNL + u] + half_dt * (dsc[uNL + u] + e1) + z1
@@ -256,10 +235,7 @@ def run_steps(
                     xf[uNL + u] = n1
                     nbad += 0 if (n0 - n0) + (n1 - n1) == 0.0 else 1
             else:
-                nbad += _crbl_stage(
-                    1, q0, q1, ustep, qnode, qk0, qk1, N * L, xf, cin, pc, clim, is_ou, bg_w,
-                    bg_c, inv_tau_ou, half_dt, sig_sqdt, dsc, asc, zsc,
-                )  # fmt: skip
+                nbad += _crbl_stage(1, q0, q1, ustep, half_dt, bufs, noise, cpar)
         if nbad > 0:
             _report(xf, runs, V, N, L, step, err)
             state_i[0] = step
@@ -308,23 +284,27 @@ def run_steps(
 
 
 @njit(cache=True, error_model="numpy")
-def _crbl_stage(
-    stage, q0, q1, ustep, qnode, qk0, qk1, NL, xf, cin, pc, clim, is_ou, bg_w, bg_c, inv_tau_ou,
-    h, sig_sqdt, dsc, asc, zsc,
-):  # fmt: skip
+def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     """One Heun stage of a run of cerebellar nodes, (node, lane) pairs q0..q1 (layout of
-    :func:`run_steps`): ``stage`` 0 the predictor (``h`` = dt; draws the step's noise, pairs 0
-    and 1 for GrC..PC and pair 2 for the background; writes dsc, asc, zsc), 1 the corrector
-    (``h`` = dt / 2; updates xf). Returns the number of pairs whose new state is not
-    finite. Unlike the Wong-Wang sweeps this loop is not vectorised: with cmftvb._vmath's log
-    and erfc, LLVM still left it scalar (measured: the same cost per lane for 1, 8 or 64
-    lanes), so the cerebellar transfer functions call the C library, which is faster for
-    scalar code; a lane's arithmetic is the same alone or in a batch. Found later: with
-    _vmath, the loops do vectorise when this function and run_steps are compiled without
-    numba's ``cache=True`` (batch of 8, cMF: about 1.5 instead of 2.0 s of CPU per simulated
-    second; a single seed gets slower, 375 instead of about 260 ms); why caching changes
-    LLVM's decision is not understood yet.
+    :func:`run_steps`) at step ``ustep``: ``stage`` 0 the predictor (``h`` = dt; draws the
+    step's noise, pairs 0 and 1 for GrC..PC and pair 2 for the background; writes dsc, asc,
+    zsc), 1 the corrector (``h`` = dt / 2; updates xf). ``bufs = (NL, xf, cin, dsc, asc,
+    zsc)``: N L and the flat state, coupling and Heun scratch arrays; ``noise`` as in
+    :func:`run_steps`; ``cpar = (pc, clim, is_ou, bg_w, bg_c, inv_tau_ou)``: parameters,
+    bounds (lo, hi of variables 0-3), background switch, weight (kHz), constant (kHz) and
+    1 / tau (1/ms). Returns the number of pairs whose new state is not finite. Unlike the
+    Wong-Wang sweeps this loop is not vectorised: with cmftvb._vmath's log and erfc, LLVM
+    still left it scalar (measured: the same cost per lane for 1, 8 or 64 lanes), so the
+    cerebellar transfer functions call the C library, which is faster for scalar code; a
+    lane's arithmetic is the same alone or in a batch. Found later: with _vmath, the loops do
+    vectorise when this function and run_steps are compiled without numba's ``cache=True``
+    (batch of 8, cMF: about 1.5 instead of 2.0 s of CPU per simulated second; a single seed
+    gets slower, 375 instead of about 260 ms); why caching changes LLVM's decision is not
+    understood yet.
     """
+    NL, xf, cin, dsc, asc, zsc = bufs
+    qnode, qk0, qk1, sig_sqdt = noise
+    pc, clim, is_ou, bg_w, bg_c, inv_tau_ou = cpar
     uNL = np.uint64(NL)
     uNL2 = np.uint64(2 * NL)
     uNL3 = np.uint64(3 * NL)
@@ -451,7 +431,7 @@ def _guard_cache() -> None:
     Numba keys a cached function on its own source file only; see :mod:`cmftvb._jitcache`.
     """
     for f in (run_steps, _crbl_stage, _report):
-        _jitcache.guard(f, [wongwang, crbl, vmath, rng])
+        _jitcache.guard(f, [wongwang, crbl, vmath, rng, ww_ji])
 
 
 _guard_cache()

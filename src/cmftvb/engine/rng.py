@@ -1,10 +1,13 @@
-"""Random streams: one per (subject, model, G, seed), independent of batch, job and machine.
+"""Random streams: one per (subject, G, seed), independent of model, batch, job and machine.
 
-Each lane's key ``(subject, model, G, seed)`` (canonical JSON; G written with ``repr`` of the
-float, so 2 and 2.0 give the same stream) is hashed (sha256) into the entropy of a
+Each lane's key ``(subject, G, seed)`` (canonical JSON; G written with ``repr`` of the float,
+so 2 and 2.0 give the same stream) is hashed (sha256) into the entropy of a
 :class:`numpy.random.SeedSequence`, from which two children are spawned: child 0 gives the
 lane's 64-bit noise key, child 1 drives the random initial history (a PCG64
-:class:`numpy.random.Generator`).
+:class:`numpy.random.Generator`). The network model (homogeneous or cMF) is deliberately not
+part of the key: both variants of a subject at one G and seed get the same numbers at every
+node and variable (common random numbers, issue 10), so that a paired difference between the
+models carries no sampling noise of its own.
 
 The additive noise is a counter-based generator, computed inside the compiled integration loop
 (:func:`normal_pair`): Philox4x32-10 (Salmon, Moraes, Dror & Shaw 2011, "Parallel random
@@ -61,24 +64,22 @@ _TWO_M51 = 2.0**-51
 _PI_2 = np.pi / 2
 
 
-def lane_key(subject: str, model: str, G: float, seed: int) -> str:
-    """Canonical text of a lane's key (what is hashed into the entropy)."""
+def lane_key(subject: str, G: float, seed: int) -> str:
+    """Canonical text of a lane's key (what is hashed into the entropy); no model in it."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise CmftvbError(f"seed {seed!r}: must be an integer")
-    return json.dumps([str(subject), str(model), repr(float(G)), int(seed)])
+    return json.dumps([str(subject), repr(float(G)), int(seed)])
 
 
-def seed_sequence(subject: str, model: str, G: float, seed: int) -> np.random.SeedSequence:
+def seed_sequence(subject: str, G: float, seed: int) -> np.random.SeedSequence:
     """SeedSequence whose entropy is the sha256 (256 bits) of :func:`lane_key`."""
-    digest = hashlib.sha256(lane_key(subject, model, G, seed).encode()).digest()
+    digest = hashlib.sha256(lane_key(subject, G, seed).encode()).digest()
     return np.random.SeedSequence(int.from_bytes(digest, "little"))
 
 
-def lane_streams(
-    subject: str, model: str, G: float, seed: int
-) -> tuple[np.ndarray, np.random.Generator]:
+def lane_streams(subject: str, G: float, seed: int) -> tuple[np.ndarray, np.random.Generator]:
     """(noise key: two uint32 words, initial-condition generator: PCG64) of one lane."""
-    noise_ss, init_ss = seed_sequence(subject, model, G, seed).spawn(2)
+    noise_ss, init_ss = seed_sequence(subject, G, seed).spawn(2)
     return noise_ss.generate_state(2, np.uint32), np.random.Generator(np.random.PCG64(init_ss))
 
 

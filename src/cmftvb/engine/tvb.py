@@ -19,7 +19,8 @@ bounds and the monitors, exactly as documented in ``docs/TVB-CONVENTIONS.md``.
   (source variable per source model, target input per target model, scale, sign) to TVB's
   delayed history. It returns one row per model input: ``I_coupling`` (raw sum, the Wong-Wang
   kernel multiplies by ``G J_N``), ``mf`` and ``pf`` (kHz).
-- :func:`simulate_tvb`: same signature and result as :func:`cmftvb.engine.simulate`.
+- :func:`simulate_tvb`: same arguments (less the numba-only ``chunk_steps`` and
+  ``lane_layout``) and result as :func:`cmftvb.engine.simulate`.
 - :func:`simulate_tvb_homogeneous`: the homogeneous network through TVB's *own*
   ``ReducedWongWangExcInh`` and ``Linear`` coupling (projection signs and scales folded into the
   connectivity weights), the independent reference for the Wong-Wang path.
@@ -30,7 +31,6 @@ Units: time ms, rates kHz, Wong-Wang gating variables dimensionless (MODEL.md, "
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,6 +39,8 @@ from numba import njit
 
 from cmftvb import CmftvbError
 from cmftvb import network as _net
+from cmftvb.engine import plumbing as pl
+from cmftvb.engine import ww_ji
 from cmftvb.models import wongwang
 
 #: State variables of :class:`NetworkModel`, in order (background ``OU`` appended when used).
@@ -80,24 +82,36 @@ def _classes() -> dict[str, type]:
     if _CLASSES:
         return _CLASSES
     _, coupling, _, models, _, _, _ = _tvb()
+    _CLASSES.update(
+        NetworkModel=_network_model_class(models.Model),
+        ProjectionCoupling=_projection_coupling_class(coupling.Coupling),
+    )
+    return _CLASSES
 
-    class NetworkModel(models.Model):
+
+def _network_model_class(base: type) -> type:
+    """:class:`NetworkModel` on tvb-library's ``Model`` class ``base``."""
+
+    class NetworkModel(base):
         """The cmftvb hybrid network as one TVB model (see the module docstring).
 
-        ``dfun`` evaluates :func:`cmftvb.models.wongwang.dfun_nodes` on the Wong-Wang nodes and
-        :func:`cmftvb.models.crbl.dfun_nodes` on the cerebellar nodes; it never duplicates an
-        equation. The coupling it receives is :class:`ProjectionCoupling`'s output.
+        ``dfun`` evaluates :func:`cmftvb.models.wongwang.dfun_nodes` (per-node J_i:
+        :func:`cmftvb.engine.ww_ji.dfun_nodes`) on the Wong-Wang nodes and
+        :func:`cmftvb.models.crbl.dfun_nodes` on the cerebellar nodes, from
+        :class:`ProjectionCoupling`'s output; no equation is written here.
         """
 
         number_of_modes = 1
 
-        def __init__(self, network: _net.NetworkSpec, G: float | None = None, **kwargs):
+        def __init__(self, network: _net.NetworkSpec, G: float | None = None, J_i=None, **kwargs):
             super().__init__(**kwargs)
             params = network.params
             models_ = np.asarray(network.node_model)
             self.ww_nodes = np.flatnonzero(models_ == "wongwang")
             self.cb_nodes = np.flatnonzero(models_ == "crbl")
             self.p_ww = wongwang.pack(params, G=G)
+            # per-node J_i (nA) of the Wong-Wang nodes, or None: the preset's scalar
+            self.J_i_ww = None if J_i is None else np.asarray(J_i, dtype=np.float64)[self.ww_nodes]
             self.background = _background(params) if self.cb_nodes.size else None
             present = {m for m in _net.MODEL_VARS if m in set(network.node_model)}
             names = [v for v in STATE_VARS if any(v in _net.MODEL_VARS[m] for m in present)]
@@ -149,7 +163,12 @@ def _classes() -> dict[str, type]:
             ww, cb, iv = self.ww_nodes, self.cb_nodes, self.iv
             if ww.size:
                 ie, ii = iv["S_E"], iv["S_I"]
-                de, di = wongwang.dfun_nodes(x[ie, ww], x[ii, ww], c[0, ww], self.p_ww)
+                if self.J_i_ww is None:
+                    de, di = wongwang.dfun_nodes(x[ie, ww], x[ii, ww], c[0, ww], self.p_ww)
+                else:
+                    de, di = ww_ji.dfun_nodes(
+                        x[ie, ww], x[ii, ww], c[0, ww], self.J_i_ww, self.p_ww
+                    )
                 d[ie, ww, 0] = de
                 d[ii, ww, 0] = di
             if cb.size:
@@ -168,7 +187,13 @@ def _classes() -> dict[str, type]:
                     d[iv[v], cb, 0] = dv
             return d
 
-    class ProjectionCoupling(coupling.Coupling):
+    return NetworkModel
+
+
+def _projection_coupling_class(base: type) -> type:
+    """:class:`ProjectionCoupling` on tvb-library's ``Coupling`` class ``base``."""
+
+    class ProjectionCoupling(base):
         """Delayed coupling by projection table, read from TVB's (float32) history buffer.
 
         For every edge ``j -> k`` of :func:`cmftvb.network.expand_edges` (weight
@@ -217,8 +242,7 @@ def _classes() -> dict[str, type]:
                         self.delay, self.col, self.weight, self.slot, out)  # fmt: skip
             return out.reshape(3, self.n_nodes, 1)
 
-    _CLASSES.update(NetworkModel=NetworkModel, ProjectionCoupling=ProjectionCoupling)
-    return _CLASSES
+    return ProjectionCoupling
 
 
 @njit(cache=True)
@@ -252,9 +276,10 @@ def _background(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def network_model(network: _net.NetworkSpec, G: float | None = None):
-    """A configured-ready :class:`NetworkModel` instance for ``network``."""
-    return _classes()["NetworkModel"](network, G=G)
+def network_model(network: _net.NetworkSpec, G: float | None = None, J_i=None):
+    """A configured-ready :class:`NetworkModel` instance for ``network`` (``J_i``: None or
+    per-node values, nA)."""
+    return _classes()["NetworkModel"](network, G=G, J_i=J_i)
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,23 +296,18 @@ def initial_states(
 ) -> list[dict[str, np.ndarray]]:
     """Per lane, the engine's initial state as ``{name: (N,)}`` (:data:`STATE_VARS`, ``OU``).
 
-    Drawn by the engine's own routine (``cmftvb.engine._initial_state``, preset
+    Drawn by the engine's own routine (:func:`cmftvb.engine.plumbing.initial_state`, preset
     ``initial_history``, per-lane streams of :mod:`cmftvb.engine.rng`), so that the two runners
     start from the same constant history; variables a node's model lacks are 0.
     """
-    from cmftvb.engine import _bounds, _initial_state
-    from cmftvb.engine.rng import lane_streams
-
     params = network.params
     node_model = list(network.node_model)
     V = 5 if "crbl" in node_model else 2
-    lo, hi = _bounds(params, node_model, V)
+    lo, hi = pl.bounds(params, node_model, V)
     G0 = float(params["coupling"]["G"])
-    gens = [
-        lane_streams(subject, network.model, G0 if g is None else float(g), int(s))[1]
-        for s, g in zip(seeds, Gs, strict=True)
-    ]
-    x = _initial_state(params, node_model, V, gens, initial, lo, hi)  # (N, V, L)
+    Gs = [G0 if g is None else float(g) for g in Gs]
+    gens = [st[1] for st in pl.lane_streams(subject, Gs, seeds)]
+    x = pl.initial_state(params, node_model, V, gens, initial, lo, hi)  # (N, V, L)
     n = network.n_nodes
     out = []
     for ln in range(len(seeds)):
@@ -301,15 +321,16 @@ def initial_states(
     return out
 
 
-def _tvb_seed(subject: str, model: str, G: float, seed: int) -> int:
-    """A 32-bit seed for TVB's legacy ``RandomState``, from the lane key (MODEL.md §5).
+def _tvb_seed(subject: str, G: float, seed: int) -> int:
+    """A 32-bit seed for TVB's legacy ``RandomState``, from the lane key (MODEL.md §5; no
+    model in it, as the engine's).
 
     TVB draws its noise with its own generator, so stochastic runs agree with the engine in
     distribution only.
     """
     from cmftvb.engine.rng import seed_sequence
 
-    return int(seed_sequence(subject, model, G, seed).spawn(3)[2].generate_state(1)[0])
+    return int(seed_sequence(subject, G, seed).spawn(3)[2].generate_state(1)[0])
 
 
 def _connectivity(connectome, weights, speed):
@@ -392,86 +413,40 @@ def _run_tvb(
     return times - (n_time - 1) * dt, out
 
 
-class _Progress:
-    """Calls ``progress(percent, simulated_s_per_wall_s, eta_s)`` like the engine."""
+def _lane_tick(prog: pl.Progress, done_before: int, lane_steps: int, every: int):
+    """Progress callback of one lane's simulator: ``tick(i)`` after its ``i``-th sample."""
 
-    def __init__(self, progress, total_steps: int, dt: float, every: int):
-        self.progress, self.total, self.dt, self.every = progress, total_steps, dt, every
-        self.done_before = 0
-        self.last = -1.0
-        self.t0 = time.perf_counter()
+    def tick(i: int) -> None:
+        prog.update(done_before + min(i * every, lane_steps))
 
-    def lane(self, lane_steps: int):
-        def tick(i: int) -> None:
-            if self.progress is None:
-                return
-            done = self.done_before + min(i * self.every, lane_steps)
-            pct = 100.0 * done / self.total
-            if pct - self.last >= 1.0 or done == self.total:
-                wall = time.perf_counter() - self.t0
-                rate = (done * self.dt / 1000.0) / wall if wall > 0 else float("inf")
-                self.progress(pct, rate, wall * (self.total - done) / done)
-                self.last = pct
-
-        return tick
+    return tick
 
 
-def _result(network, time_ms, lanes, names_per_lane, bold_var, run_params):
-    """A :class:`cmftvb.engine.SimResult` from per-lane ``(T, V, N)`` arrays."""
-    from cmftvb.engine import OUTPUT_VARS, SimResult
-
+def _result(network, time_ms, lanes, names_per_lane, bmap, record) -> pl.SimResult:
+    """A :class:`cmftvb.engine.plumbing.SimResult` from per-lane ``(T, V, N)`` arrays."""
     node_model = list(network.node_model)
     n = network.n_nodes
-    present = [v for v in OUTPUT_VARS if any(v in _net.MODEL_VARS[m] for m in node_model)]
+    present = pl.present_vars(node_model)
     S, T = len(lanes), lanes[0].shape[0]
     variables = {v: np.full((S, T, n), np.nan) for v in present}
     for ln, (arr, names) in enumerate(zip(lanes, names_per_lane, strict=True)):
         for k, m in enumerate(node_model):
             for v in _net.MODEL_VARS[m]:
                 variables[v][ln, :, k] = arr[:, names.index(v), k]
-    bmap = dict(_net.BOLD_VAR)
-    bmap.update(bold_var or {})
     bold = np.empty((S, T, n))
     for k, m in enumerate(node_model):
-        if bmap.get(m) not in _net.MODEL_VARS[m]:
-            raise CmftvbError(f"bold_var[{m}] = {bmap.get(m)!r}: not a variable of {m}")
         bold[:, :, k] = variables[bmap[m]][:, :, k]
-    run_params = {**run_params, "bold_var": bmap}
-    return SimResult(
+    return pl.SimResult(
         time_ms=time_ms,
         labels=np.array(network.labels),
         variables=variables,
         bold_input=bold,
-        params=run_params,
+        params=record,
     )
 
 
-def _run_params(engine, network, subject, seeds, Gs, duration, dt, n_steps, noise_sigma, speed,
-                monitor, every, initial, edges):  # fmt: skip
-    G0 = float(network.params["coupling"]["G"])
-    return {
-        "engine": engine,
-        "model": network.model,
-        "preset": network.preset,
-        "subject": subject,
-        "seeds": [int(s) for s in seeds],
-        "G": [G0 if g is None else float(g) for g in Gs],
-        "duration_ms": duration,
-        "dt_ms": dt,
-        "n_steps": n_steps,
-        "noise_sigma": noise_sigma,
-        "speed_mm_per_ms": speed,
-        "monitor": monitor,
-        "monitor_period_ms": every * dt,
-        "initial": dict(initial or {}),
-        "n_edges": len(edges),
-        "max_delay_steps": edges.max_delay,
-        "connectome_digest": network.connectome_digest,
-        "rng": "tvb-library Additive noise: RandomState(seed_sequence(lane key).spawn(3)[2])",
-        "tvb_library": _tvb_version(),
-        "network": {"node_model": list(network.node_model), "projections": network.projections},
-        "preset_params": network.params,
-    }
+#: How the tvb runners draw their randomness (the run record's ``rng``).
+RNG_TVB = "tvb-library Additive noise: RandomState(seed_sequence(lane key).spawn(3)[2])"
 
 
 def _tvb_version() -> str:
@@ -483,71 +458,107 @@ def _tvb_version() -> str:
         return "unknown"
 
 
-def simulate_tvb(
-    connectome,
-    network: _net.NetworkSpec,
-    *,
-    duration: float,
-    dt: float,
-    seeds: Sequence[int] | int,
-    noise_sigma: float,
-    G: float | Sequence[float] | None = None,
-    speed: float,
-    initial: Mapping[str, float] | None = None,
-    monitor: str = "raw",
-    monitor_period: float | None = None,
-    subject: str = "",
-    progress: Callable[[float, float, float], None] | None = None,
-    bold_var: Mapping[str, str] | None = None,
-):
+def _run_lanes(connectome, network, run: dict, engine: str, make_lane) -> pl.SimResult:
+    """Check the run arguments (``run``: the keyword arguments of :func:`simulate_tvb`), run
+    one tvb-library simulator per lane, one after the other, and assemble the result.
+
+    ``make_lane(lane, G, J_i, init, args, edges)`` returns ``(connectivity, model, coupling,
+    state variable names, nsig)`` of a lane (``J_i``: that lane's row, None for the preset's
+    scalar; ``init`` from :func:`initial_states`).
+    """
+    args = pl.check_run_args(
+        run["duration"], run["dt"], run["speed"], run["seeds"], run["noise_sigma"], run["G"],
+        run["monitor"], run.get("monitor_period"),
+        G_default=float(network.params["coupling"]["G"]),
+    )  # fmt: skip
+    subject = run.get("subject", "")
+    J_i = run.get("J_i")
+    jil = pl.check_J_i(J_i, network, len(args.seeds))
+    bmap = pl.bold_map(network.node_model, run.get("bold_var"))
+    edges = _net.expand_edges(connectome, network, args.dt, args.speed)
+    inits = initial_states(network, args.seeds, args.Gs, subject, run.get("initial"))
+    prog = pl.Progress(run.get("progress"), args.n_steps * len(args.seeds), args.dt)
+    lanes, names, time_ms = [], [], None
+    for ln, (seed, g, init) in enumerate(zip(args.seeds, args.Gs, inits, strict=True)):
+        con, model, coup, var_names, nsig = make_lane(
+            ln, g, None if J_i is None else jil[ln], init, args, edges
+        )
+        time_ms, out = _run_tvb(
+            con=con,
+            model=model,
+            coupling_obj=coup,
+            x0=np.stack([init[v] for v in var_names]),
+            nsig=nsig,
+            noise_seed=_tvb_seed(subject, g, int(seed)),
+            dt=args.dt,
+            n_steps=args.n_steps,
+            every=args.every,
+            monitor=run["monitor"],
+            tick=_lane_tick(prog, ln * args.n_steps, args.n_steps, args.every),
+        )
+        lanes.append(out)
+        names.append(list(var_names))
+    record = pl.run_record(
+        engine, network, subject, args, run["monitor"], run.get("initial"), bmap, edges,
+        RNG_TVB, J_i=J_i, tvb_library=_tvb_version(),
+    )  # fmt: skip
+    return _result(network, time_ms, lanes, names, bmap, record)
+
+
+def simulate_tvb(connectome, network: _net.NetworkSpec, **run: Any) -> pl.SimResult:
     """Simulate ``network`` on ``connectome`` with tvb-library's ``Simulator`` (the reference).
 
-    Same arguments and result as :func:`cmftvb.engine.simulate`: ``duration``, ``dt``,
+    Same keyword arguments and result as :func:`cmftvb.engine.simulate` (less ``engine``,
+    ``chunk_steps`` and ``lane_layout``, which it refuses): ``duration``, ``dt``,
     ``monitor_period`` in ms, ``speed`` mm/ms, ``noise_sigma`` the additive-noise SD per √ms on
     every integrated state variable (TVB ``Additive(nsig = σ²/2)``, MODEL.md §5; ``0`` selects
     ``HeunDeterministic``, else ``HeunStochastic``), ``G`` scalar or one per seed, ``monitor``
-    ``raw``/``mean``. The constant initial history is the engine's (:func:`initial_states`).
-    Each lane runs its own simulator, one after the other; TVB's noise stream is its legacy
-    ``RandomState`` seeded from the lane key, so stochastic runs agree with the engine in
-    distribution only, deterministic runs to float32 round-off (TVB-CONVENTIONS §2).
+    ``raw``/``mean``, ``J_i`` per-node inhibitory weights (nA). The constant initial history is
+    the engine's (:func:`initial_states`). Each lane runs its own simulator, one after the
+    other; TVB's noise stream is its legacy ``RandomState`` seeded from the lane key, so
+    stochastic runs agree with the engine in distribution only, deterministic runs to float32
+    round-off (TVB-CONVENTIONS §2).
     """
-    from cmftvb.engine import check_run_args
-
-    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = check_run_args(
-        duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period
-    )
+    run = _check_keywords(run)
     cls = _classes()
-    edges = _net.expand_edges(connectome, network, dt, speed)
-    inits = initial_states(network, seeds, Gs, subject, initial)
-    prog = _Progress(progress, n_steps * len(seeds), dt, every)
-    G0 = float(network.params["coupling"]["G"])
-    lanes, names, time_ms = [], [], None
-    for seed, g, init in zip(seeds, Gs, inits, strict=True):
-        model = cls["NetworkModel"](network, G=g)
+
+    def make_lane(ln, g, J_i, init, args, edges):
+        model = cls["NetworkModel"](network, G=g, J_i=J_i)
         coup = cls["ProjectionCoupling"]()
         coup.setup(edges, network, model)
         nsig = None
-        if noise_sigma > 0:
-            nsig = np.where(model.active, noise_sigma**2 / 2.0, 0.0)
-        time_ms, out = _run_tvb(
-            con=_connectivity(connectome, connectome.weights, speed),
-            model=model,
-            coupling_obj=coup,
-            x0=np.stack([init[v] for v in model.state_variables]),
-            nsig=nsig,
-            noise_seed=_tvb_seed(subject, network.model, G0 if g is None else g, int(seed)),
-            dt=dt,
-            n_steps=n_steps,
-            every=every,
-            monitor=monitor,
-            tick=prog.lane(n_steps),
-        )
-        prog.done_before += n_steps
-        lanes.append(out)
-        names.append(list(model.state_variables))
-    params = _run_params("tvb", network, subject, seeds, Gs, duration, dt, n_steps,
-                         noise_sigma, speed, monitor, every, initial, edges)  # fmt: skip
-    return _result(network, time_ms, lanes, names, bold_var, params)
+        if args.noise_sigma > 0:
+            nsig = np.where(model.active, args.noise_sigma**2 / 2.0, 0.0)
+        con = _connectivity(connectome, connectome.weights, args.speed)
+        return con, model, coup, model.state_variables, nsig
+
+    return _run_lanes(connectome, network, run, "tvb", make_lane)
+
+
+#: Keyword arguments of the tvb runners (required ones first) and their defaults.
+_REQUIRED = ("duration", "dt", "seeds", "noise_sigma", "speed")
+_OPTIONAL = {
+    "G": None,
+    "initial": None,
+    "monitor": "raw",
+    "monitor_period": None,
+    "subject": "",
+    "progress": None,
+    "bold_var": None,
+    "J_i": None,
+}
+
+
+def _check_keywords(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The runner's keywords with defaults filled in; unknown ones (among them the numba
+    engine's ``chunk_steps`` and ``lane_layout``) raise :class:`CmftvbError`."""
+    extra = sorted(set(run) - set(_REQUIRED) - set(_OPTIONAL))
+    if extra:
+        raise CmftvbError(f"{', '.join(extra)}: not an option of the tvb-library runner")
+    missing = [k for k in _REQUIRED if k not in run]
+    if missing:
+        raise CmftvbError(f"{', '.join(missing)}: required by the tvb-library runner")
+    return {**_OPTIONAL, **run}
 
 
 # --------------------------------------------------------------------------------------------
@@ -577,8 +588,9 @@ TVB_WW_PARAMS = {
 }
 
 
-def tvb_wongwang(params: Mapping[str, Any], G: float | None = None):
-    """TVB's own ``ReducedWongWangExcInh`` with a preset's parameters and bounds.
+def tvb_wongwang(params: Mapping[str, Any], G: float | None = None, J_i=None):
+    """TVB's own ``ReducedWongWangExcInh`` with a preset's parameters and bounds; ``J_i``
+    (nA): None (the preset's scalar) or one value per node, set as TVB's array parameter.
 
     Raises :class:`CmftvbError` when the preset's Wong-Wang kernel (with its switches) is not
     the same function as TVB's class (e.g. ``switches.ww_sign_error``, MODEL.md §6.5): checked
@@ -599,6 +611,15 @@ def tvb_wongwang(params: Mapping[str, Any], G: float | None = None):
     # so the instance's value is replaced directly (a fresh dict, not the shared default)
     model.__dict__["state_variable_boundaries"] = svb or None
     model.configure()
+    _check_same_function(params, G, model)
+    if J_i is not None:  # after the check, which evaluates 64 random nodes
+        model.J_i = np.asarray(J_i, dtype=np.float64)
+        model.configure()
+    return model
+
+
+def _check_same_function(params: Mapping[str, Any], G: float | None, model) -> None:
+    """Raise unless the preset's Wong-Wang kernel and TVB's ``model`` are the same function."""
     rng = np.random.default_rng(0)
     S = rng.uniform(0, 1, (2, 64, 1))
     c = rng.uniform(0, 3, (1, 64, 1))
@@ -611,7 +632,6 @@ def tvb_wongwang(params: Mapping[str, Any], G: float | None = None):
             "ReducedWongWangExcInh (a published-code switch such as ww_sign_error is on); "
             "use simulate_tvb (the bridge) instead"
         )
-    return model
 
 
 def folded_weights(connectome, network: _net.NetworkSpec, dt: float, speed: float) -> np.ndarray:
@@ -634,61 +654,23 @@ def folded_weights(connectome, network: _net.NetworkSpec, dt: float, speed: floa
     return W
 
 
-def simulate_tvb_homogeneous(
-    connectome,
-    network: _net.NetworkSpec,
-    *,
-    duration: float,
-    dt: float,
-    seeds: Sequence[int] | int,
-    noise_sigma: float,
-    G: float | Sequence[float] | None = None,
-    speed: float,
-    initial: Mapping[str, float] | None = None,
-    monitor: str = "raw",
-    monitor_period: float | None = None,
-    subject: str = "",
-    progress: Callable[[float, float, float], None] | None = None,
-    bold_var: Mapping[str, str] | None = None,
-):
+def simulate_tvb_homogeneous(connectome, network: _net.NetworkSpec, **run: Any) -> pl.SimResult:
     """The homogeneous network through tvb-library's own ``ReducedWongWangExcInh``.
 
     Same arguments and result as :func:`simulate_tvb`; the model is TVB's class
-    (:func:`tvb_wongwang`), the coupling TVB's ``Linear(a=1, b=0)`` on :func:`folded_weights`.
-    Nothing of cmftvb's model code runs: this is the independent reference for the Wong-Wang
-    path of both the bridge and the engine.
+    (:func:`tvb_wongwang`, per-node ``J_i`` passed as its array parameter), the coupling TVB's
+    ``Linear(a=1, b=0)`` on :func:`folded_weights`. Nothing of cmftvb's model code runs: this is
+    the independent reference for the Wong-Wang path of both the bridge and the engine.
     """
-    from cmftvb.engine import check_run_args
-
-    duration, dt, speed, noise_sigma, n_steps, seeds, Gs, every = check_run_args(
-        duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period
-    )
+    run = _check_keywords(run)
     coupling = _tvb()[1]
-    W = folded_weights(connectome, network, dt, speed)
-    edges = _net.expand_edges(connectome, network, dt, speed)
-    inits = initial_states(network, seeds, Gs, subject, initial)
-    prog = _Progress(progress, n_steps * len(seeds), dt, every)
-    G0 = float(network.params["coupling"]["G"])
-    lanes, names, time_ms = [], [], None
-    for seed, g, init in zip(seeds, Gs, inits, strict=True):
-        model = tvb_wongwang(network.params, G=g)
-        nsig = None if noise_sigma == 0 else np.array([noise_sigma**2 / 2.0])
-        time_ms, out = _run_tvb(
-            con=_connectivity(connectome, W, speed),
-            model=model,
-            coupling_obj=coupling.Linear(a=np.array([1.0]), b=np.array([0.0])),
-            x0=np.stack([init["S_E"], init["S_I"]]),
-            nsig=nsig,
-            noise_seed=_tvb_seed(subject, network.model, G0 if g is None else g, int(seed)),
-            dt=dt,
-            n_steps=n_steps,
-            every=every,
-            monitor=monitor,
-            tick=prog.lane(n_steps),
-        )
-        prog.done_before += n_steps
-        lanes.append(out)
-        names.append(["S_E", "S_I"])
-    params = _run_params("tvb-rww", network, subject, seeds, Gs, duration, dt, n_steps,
-                         noise_sigma, speed, monitor, every, initial, edges)  # fmt: skip
-    return _result(network, time_ms, lanes, names, bold_var, params)
+
+    def make_lane(ln, g, J_i, init, args, edges):
+        W = folded_weights(connectome, network, args.dt, args.speed)
+        model = tvb_wongwang(network.params, G=g, J_i=J_i)
+        nsig = None if args.noise_sigma == 0 else np.array([args.noise_sigma**2 / 2.0])
+        con = _connectivity(connectome, W, args.speed)
+        coup = coupling.Linear(a=np.array([1.0]), b=np.array([0.0]))
+        return con, model, coup, ("S_E", "S_I"), nsig
+
+    return _run_lanes(connectome, network, run, "tvb-rww", make_lane)

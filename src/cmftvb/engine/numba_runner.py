@@ -1,0 +1,305 @@
+"""The fast runner: integrates a network with the compiled loop of :mod:`cmftvb.engine.core`.
+
+:func:`simulate_numba` is cut into named steps: the local-model parameters
+(:func:`_model_tables`), the edge tables of the delayed coupling (:func:`_edge_tables`), the
+monitor columns (:func:`_monitor_slots`), the lane groups with their state and noise keys
+(:func:`_lane_groups`), the integration loop (:func:`_integrate`) and the result. The shared
+pieces (argument checks, bounds, initial state, run record, progress) are
+:mod:`cmftvb.engine.plumbing`'s.
+
+Units are TVB's (docs/ARCHITECTURE.md): time ms, rates kHz, Wong-Wang gating variables
+dimensionless, J_i nA. Integration: stochastic Heun with additive noise sigma per sqrt(ms) on
+every state variable (MODEL.md §5), delays rounded to whole steps as tvb-library does
+(docs/TVB-CONVENTIONS.md). Randomness: one stream per lane key (subject, G, seed)
+(:mod:`cmftvb.engine.rng`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from cmftvb import CmftvbError
+from cmftvb.engine import plumbing as pl
+from cmftvb.network import MODEL_VARS, EdgeList, NetworkSpec, expand_edges
+
+
+def simulate_numba(
+    connectome: Any,
+    network: NetworkSpec,
+    *,
+    duration: float,
+    dt: float,
+    seeds: Sequence[int] | int,
+    noise_sigma: float,
+    G: float | Sequence[float] | None = None,
+    speed: float,
+    initial: Mapping[str, float] | None = None,
+    monitor: str = "raw",
+    monitor_period: float | None = None,
+    subject: str = "",
+    progress: Callable[[float, float, float], None] | None = None,
+    bold_var: Mapping[str, str] | None = None,
+    J_i: Any = None,
+    chunk_steps: int | None = None,
+    lane_layout: str = "auto",
+) -> pl.SimResult:
+    """The numba runner of :func:`cmftvb.engine.simulate` (same arguments, less ``engine``)."""
+    from cmftvb.engine import core
+
+    args = pl.check_run_args(
+        duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period,
+        G_default=float(network.params["coupling"]["G"]),
+    )  # fmt: skip
+    node_model = list(network.node_model)
+    L, N = len(args.seeds), len(node_model)
+    jil = pl.check_J_i(J_i, network, L)
+    bmap = pl.bold_map(node_model, bold_var)
+    blocks = _lane_blocks(lane_layout, L)
+    edges = expand_edges(connectome, network, args.dt, args.speed)
+    V = 5 if "crbl" in node_model else 2
+    model = _model_tables(network.params, node_model, V)
+    net = _edge_tables(edges, N, model["runs"])
+    slots = _monitor_slots(node_model, bmap, V)
+    streams = pl.lane_streams(subject, args.Gs, args.seeds)
+    keys = np.array([st[0] for st in streams], dtype=np.uint64)  # [L, 2] Philox keys
+    x = pl.initial_state(
+        network.params, node_model, V, [st[1] for st in streams], initial, *model["bounds"]
+    )
+    n_samples = args.n_steps // args.every
+    mon = np.empty((L, n_samples, len(slots["node"])))
+    groups = _lane_groups(x, net, keys, np.asarray(args.Gs, dtype=np.float64), jil, blocks)
+    par = (model["pw"], model["pc"], model["klo"], model["khi"], model["bg"])
+    mode = core.MON_MEAN if monitor == "mean" else core.MON_RAW
+    if chunk_steps is None:
+        chunk_steps = max(1, min(2000, math.ceil(args.n_steps / 50)))
+    _integrate(
+        groups, net, par, (mode, args.every, slots["out"], slots["rate"], mon), args,
+        int(chunk_steps), network, pl.Progress(progress, args.n_steps, args.dt),
+    )  # fmt: skip
+    record = pl.run_record(
+        "numba", network, subject, args, monitor, initial, bmap, edges, pl.RNG_NUMBA, J_i=J_i
+    )
+    return pl.SimResult(
+        time_ms=pl.sample_times(monitor, n_samples, args.every, args.dt),
+        labels=np.array(network.labels),
+        variables=pl.CompactVariables(
+            mon, np.array(slots["node"]), np.array(slots["var"]), N, slots["present"]
+        ),
+        bold_input=mon[:, :, :N],  # a view (columns 0..N-1, _monitor_slots)
+        params=record,
+    )
+
+
+def _lane_blocks(lane_layout: str, L: int) -> list[tuple[int, int]]:
+    """Lanes integrated together: ``inner`` (and ``auto``) all in one pass, ``sequential`` one
+    after the other."""
+    if lane_layout in ("auto", "inner"):
+        return [(0, L)]
+    if lane_layout == "sequential":
+        return [(ln, ln + 1) for ln in range(L)]
+    raise CmftvbError(f"lane_layout {lane_layout!r}: choose auto, inner or sequential")
+
+
+def _model_tables(params: Mapping[str, Any], node_model: Sequence[str], V: int) -> dict:
+    """Packed local-model parameters, runs of nodes of one model, bounds (per node and per
+    model kind) and the cerebellar background of the compiled loop."""
+    from cmftvb.engine import core
+    from cmftvb.models import crbl, wongwang
+
+    bgk = {"none": core.BG_NONE, "ou": core.BG_OU, "constant": core.BG_CONSTANT}
+    bg = np.array([core.BG_NONE, 0.0, 0.0, 1.0])
+    pc = np.zeros(1)
+    if "crbl" in node_model:
+        cp = params["crbl"]
+        if int(cp.get("order", 1)) != 1:
+            raise CmftvbError(
+                f"crbl.order = {cp.get('order')}: the network engine integrates order 1 only"
+            )
+        bgp = cp.get("background", {"kind": "none"})
+        if bgp.get("kind") not in bgk:
+            raise CmftvbError(f"crbl.background.kind {bgp.get('kind')!r}: choose ou/constant/none")
+        bg = np.array(
+            [
+                bgk[bgp["kind"]],
+                float(bgp.get("weight", 0.0)),
+                float(bgp.get("mean", 0.0)),
+                float(bgp.get("tau", 1.0)),
+            ]
+        )
+        if bg[0] == core.BG_OU and not bg[3] > 0:
+            raise CmftvbError("crbl.background.tau must be positive")
+        pc = crbl.pack(params)
+    N = len(node_model)
+    kind = np.array([core.KIND_CRBL if m == "crbl" else core.KIND_WW for m in node_model])
+    # runs of consecutive nodes of one model: [first node, end node, kind]
+    starts = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1]])
+    runs = np.ascontiguousarray(
+        np.stack([starts, np.r_[starts[1:], N], kind[starts]], axis=1), dtype=np.int64
+    )
+    lo, hi = pl.bounds(params, node_model, V)
+    # bounds per model kind (the preset's bounds are per variable name, so per model)
+    klo = np.full((2, 5), -np.inf)
+    khi = np.full((2, 5), np.inf)
+    for kd in (core.KIND_WW, core.KIND_CRBL):
+        sel = np.flatnonzero(kind == kd)
+        if sel.size:
+            klo[kd, :V] = lo[sel[0]]
+            khi[kd, :V] = hi[sel[0]]
+    return {
+        "pw": wongwang.pack(params),  # shared; each lane's G and J_i are passed apart
+        "pc": pc,
+        "bg": bg,
+        "runs": runs,
+        "bounds": (lo, hi),
+        "klo": klo,
+        "khi": khi,
+    }
+
+
+def _edge_tables(edges: EdgeList, N: int, runs: np.ndarray) -> tuple:
+    """The ``net`` tuple of :func:`cmftvb.engine.core.run_steps`: ring length D, node runs,
+    coupled channels (node, variable) and the long and short edges (history base, input slot,
+    weight)."""
+    from cmftvb.engine import core
+
+    key = edges.src * 16 + edges.src_var
+    if key.size:
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    ch_node = np.ascontiguousarray(edges.src[starts], dtype=np.int64)
+    ch_var = np.ascontiguousarray(edges.src_var[starts], dtype=np.int64)
+    ch_ptr = np.r_[starts, key.size].astype(np.int64)
+    D = edges.max_delay + 1
+    chan = np.repeat(np.arange(ch_node.size), np.diff(ch_ptr))
+    if max(ch_node.size * 2 * D, 2 * N) >= 2**32:
+        raise CmftvbError(
+            f"network too large for the engine's 32-bit history indices "
+            f"({ch_node.size} coupled variables x {2 * D} delay slots)"
+        )
+    # unsigned 32-bit edge indices: half the index traffic of int64, no wrap-around test
+    e_base = np.ascontiguousarray(chan * 2 * D + D - edges.delay, dtype=np.uint32)
+    # coupling input slot (input-major, as the engine's state): input * N + target
+    e_slot = np.ascontiguousarray(edges.tgt_input * N + edges.tgt, dtype=np.uint32)
+    # long edges (delay >= BLOCK - 1 steps) are summed BLOCK steps at a time (core.run_steps)
+    is_long = np.asarray(edges.delay) >= core.BLOCK - 1
+    e_w = np.ascontiguousarray(edges.weight, dtype=np.float64)
+    el = (e_base[is_long].copy(), e_slot[is_long].copy(), e_w[is_long].copy())
+    es = (e_base[~is_long].copy(), e_slot[~is_long].copy(), e_w[~is_long].copy())
+    return (D, runs, ch_node, ch_var, *el, *es)
+
+
+def _monitor_slots(node_model: Sequence[str], bmap: Mapping[str, str], V: int) -> dict:
+    """Compact monitor columns: first the BOLD input variable of every node, in node order (so
+    that ``bold_input`` is a view of the samples, not a copy), then the other variables, then
+    the Wong-Wang rates. ``out[k, v]`` / ``rate[k, j]``: column of variable v / rate j of node
+    k (-1: none); ``node``/``var``: node and name of each column; ``present``: the names."""
+    N = len(node_model)
+    outslot = np.full((N, V), -1, dtype=np.int64)
+    rslot = np.full((N, 2), -1, dtype=np.int64)
+    slot_node, slot_var = [], []
+    for k, m in enumerate(node_model):
+        outslot[k, MODEL_VARS[m].index(bmap[m])] = len(slot_node)
+        slot_node.append(k)
+        slot_var.append(bmap[m])
+    for k, m in enumerate(node_model):
+        for v, name in enumerate(MODEL_VARS[m]):
+            if outslot[k, v] < 0:
+                outslot[k, v] = len(slot_node)
+                slot_node.append(k)
+                slot_var.append(name)
+    present = pl.present_vars(node_model)
+    if "wongwang" in node_model:
+        present += list(pl.RATE_VARS)
+        for k, m in enumerate(node_model):
+            if m == "wongwang":
+                for j, name in enumerate(pl.RATE_VARS):
+                    rslot[k, j] = len(slot_node)
+                    slot_node.append(k)
+                    slot_var.append(name)
+    return {"out": outslot, "rate": rslot, "node": slot_node, "var": slot_var, "present": present}
+
+
+def _lane_groups(x, net, keys, gl, jil, blocks) -> list[dict]:
+    """Per block of lanes ``[a, b)``: its state ``[V, N, lanes]``, constant initial history,
+    scratch and monitor accumulators, and the G, J_i, node and noise key of each (node, lane)
+    pair."""
+    from cmftvb.engine import core
+
+    D, _, ch_node, ch_var = net[:4]
+    N, V = x.shape[0], x.shape[1]
+    groups = []
+    for a, b in blocks:
+        xg = np.ascontiguousarray(x[:, :, a:b].transpose(1, 0, 2))  # [V, N, lanes]
+        hist = np.empty((ch_node.size, 2 * D, b - a))
+        hist[:] = xg[ch_var, ch_node, :][:, None, :]  # constant initial history
+        groups.append(
+            {
+                "a": a,
+                "b": b,
+                "x": xg,
+                "hist": hist.reshape(-1),
+                "acc": np.zeros((V, N, b - a)),
+                "rt": np.zeros((2, N, b - a)),
+                "accr": np.zeros((2, N, b - a)),
+                "cin": np.zeros(2 * N * (b - a)),
+                "cblk": np.zeros(2 * N * core.BLOCK * (b - a)),
+                "err": np.full(4, -1, dtype=np.int64),
+                "state": np.array([0, 0, 0], dtype=np.int64),
+                # G (row 0) and J_i (row 1) of each (node, lane)
+                "lq": np.concatenate([np.tile(gl[a:b], N), jil[a:b].T.reshape(-1)]),
+                # node and noise key of each (node, lane) pair
+                "qnode": np.repeat(np.arange(N, dtype=np.uint64), b - a),
+                "qk0": np.tile(keys[a:b, 0], N),
+                "qk1": np.tile(keys[a:b, 1], N),
+            }
+        )
+    return groups
+
+
+def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog) -> None:
+    """Run the compiled loop chunk by chunk over every lane group, report progress, and turn a
+    divergence into a :class:`CmftvbError` naming the node, time, seed and G."""
+    from cmftvb.engine import core
+
+    pw, pc, klo, khi, bg = par
+    mode, every, outslot, rslot, mon = mon_spec
+    sig_sqdt = args.noise_sigma * math.sqrt(args.dt)
+    packed = []
+    for g in groups:
+        a, b = g["a"], g["b"]
+        packed.append(
+            (
+                (g["x"], g["hist"], g["state"], g["cin"], g["cblk"], g["err"]),
+                (pw, g["lq"], pc, klo, khi, bg),
+                (g["qnode"], g["qk0"], g["qk1"], sig_sqdt),
+                (mode, every, g["acc"], g["rt"], g["accr"], outslot, rslot, mon[a:b]),
+            )
+        )
+    dt, n_steps, seeds = args.dt, args.n_steps, args.seeds
+    done = 0
+    while done < n_steps:
+        n = min(chunk_steps, n_steps - done)
+        for g, (state, gpar, noise, monitor) in zip(groups, packed, strict=True):
+            a, b, err = g["a"], g["b"], g["err"]
+            try:
+                core.run_steps(n, dt, state, net, gpar, noise, monitor)
+            except ArithmeticError as exc:  # raised in a local model on absurd (finite) states
+                raise CmftvbError(
+                    f"simulation diverged: {exc} in a local model between t = {done * dt:.10g} "
+                    f"and {(done + n) * dt:.10g} ms (seeds {seeds[a:b]}, dt {dt} ms)"
+                ) from None
+            if err[0] >= 0:
+                k, v, ln = int(err[1]), int(err[2]), a + int(err[3])
+                names = (*MODEL_VARS[network.node_model[k]], "mossy_ou")
+                raise CmftvbError(
+                    f"simulation diverged: non-finite {names[v]} in node {k} "
+                    f"{network.labels[k]!r} at t = {err[0] * dt:.10g} ms "
+                    f"(seed {seeds[ln]}, G {args.Gs[ln]:g}, dt {dt} ms)"
+                )
+        done += n
+        prog.update(done)
