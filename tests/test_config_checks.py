@@ -136,3 +136,62 @@ def test_check_multiple_tolerates_decimal_steps():
     assert check_multiple(0.3, 0.1, "p", "dt") == 3  # 0.3 / 0.1 = 2.9999999999999996
     with pytest.raises(CmftvbError, match=r"d \(10 ms\) is not a whole multiple of p \(3 ms\)"):
         check_multiple(10.0, 3.0, "d", "p")
+
+
+# ---------------------------------------------------------------- conda environments
+def _make_conda_env():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_conda_env", ROOT / "scripts" / "make_conda_env.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _closure(roots):
+    """Names (normalised) of ``roots`` and everything they require, from installed metadata."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    mod = _make_conda_env()
+    seen, stack = set(), list(roots)
+    while stack:
+        name = mod.normalise(stack.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                stack.append(req.name)
+    return seen
+
+
+def test_rules_env_has_no_test_or_lint_tools_and_dev_env_has_everything():
+    import tomllib
+
+    mod = _make_conda_env()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def names(reqs):
+        return [mod.normalise(r.split("==")[0]) for r in reqs]
+
+    runtime = _closure(names(project["dependencies"]))
+    dev = _closure(names(project["optional-dependencies"]["dev"]))
+    assert set(mod.DEV_ONLY) == dev - runtime
+    rules = yaml.safe_load((ROOT / "envs" / "cmftvb.yaml").read_text())
+    pip = next(d["pip"] for d in rules["dependencies"] if isinstance(d, dict))
+    got = set(names(pip))
+    assert not got & {"pytest", "hypothesis", "ruff", "snakefmt"}
+    assert {"snakemake", "tvb-library", "numba"} <= got
+    assert (ROOT / "envs" / "cmftvb-dev.yaml").read_text() == mod.render_dev(
+        ROOT / "requirements.lock"
+    ), "run `make envs`"
+    assert len(mod.pinned(ROOT / "requirements.lock")) == len(pip) + len(mod.DEV_ONLY)
