@@ -263,3 +263,41 @@ def test_output_keys_documented(tmp_path):
     for key in ("time_ms", "labels", "S_E", "S_I", "GrC", "GoC", "MLI", "PC", "r_E", "r_I"):
         assert key in arrays, key
     assert "bold_input" in arrays and json.loads(str(arrays["params"]))
+
+
+# ---------------------------------------------------------------- check-config
+@pytest.fixture
+def in_checkout(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+
+
+def test_check_config_yaml_syntax_error_names_file_and_line(tmp_path, capsys, in_checkout):
+    bad = tmp_path / "study.yaml"
+    bad.write_text("simulation:\n  G: [1.5, 2.0\n  seeds: [1]\n")
+    assert main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"cmftvb: error: {bad}:3:") and "YAML syntax error" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("simulation:\n  G: [.nan]\n", "config key 'simulation.G[0]': G must be a finite number"),
+        ("simulation:\n  duration_s: 3\n", "config key 'simulation.duration_s': unknown key"),
+        ("simulation:\n  monitor_period_ms: 0.25\n", "is not a whole multiple of config key"),
+    ],
+)
+def test_check_config_values(tmp_path, capsys, in_checkout, text, message):
+    cfg = tmp_path / "study.yaml"
+    cfg.write_text(text)
+    assert main(["check-config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f"cmftvb: error: {cfg}: " in err and message in err
+
+
+def test_check_config_shipped_configs_ok(capsys, in_checkout):
+    assert main(["check-config", "configs/tiny.yaml"]) == 0
+    assert capsys.readouterr().out == "cmftvb check-config: config.yaml, configs/tiny.yaml: ok\n"

@@ -66,6 +66,15 @@ examples:
   cmftvb node-curve --preset published --scan --mossy 4"""
 
 
+CHECK_CONFIG_DESCRIPTION = """\
+Check study config files before running the workflow: YAML syntax (reported with file, line
+and column; Snakemake itself only says "Config file is not valid JSON or YAML"), the config
+schema, and the values the workflow would only refuse later (G not finite, unknown
+network.overrides keys, dt_ms not dividing the duration or the monitor period, an empty
+participants table, the sample subject without connectome.prewired). Run it from the
+checkout. Exit status 0 and one line "ok", or 2 and one line naming the file and key."""
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the line breaks of descriptions and epilogs; wraps option help normally."""
 
@@ -232,7 +241,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--mossy", type=float, nargs="+", required=True, metavar="HZ",
         help="constant mossy-fibre rates in Hz, >= 0 (required; one row each)",
     )  # fmt: skip
+    cc = sub.add_parser(
+        "check-config",
+        help="check study config files as the workflow will load them (syntax, schema, values)",
+        description=CHECK_CONFIG_DESCRIPTION,
+        formatter_class=_Formatter,
+    )
+    cc.add_argument(
+        "configfile", nargs="*", metavar="FILE",
+        help="config files, merged in order over --base, as snakemake --configfile does",
+    )  # fmt: skip
+    cc.add_argument(
+        "--base", default="config.yaml", metavar="FILE",
+        help="the default config the others are merged over (default: config.yaml)",
+    )  # fmt: skip
+    cc.add_argument(
+        "--schema", default="workflow/schemas/config.schema.yaml", metavar="FILE",
+        help="JSON schema of the config (default: workflow/schemas/config.schema.yaml)",
+    )  # fmt: skip
     return parser
+
+
+def _run_check_config(args) -> int:
+    from cmftvb.config import check_config_files
+
+    check_config_files(args.configfile, base=args.base, schema=args.schema)
+    names = ", ".join([args.base, *args.configfile])
+    print(f"cmftvb check-config: {names}: ok")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cmftvb.engine.cli import run_simulate
 
             return run_simulate(args)
+        if args.command == "check-config":
+            return _run_check_config(args)
         if args.command == "node-curve":
             from cmftvb.models.nodecurve import run_node_curve
 

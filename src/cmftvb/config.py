@@ -212,3 +212,65 @@ def _check_config(config: Mapping) -> None:
             "already prewired subject; set connectome.prewired: true (prewiring it again "
             "would replace its cerebellar block)"
         )
+
+
+def _merge(base: dict, over: Mapping) -> dict:
+    """``over`` merged into a copy of ``base`` key by key (Snakemake's --configfile rule)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def schema_errors(config: Mapping, schema_path: str | os.PathLike) -> str | None:
+    """The first schema violation of ``config`` as ``config key 'a.b': what``, or None."""
+    import jsonschema
+
+    schema = load_yaml(schema_path)
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(config)
+    )
+    if error is None:
+        return None
+    key = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        name = f"{key}.{unknown[0]}" if key else unknown[0]
+        return f"config key '{name}': unknown key"
+    return f"config key '{key or '(top level)'}': {error.message}"
+
+
+def check_config_files(
+    paths, base: str | os.PathLike | None = None, schema: str | os.PathLike | None = None
+) -> dict:
+    """What the workflow does with ``--configfile PATH ...``, checked up front.
+
+    Each file is read with :func:`load_yaml` (syntax errors with file and line), merged over
+    ``base`` (the default ``config.yaml``) in order, validated against ``schema`` (defaults
+    filled in) and checked with :func:`check_config`. Returns the merged config.
+    """
+    config: dict = {}
+    if base is not None:
+        config = load_yaml(base) or {}
+    last = str(base) if base is not None else "config"
+    for path in paths:
+        data = load_yaml(path)
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise CmftvbError(f"{path}: a config file must be a mapping of keys")
+        config = _merge(config, data)
+        last = str(path)
+    if schema is not None:
+        msg = schema_errors(config, schema)
+        if msg:
+            raise CmftvbError(f"{last}: {msg}")
+        from snakemake.utils import validate
+
+        validate(config, str(schema), set_default=True)
+    check_config(config, last)
+    return config
