@@ -36,6 +36,7 @@ help:
 	@echo "make report        - build results/report.html from a finished run"
 	@echo "make envs          - regenerate the conda environments envs/*.yaml from requirements.lock"
 	@echo "make clean-results - delete results/"
+	@echo "make help          - this list (the default target)"
 	@echo "Python: $(if $(PYTHON),$(PYTHON),none of 3.13/3.12/3.11 found) (override: make PYTHON=/path/to/python3.x)"
 
 $(STAMP): requirements.lock pyproject.toml

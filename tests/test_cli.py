@@ -301,3 +301,51 @@ def test_check_config_values(tmp_path, capsys, in_checkout, text, message):
 def test_check_config_shipped_configs_ok(capsys, in_checkout):
     assert main(["check-config", "configs/tiny.yaml"]) == 0
     assert capsys.readouterr().out == "cmftvb check-config: config.yaml, configs/tiny.yaml: ok\n"
+
+
+# ---------------------------------------------------------------- Python versions, make help
+ROOT_DIR = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def _fake_pythons(tmp_path, working):
+    """python3.13 / 3.12 / 3.11 stand-ins on PATH: those in ``working`` pass the Makefile's
+    version probe (exit 0), the others fail it like a broken pyenv shim (exit 1)."""
+    for v in ("3.13", "3.12", "3.11"):
+        exe = tmp_path / f"python{v}"
+        exe.write_text(f"#!/bin/sh\nexit {0 if v in working else 1}\n")
+        exe.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    "working, picked", [(("3.13", "3.12", "3.11"), "3.13"), (("3.12", "3.11"), "3.12")]
+)
+def test_makefile_takes_the_newest_supported_python(tmp_path, working, picked):
+    import os
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    _fake_pythons(tmp_path, working)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    env.pop("PYTHON", None)
+    out = subprocess.run(
+        ["make", "-s", "-C", str(ROOT_DIR), "help"], capture_output=True, text=True, env=env
+    ).stdout
+    assert f"Python: {tmp_path}/python{picked} " in out
+
+
+def test_make_help_lists_every_target_and_pyproject_allows_311_to_313():
+    import shutil
+    import tomllib
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    makefile = (ROOT_DIR / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split()
+    out = subprocess.run(
+        ["make", "-s", "-C", str(ROOT_DIR), "help"], capture_output=True, text=True
+    ).stdout
+    for target in phony:
+        assert re.search(rf"^make {re.escape(target)}\s+- ", out, re.M), target
+    project = tomllib.loads((ROOT_DIR / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11,<3.14"
