@@ -5,8 +5,9 @@
 #   make test    set up .venv (if needed) and run the test suite
 #
 # Setup is idempotent: it reruns only when requirements.lock or pyproject.toml are newer than the
-# stamp file $(VENV)/.cmftvb-installed. Python 3.11 is required (pyproject.toml); the first of
-# python3.11 / python3 that is 3.11 is used, or set PYTHON=/path/to/python3.11.
+# stamp file $(VENV)/.cmftvb-installed. Python 3.11, 3.12 or 3.13 (pyproject.toml): the newest
+# of python3.13 / python3.12 / python3.11 / python3 that runs and is supported is used, or set
+# PYTHON=/path/to/python3.x.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -15,10 +16,10 @@ VENV ?= .venv
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 PYTEST_ARGS ?=
-PYTHON ?= $(shell for p in python3.11 python3; do \
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && \
-	     $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
-	    command -v $$p; break; fi; done)
+	     $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null; \
+	  then command -v $$p; break; fi; done)
 
 STAMP := $(VENV)/.cmftvb-installed
 PIP := $(VENV)/bin/python -m pip --disable-pip-version-check
@@ -26,19 +27,25 @@ PIP := $(VENV)/bin/python -m pip --disable-pip-version-check
 .PHONY: help setup demo test lint format report dryrun envs clean-results
 
 help:
-	@echo "make demo   - set up $(VENV) and run the default study (snakemake --cores $(CORES))"
-	@echo "make test   - set up $(VENV) and run the tests (pytest)"
-	@echo "make setup  - only set up $(VENV) (pip install -r requirements.lock; pip install -e .)"
-	@echo "make lint   - snakemake --lint, snakefmt --check, ruff check, ruff format --check"
-	@echo "make report - build results/report.html from a finished run"
+	@echo "make demo          - set up $(VENV) and run the default study (snakemake --cores $(CORES))"
+	@echo "make test          - set up $(VENV) and run the tests (pytest \$$PYTEST_ARGS)"
+	@echo "make setup         - only set up $(VENV) (pip install -r requirements.lock; pip install -e .)"
+	@echo "make dryrun        - show the jobs the default study would run (snakemake -n)"
+	@echo "make lint          - snakemake --lint, snakefmt --check, ruff check, ruff format --check"
+	@echo "make format        - snakefmt and ruff format, in place"
+	@echo "make report        - build results/report.html from a finished run"
+	@echo "make envs          - regenerate the conda environments envs/*.yaml from requirements.lock"
+	@echo "make clean-results - delete results/"
+	@echo "make help          - this list (the default target)"
+	@echo "Python: $(if $(PYTHON),$(PYTHON),none of 3.13/3.12/3.11 found) (override: make PYTHON=/path/to/python3.x)"
 
 $(STAMP): requirements.lock pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
-	  echo "error: no Python 3.11 found (tried python3.11, python3); run 'make PYTHON=/path/to/python3.11 ...'" >&2; \
+	  echo "error: no Python 3.11-3.13 found (tried python3.13, python3.12, python3.11, python3); run 'make PYTHON=/path/to/python3.x ...'" >&2; \
 	  exit 1; fi
 	@if [ ! -x $(VENV)/bin/python ]; then echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
-	@$(VENV)/bin/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
-	  "error: $(VENV) is not Python 3.11; remove it and rerun make")'
+	@$(VENV)/bin/python -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else \
+	  "error: $(VENV) is not Python 3.11-3.13; remove it and rerun make")'
 	$(PIP) install -r requirements.lock
 	$(PIP) install --no-deps -e .
 	@touch $(STAMP)
@@ -70,9 +77,10 @@ format: $(STAMP)
 report: $(STAMP)
 	$(VENV)/bin/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
 
-# envs/cmftvb.yaml mirrors requirements.lock for conda users (tests check they agree).
+# envs/cmftvb.yaml (rules: runtime packages) and envs/cmftvb-dev.yaml (everything) mirror
+# requirements.lock for conda users (tests check they agree).
 envs: $(STAMP)
-	$(VENV)/bin/python scripts/make_conda_env.py requirements.lock envs/cmftvb.yaml
+	$(VENV)/bin/python scripts/make_conda_env.py requirements.lock envs/cmftvb.yaml envs/cmftvb-dev.yaml
 
 clean-results:
 	rm -rf results

@@ -569,3 +569,73 @@ def test_workflow_missing_subject_file_one_line(tmp_path):
     one_line_with(r.stdout, "bold.tsv", "sub-01", "not found")
     no_traceback(r.stdout)
     assert not (tmp_path / "wd" / "results").exists()
+
+
+# ------------------------------------------------ one rule for "a weight but no tract length"
+def test_weight_without_length_same_rule_for_csv_and_zip(tmp_path, sample_zip):
+    """The sample subject's matrices are accepted as CSV exactly as in its TVB zip: the 56
+    weighted connections with a zero tract length get a zero delay in both (issue 14)."""
+    from cmftvb.connectome import validate
+
+    zc = Connectome.from_tvb_zip(sample_zip)
+    np.savetxt(tmp_path / "w.csv", zc.weights, delimiter=",", fmt="%.17g")
+    np.savetxt(tmp_path / "l.csv", zc.tract_lengths, delimiter=",", fmt="%.17g")
+    (tmp_path / "labels.txt").write_text("\n".join(zc.labels) + "\n")
+    cc = formats.read_connectome(tmp_path / "w.csv", tmp_path / "l.csv", tmp_path / "labels.txt")
+    np.testing.assert_array_equal(cc.weights, zc.weights)
+    np.testing.assert_array_equal(cc.tract_lengths, zc.tract_lengths)
+    # counted independently of the validator: off-diagonal, weight > 0, length == 0
+    n = zc.weights.shape[0]
+    hand = sum(
+        1
+        for i in range(n)
+        for j in range(n)
+        if i != j and zc.weights[i, j] != 0 and zc.tract_lengths[i, j] == 0
+    )
+    assert hand == 56
+    assert validate.weights_without_length(cc.weights, cc.tract_lengths) == hand
+    assert validate.weights_without_length(zc.weights, zc.tract_lengths) == hand
+
+
+def test_lengths_missing_everywhere_refused(tmp_path):
+    from cmftvb.connectome import validate
+
+    w = np.ones((4, 4))
+    with pytest.raises(CmftvbError) as exc:
+        validate.tract_lengths(np.zeros((4, 4)), "l.csv", 4, w)
+    assert str(exc.value) == (
+        "l.csv: no tract length at any of the 12 weighted connections (the lengths are"
+        " missing: give a lengths matrix in mm)"
+    )
+    # one zero length among positive ones is accepted (zero delay)
+    lengths = np.ones((4, 4))
+    lengths[0, 1] = 0.0
+    validate.tract_lengths(lengths, "l.csv", 4, w)
+    assert validate.weights_without_length(w, lengths) == 1
+
+
+# ------------------------------------------------ prewired connectomes
+def test_prewired_sample_detected_and_prewiring_it_again_refused(sample_zip):
+    from cmftvb.connectome import prewire, validate
+
+    con = Connectome.from_tvb_zip(sample_zip)
+    assert validate.looks_prewired(con.weights, con.roles)
+    with pytest.raises(CmftvbError) as exc:
+        validate.refuse_prewiring_twice(con.weights, con.roles, str(sample_zip))
+    assert "already carries a prewired cerebellum" in str(exc.value)
+    assert "connectome.prewired: true" in str(exc.value)
+    one_clear_line(exc.value, sample_zip)
+    # the same connectome with its DCN -> cortex feedback changed is no longer "prewired"
+    r = np.asarray(con.roles)
+    w = con.weights.copy()
+    ctx = np.isin(r, ["crbl_hemisphere", "crbl_vermis"])
+    w[np.ix_(ctx, r == "dcn")] *= 2.0
+    assert not validate.looks_prewired(w, con.roles)
+    assert prewire.FEEDBACK == 0.1  # the relation looks_prewired relies on
+
+
+def test_demo_subject_is_not_prewired():
+    from cmftvb.connectome import validate
+
+    con = datasets.load_demo_subject("101309").connectome  # no cerebellum at all
+    assert not validate.looks_prewired(con.weights, con.roles)

@@ -1,8 +1,9 @@
-"""Command line: ``cmftvb <command> ...``.
+"""Command line: cmftvb <command> ...
 
 Each sub-command is registered here (its arguments are the public interface) and implemented in
 the module that owns the science. Errors a user can cause (:class:`cmftvb.CmftvbError`) are
-printed as one line without a traceback and exit with status 2.
+printed as one line without a traceback and exit with status 2; Ctrl-C prints one line and
+exits with status 130, leaving no output file.
 """
 
 from __future__ import annotations
@@ -13,82 +14,261 @@ from collections.abc import Sequence
 
 from cmftvb import CmftvbError, __version__
 
+DESCRIPTION = """\
+cmftvb: whole-brain networks whose cerebellar-cortex nodes run a cerebellar mean field
+(cMF), compared with a homogeneous Wong-Wang network. The study itself runs with Snakemake
+(see README.md); these commands run one piece by hand.
+
+'cmftvb COMMAND --help' lists a command's options with their defaults and units.
+docs/MODEL.md describes the models and presets, docs/STUDY.md the study."""
+
+SIMULATE_DESCRIPTION = """\
+Integrate a whole-brain network on a connectome (stochastic Heun, delays from tract lengths)
+and save the monitored activity as .npz. homogeneous: Wong-Wang in every node; cmf: the
+cerebellar mean field in the cerebellar-cortex nodes, Wong-Wang elsewhere."""
+
+SIMULATE_EPILOG = """\
+output (.npz, written atomically: an interrupted run leaves no file; read it with
+numpy.load or cmftvb.io.load_npz):
+  time_ms          (T,)  sample times in ms (end of each period; mean monitor: its middle)
+  labels           (N,)  region names
+  S_E, S_I         Wong-Wang gating variables (dimensionless)
+  GrC, GoC, MLI, PC  cerebellar rates in kHz (with --model cmf; NaN in Wong-Wang nodes)
+  r_E, r_I         Wong-Wang rates in Hz (numba engine)
+  bold_input       the variable that drives BOLD (S_E, or GrC in cerebellar nodes)
+  params           the run's parameters (JSON text)
+  meta             network summary, units and provenance (JSON text)
+Each state array is (T, N) for one seed and (S, T, N) for S seeds (--seed repeated).
+Size: about 8 bytes x arrays x T x N x S; the raw monitor at dt 0.1 ms writes about 91 MB
+per simulated second for the 126-node sample subject, so long runs should use
+--monitor mean --monitor-period 4 (250 Hz, what the workflow stores).
+
+examples:
+  cmftvb simulate SC_dirCB.zip --model cmf --duration 2000 --monitor mean \\
+      --monitor-period 4 --out cmf.npz
+  cmftvb simulate SC_dirCB.zip --model homogeneous --G 1.5 --seed 1 --seed 2 --out ww.npz"""
+
+NODE_CURVE_DESCRIPTION = """\
+Steady-state rates of one isolated cerebellar node (no network, no noise) under constant
+mossy-fibre input: the node is relaxed until its rates stop changing, then polished by root
+finding. Prints a tab-separated table on stdout: mossy_hz grc_hz goc_hz mli_hz pc_hz (Hz)."""
+
+NODE_CURVE_EPILOG = """\
+A node can have several stable states (the published preset at 4 Hz has two): the state
+reached depends on --initial. --scan lists every fixed point found from a grid of starting
+rates (0, 3, 30, 300 Hz per population), with columns stable (yes/no, from the eigenvalues of
+the Jacobian) and max_re_eig_per_ms (the largest real part of those eigenvalues, 1/ms).
+
+examples:
+  cmftvb node-curve --mossy 4 10 20 40 60
+  cmftvb node-curve --preset published --initial GrC=10 --initial GoC=10 --initial MLI=15 \\
+      --initial PC=30 --mossy 4
+  cmftvb node-curve --preset published --scan --mossy 4"""
+
+
+CHECK_CONFIG_DESCRIPTION = """\
+Check study config files before running the workflow: YAML syntax (reported with file, line
+and column; Snakemake itself only says "Config file is not valid JSON or YAML"), the config
+schema, and the values the workflow would only refuse later (G not finite, unknown
+network.overrides keys, dt_ms not dividing the duration or the monitor period, an empty
+participants table, the sample subject without connectome.prewired). Run it from the
+checkout. Exit status 0 and one line "ok", or 2 and one line naming the file and key."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of descriptions and epilogs; wraps option help normally."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+class _TopFormatter(_Formatter):
+    """Room for the longest command name ("node-curve") before its help text."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog)
+        self._action_max_length = 16
+
 
 def _key_value(text: str) -> tuple[str, str]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     key, value = text.split("=", 1)
-    if not key:
+    if not key.strip():
         raise argparse.ArgumentTypeError(f"empty name in {text!r}")
     return key.strip(), value.strip()
 
 
+def _name_hz(text: str) -> tuple[str, float]:
+    key, value = _key_value(text)
+    try:
+        return key, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the rate must be a number (Hz)") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cmftvb", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="cmftvb", description=DESCRIPTION, formatter_class=_TopFormatter
+    )
     parser.add_argument("--version", action="version", version=f"cmftvb {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
 
     sim = sub.add_parser(
         "simulate",
-        help="simulate a network (homogeneous Wong-Wang or cMF) on a connectome",
-        description="Integrate a whole-brain network and save the monitored states as .npz.",
-    )
-    sim.add_argument("connectome", help="TVB connectivity zip or a prepared connectome (.npz)")
-    sim.add_argument("--model", choices=["homogeneous", "cmf"], default="cmf")
-    sim.add_argument("--preset", choices=["corrected", "published"], default="corrected")
-    sim.add_argument("--duration", type=float, default=1000.0, help="simulated time (ms)")
-    sim.add_argument("--dt", type=float, default=0.1, help="integration step (ms)")
-    sim.add_argument(
-        "--seed", type=int, action="append", default=None, help="seed; repeat for a batch"
+        help="integrate a network on a connectome and save its activity as .npz",
+        description=SIMULATE_DESCRIPTION,
+        epilog=SIMULATE_EPILOG,
+        formatter_class=_Formatter,
     )
     sim.add_argument(
-        "--noise-sigma",
-        type=float,
-        default=None,
-        help="additive noise standard deviation per sqrt(ms) (default: the preset's)",
+        "connectome",
+        help="TVB connectivity zip (weights.txt, tract_lengths.txt in mm, centres.txt) or a "
+        "prepared connectome (.npz from the workflow)",
     )
     sim.add_argument(
-        "--subject",
-        default="",
-        help="subject id; with model, G and seed it keys each seed's random stream",
-    )
-    sim.add_argument("--G", type=float, default=None, help="global coupling (default: preset)")
-    sim.add_argument(
-        "--speed", type=float, default=None, help="conduction speed (mm/ms; default: preset)"
+        "--model",
+        choices=["homogeneous", "cmf"],
+        default="cmf",
+        help="homogeneous: Wong-Wang in every node; cmf: cerebellar mean field in the "
+        "cerebellar-cortex nodes (default: cmf)",
     )
     sim.add_argument(
-        "--initial",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="constant initial history of a state variable (S_E, S_I, GrC, GoC, MLI, PC)",
-    )
-    sim.add_argument("--engine", choices=["numba", "tvb"], default="numba")
-    sim.add_argument("--monitor", choices=["raw", "mean"], default="raw")
-    sim.add_argument(
-        "--monitor-period", type=float, default=None, help="monitor period (ms; default: dt)"
+        "--preset",
+        choices=["corrected", "published"],
+        default="corrected",
+        help="parameter set: corrected (the study default) or published (the authors' code, "
+        "quirks included; docs/MODEL.md) (default: corrected)",
     )
     sim.add_argument(
-        "--set",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a preset parameter or switch (dotted key, e.g. crbl.alpha.PC=2.5)",
+        "--duration", type=float, default=1000.0, metavar="MS",
+        help="simulated time in ms (default: 1000)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--dt", type=float, default=0.1, metavar="MS", help="integration step in ms (default: 0.1)"
     )
-    sim.add_argument("--out", required=True, help="output .npz")
-    sim.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    sim.add_argument(
+        "--seed", type=int, action="append", default=None, metavar="N",
+        help="random seed, >= 0; repeat for a batch of seeds run together (default: 0)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--noise-sigma", type=float, default=None, metavar="SIGMA",
+        help="additive noise standard deviation per sqrt(ms) on every state variable "
+        "(default: the preset's, 0.001)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--subject", default="", metavar="ID",
+        help="subject id; with model, G and seed it keys each seed's random stream, as in the "
+        "workflow (default: empty)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--G", type=float, default=None, metavar="G",
+        help="global coupling, dimensionless, 0 to 1000 (default: the preset's coupling.G, "
+        "2.0)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--speed", type=float, default=None, metavar="MM_PER_MS",
+        help="conduction speed in mm/ms; delay = tract length / speed (default: the "
+        "preset's, 3.0)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--initial", type=_key_value, action="append", default=[], metavar="NAME=VALUE",
+        help="constant initial history of a state variable: S_E, S_I (dimensionless) or GrC, "
+        "GoC, MLI, PC (kHz); repeatable (default: the preset's random initial history)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--engine", choices=["numba", "tvb"], default="numba",
+        help="numba: the project's compiled engine; tvb: tvb-library's Simulator, a slow "
+        "reference (default: numba)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--monitor", choices=["raw", "mean"], default="raw",
+        help="raw: the state at the end of each monitor period; mean: its average over the "
+        "period (default: raw)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--monitor-period", type=float, default=None, metavar="MS",
+        help="period of the stored samples in ms, a multiple of --dt that divides --duration "
+        "(default: --dt, every step)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+        help="override a preset parameter or switch (dotted key, e.g. crbl.alpha.PC=2.5; "
+        "docs/MODEL.md lists them); repeatable",
+    )  # fmt: skip
+    sim.add_argument(
+        "--out", required=True, metavar="FILE.npz",
+        help="output file; its folder must exist (required)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--max-output-gb", type=float, default=2.0, metavar="GB",
+        help="refuse to start when the output would exceed this many GB (estimated from "
+        "the duration, monitor period, nodes and seeds) (default: 2)",
+    )  # fmt: skip
+    sim.add_argument("--quiet", action="store_true", help="no summary or progress on stderr")
 
     nc = sub.add_parser(
         "node-curve",
         help="steady-state rates of one isolated cerebellar node under constant mossy input",
+        description=NODE_CURVE_DESCRIPTION,
+        epilog=NODE_CURVE_EPILOG,
+        formatter_class=_Formatter,
     )
-    nc.add_argument("--preset", choices=["corrected", "published"], default="corrected")
-    nc.add_argument("--order", type=int, choices=[1, 2], default=1)
-    nc.add_argument("--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE")
-    nc.add_argument("--mossy", type=float, nargs="+", required=True, metavar="HZ")
+    nc.add_argument(
+        "--preset", choices=["corrected", "published"], default="corrected",
+        help="parameter set (default: corrected)",
+    )  # fmt: skip
+    nc.add_argument(
+        "--order", type=int, choices=[1, 2], default=1,
+        help="1: first-order rate equations; 2: with covariances (El Boustani & Destexhe "
+        "2009) (default: 1)",
+    )  # fmt: skip
+    nc.add_argument(
+        "--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+        help="override a preset parameter (dotted key, e.g. crbl.alpha.PC=2.5); repeatable",
+    )  # fmt: skip
+    nc.add_argument(
+        "--initial", type=_name_hz, action="append", default=[], metavar="NAME=HZ",
+        help="initial rate in Hz of GrC, GoC, MLI or PC; repeatable; populations not named "
+        "start at 0 (default: a silent node)",
+    )  # fmt: skip
+    nc.add_argument(
+        "--scan", action="store_true",
+        help="list every fixed point found from a grid of starts, with its stability "
+        "(first order only)",
+    )  # fmt: skip
+    nc.add_argument(
+        "--mossy", type=float, nargs="+", required=True, metavar="HZ",
+        help="constant mossy-fibre rates in Hz, >= 0 (required; one row each)",
+    )  # fmt: skip
+    cc = sub.add_parser(
+        "check-config",
+        help="check study config files as the workflow will load them (syntax, schema, values)",
+        description=CHECK_CONFIG_DESCRIPTION,
+        formatter_class=_Formatter,
+    )
+    cc.add_argument(
+        "configfile", nargs="*", metavar="FILE",
+        help="config files, merged in order over --base, as snakemake --configfile does",
+    )  # fmt: skip
+    cc.add_argument(
+        "--base", default="config.yaml", metavar="FILE",
+        help="the default config the others are merged over (default: config.yaml)",
+    )  # fmt: skip
+    cc.add_argument(
+        "--schema", default="workflow/schemas/config.schema.yaml", metavar="FILE",
+        help="JSON schema of the config (default: workflow/schemas/config.schema.yaml)",
+    )  # fmt: skip
     return parser
+
+
+def _run_check_config(args) -> int:
+    from cmftvb.config import check_config_files
+
+    check_config_files(args.configfile, base=args.base, schema=args.schema)
+    names = ", ".join([args.base, *args.configfile])
+    print(f"cmftvb check-config: {names}: ok")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cmftvb.engine.cli import run_simulate
 
             return run_simulate(args)
+        if args.command == "check-config":
+            return _run_check_config(args)
         if args.command == "node-curve":
             from cmftvb.models.nodecurve import run_node_curve
 
@@ -105,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CmftvbError as exc:
         print(f"cmftvb: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("cmftvb: interrupted; nothing written", file=sys.stderr)
+        return 130
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

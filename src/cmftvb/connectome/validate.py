@@ -56,8 +56,13 @@ def weights(x, where: str) -> np.ndarray:
 def tract_lengths(x, where: str, n: int | None = None, w: np.ndarray | None = None) -> np.ndarray:
     """Validate tract lengths (mm): square, finite, non-negative, shape (n, n).
 
-    If ``w`` is given, every connection with a non-zero weight off the diagonal must have a
-    positive length (a zero length would mean a zero conduction delay through a real tract).
+    The rule for "a weight but no tract length", the same for every reader (TVB zip, CSV/TSV,
+    NumPy, MRtrix3; docs/STUDY.md "Data"): if ``w`` is given, a connection off the diagonal
+    with a non-zero weight and a zero length is accepted and gets a zero conduction delay
+    (as in The Virtual Brain, which rounds delays to whole steps; the sample subject has 56
+    such connections, all between neighbouring regions). Only a lengths matrix that is zero
+    at *every* weighted connection is refused: then the lengths are missing, not short.
+    :func:`weights_without_length` counts the accepted ones.
     """
     arr = square_matrix(x, where, what="tract lengths")
     if n is not None and arr.shape != (n, n):
@@ -68,15 +73,75 @@ def tract_lengths(x, where: str, n: int | None = None, w: np.ndarray | None = No
     if (arr < 0).any():
         raise CmftvbError(f"{where}: tract lengths has negative entries (mm must be >= 0)")
     if w is not None:
-        off = ~np.eye(arr.shape[0], dtype=bool)
-        missing = (w != 0) & (arr == 0) & off
-        if missing.any():
-            i, j = np.argwhere(missing)[0]
+        weighted = _weighted_off_diagonal(w)
+        missing = weighted & (arr == 0)
+        if weighted.any() and missing.sum() == weighted.sum():
             raise CmftvbError(
-                f"{where}: {int(missing.sum())} connections have a weight but no tract length"
-                f" (first at [{i}, {j}])"
+                f"{where}: no tract length at any of the {int(weighted.sum())} weighted"
+                " connections (the lengths are missing: give a lengths matrix in mm)"
             )
     return arr
+
+
+def _weighted_off_diagonal(w) -> np.ndarray:
+    w = np.asarray(w)
+    return (w != 0) & ~np.eye(w.shape[0], dtype=bool)
+
+
+def weights_without_length(w, lengths) -> int:
+    """Number of off-diagonal connections with a non-zero weight and a zero tract length.
+
+    Accepted by :func:`tract_lengths` (zero conduction delay); readers and the command line
+    report the count so that a user can see it.
+    """
+    return int((_weighted_off_diagonal(w) & (np.asarray(lengths) == 0)).sum())
+
+
+def has_connections(w, where: str) -> np.ndarray:
+    """Refuse a connectome whose weights are all zero off the diagonal (nothing to couple)."""
+    arr = np.asarray(w)
+    if not _weighted_off_diagonal(arr).any():
+        raise CmftvbError(
+            f"{where}: every weight off the diagonal is zero (no connections between regions)"
+        )
+    return arr
+
+
+#: Cerebellar roles used by :func:`looks_prewired`.
+_CORTEX_ROLES = ("crbl_hemisphere", "crbl_vermis")
+
+
+def looks_prewired(w, roles, feedback: float = 0.1) -> bool:
+    """Whether ``w`` (``W[target, source]``) already carries the cerebellar prewiring.
+
+    The prewiring (docs/MODEL.md "The connectome") makes the DCN -> cerebellar cortex block
+    exactly ``feedback`` (0.1) times the transpose of the non-zero cerebellar cortex -> DCN
+    block; tractography does not produce that relation. True for the sample subject.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    r = np.asarray([str(x) for x in roles])
+    ctx = np.isin(r, _CORTEX_ROLES)
+    dcn = r == "dcn"
+    if not ctx.any() or not dcn.any():
+        return False
+    to_dcn = w[np.ix_(dcn, ctx)]
+    back = w[np.ix_(ctx, dcn)]
+    if not (to_dcn > 0).any():
+        return False
+    return bool(np.allclose(back, feedback * to_dcn.T, rtol=1e-6, atol=1e-12))
+
+
+def refuse_prewiring_twice(w, roles, where: str) -> None:
+    """Refuse to prewire a connectome that :func:`looks_prewired` (call before prewiring).
+
+    The message names the config key that declares a prewired connectome.
+    """
+    if looks_prewired(w, roles):
+        raise CmftvbError(
+            f"{where}: the connectome already carries a prewired cerebellum (DCN -> cortex"
+            " feedback = 0.1 x the transposed cortex -> DCN block); set config key"
+            " 'connectome.prewired: true' to keep it as it is"
+        )
 
 
 def labels(x: Sequence[str], where: str, n: int) -> np.ndarray:

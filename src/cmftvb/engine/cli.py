@@ -11,17 +11,60 @@ Output (written atomically with :func:`cmftvb.io.save_npz`):
   summary and the provenance (package versions, git commit, seeds).
 
 Each seed's random stream is keyed by (``--subject``, model, G, seed), as in the workflow.
+
+Before anything runs, the arguments are checked with the limits the workflow's config uses
+(:mod:`cmftvb.config`): G finite in [0, 1000], seeds >= 0, the duration a whole multiple of the
+monitor period (and both of ``--dt``), the output folder present, the estimated output size
+within ``--max-output-gb``, a connectome with at least one connection. ``--model cmf`` on a
+connectome without cerebellar-cortex nodes runs as all Wong-Wang, with a one-line warning.
+The first run after installation compiles the engine (about a minute and a half, announced);
+the progress rate and ETA count only the simulation (a one-period warm-up absorbs the
+compilation and the loading of the compiled code).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
 from cmftvb import CmftvbError, io
+from cmftvb import config as _cfg
+
+#: s, how long the first compilation of the engine takes (measured: about 100 s on a 2-core
+#: Xeon VM for the cmf model, README "Run times"); announced before it starts.
+COMPILE_ESTIMATE_S = 100
+#: bytes per stored value (float64).
+_BYTES = 8
+
+
+def engine_needs_compiling() -> bool:
+    """Whether the compiled engine loop has no cached machine code yet (numba's cache index
+    is empty or absent), i.e. the next run compiles it. False when this cannot be told."""
+    try:
+        from cmftvb.engine import core
+
+        return not core.run_steps._cache._cache_file._load_index()
+    except Exception:  # numba internals moved: just do not announce
+        return False
+
+
+def estimate_output_bytes(net, n_samples: int, n_seeds: int, engine: str) -> int:
+    """Bytes of the .npz that ``simulate`` writes (the state arrays dominate): one float64
+    (seeds, samples, nodes) array per state variable present, ``bold_input``, and with the
+    numba engine and Wong-Wang nodes ``r_E`` and ``r_I``."""
+    from cmftvb.network import MODEL_VARS
+
+    names = {v for m in set(net.node_model) for v in MODEL_VARS[m]}
+    n_arrays = len(names) + 1
+    if engine == "numba" and "wongwang" in net.node_model:
+        n_arrays += 2
+    return _BYTES * n_arrays * n_samples * net.n_nodes * n_seeds
 
 
 def _progress_printer(prefix: str):
@@ -35,42 +78,107 @@ def _progress_printer(prefix: str):
     return report
 
 
+def _check_args(args) -> tuple[list[int], float | None, float]:
+    """Validate what can be checked before loading anything; returns (seeds, G, period)."""
+    seeds = [_cfg.check_seed(s, "--seed") for s in (args.seed or [0])]
+    G = None if args.G is None else _cfg.check_G(args.G, "--G")
+    for name in ("duration", "dt"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value > 0):
+            raise CmftvbError(f"--{name}: must be a positive number of ms, got {value:g}")
+    period = args.dt if args.monitor_period is None else args.monitor_period
+    if not (math.isfinite(period) and period > 0):
+        raise CmftvbError(f"--monitor-period: must be a positive number of ms, got {period:g}")
+    _cfg.check_multiple(period, args.dt, "--monitor-period", "--dt")
+    _cfg.check_multiple(args.duration, period, "--duration", "--monitor-period")
+    if not (math.isfinite(args.max_output_gb) and args.max_output_gb > 0):
+        raise CmftvbError(f"--max-output-gb: must be a positive number, got {args.max_output_gb}")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise CmftvbError(f"--out {args.out}: folder {out.parent} does not exist (create it first)")
+    if out.is_dir():
+        raise CmftvbError(f"--out {args.out}: is a folder, give a file name ending in .npz")
+    return seeds, G, period
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     from cmftvb.connectome import load_any
+    from cmftvb.connectome import validate as _v
     from cmftvb.engine import simulate
     from cmftvb.network import build_network, edge_summary, expand_edges
 
+    seeds, G, period = _check_args(args)
     conn = load_any(args.connectome)
+    _v.has_connections(conn.weights, str(args.connectome))
     net = build_network(conn, args.model, args.preset, overrides=list(args.set or []))
     integ = net.params.get("integration", {})
     dt = args.dt
     speed = args.speed if args.speed is not None else float(integ["speed"])
     sigma = args.noise_sigma if args.noise_sigma is not None else float(integ["noise_sigma"])
-    seeds = list(args.seed) if args.seed else [0]
     initial = {}
     for name, value in args.initial or []:
         try:
             initial[name] = float(value)
         except ValueError:
             raise CmftvbError(f"--initial {name}={value}: not a number") from None
+    if args.model == "cmf" and "crbl" not in net.node_model:
+        print(
+            f"cmftvb simulate: warning: {args.connectome} has no cerebellar-cortex nodes;"
+            " --model cmf runs every node as Wong-Wang",
+            file=sys.stderr,
+        )
+    n_samples = round(args.duration / period)
+    size = estimate_output_bytes(net, n_samples, len(seeds), args.engine)
+    if size > args.max_output_gb * 1e9:
+        raise CmftvbError(
+            f"--out {args.out}: the output would be about {size / 1e9:.1f} GB (limit "
+            f"--max-output-gb {args.max_output_gb:g}); store less with --monitor mean "
+            "--monitor-period 4, or raise --max-output-gb"
+        )
     if not args.quiet:
         print(net.summary(), file=sys.stderr)
         print(edge_summary(expand_edges(conn, net, dt, speed), net), file=sys.stderr)
-    result = simulate(
-        conn,
-        net,
-        duration=args.duration,
+        n0 = _v.weights_without_length(conn.weights, conn.tract_lengths)
+        if n0:
+            print(
+                f"note: {n0} connections have a weight but a zero tract length"
+                " (zero conduction delay)",
+                file=sys.stderr,
+            )
+        print(f"output: about {size / 1e6:.3g} MB", file=sys.stderr)
+    run = dict(
         dt=dt,
         seeds=seeds,
         noise_sigma=sigma,
-        G=args.G,
+        G=G,
         speed=speed,
         initial=initial or None,
         monitor=args.monitor,
         monitor_period=args.monitor_period,
-        progress=None if args.quiet else _progress_printer("cmftvb simulate"),
         engine=args.engine,
         subject=args.subject,
+    )
+    if not args.quiet and args.engine == "numba":
+        # A one-period warm-up compiles the engine (or loads it from numba's cache), so that
+        # the progress rate and ETA below count only the simulation itself.
+        if engine_needs_compiling():
+            print(
+                "cmftvb simulate: compiling the engine (once per installation, about "
+                f"{COMPILE_ESTIMATE_S} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+        t0 = time.perf_counter()
+        simulate(conn, net, duration=period, **run)
+        took = time.perf_counter() - t0
+        if took > 2.0:
+            print(f"cmftvb simulate: engine ready after {took:.0f} s", file=sys.stderr)
+    result = simulate(
+        conn,
+        net,
+        duration=args.duration,
+        progress=None if args.quiet else _progress_printer("cmftvb simulate"),
+        **run,
     )
     params_json = json.dumps(result.params, sort_keys=True, default=_jsonable)
     meta = {
