@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import signal
+from scipy import signal, stats
 
 from cmftvb import CmftvbError
 from cmftvb.connectome import roles as croles
@@ -55,6 +55,7 @@ __all__ = [
     "run_openloop",
     "single_node_rates",
     "unnormalised_spectra",
+    "welch_dof",
 ]
 
 #: Cerebellar populations, in the engine's order.
@@ -185,10 +186,10 @@ def crbl_steady_state(
     model's own vector field (:func:`cmftvb.models.crbl.dfun_nodes`): mossy input from
     :func:`network_inputs` (the frozen Wong-Wang states, plus the cerebellar sources of the
     projections at their current rates) plus the mean background (:func:`_background_mean_khz`)
-    plus ``extra_mossy_hz``; parallel-fibre input likewise. Start ``initial_khz`` (GrC, GoC,
-    MLI, PC; default silent). Returns (N, 4) rates in Hz (NaN rows for non-cerebellar nodes).
-    Raises :class:`CmftvbError` if ``max |d nu/dt| < tol`` (kHz/ms) is not reached in
-    ``max_ms``.
+    plus ``extra_mossy_hz``; parallel-fibre input likewise. Start ``initial_khz``: GrC, GoC,
+    MLI, PC (kHz), shape (4,) for every node or (N_crbl, 4) per cerebellar node in node order;
+    default silent. Returns (N, 4) rates in Hz (NaN rows for non-cerebellar nodes). Raises
+    :class:`CmftvbError` if ``max |d nu/dt| < tol`` (kHz/ms) is not reached in ``max_ms``.
     """
     n = network.n_nodes
     models = np.asarray(network.node_model)
@@ -204,7 +205,15 @@ def crbl_steady_state(
     p = crbl.pack(network.params)
     x = np.zeros((4, ci.size))
     if initial_khz is not None:
-        x[:] = np.asarray(initial_khz, dtype=np.float64)[:, None]
+        init = np.asarray(initial_khz, dtype=np.float64)
+        if init.shape == (4,):
+            x[:] = init[:, None]
+        elif init.shape == (ci.size, 4):
+            x[:] = init.T
+        else:
+            raise CmftvbError(
+                f"crbl_steady_state: initial_khz must have shape (4,) or ({ci.size}, 4)"
+            )
     bg = _background_mean_khz(network.params) + float(extra_mossy_hz) * 1e-3
     # cerebellar sources enter the inputs linearly: a fixed part (Wong-Wang sources) plus
     # matrices lin[input][v] (crbl target x crbl source) applied to the rates of population v
@@ -501,6 +510,38 @@ def unnormalised_spectra(
     return ephys.welch_psd(rates_hz, fs_hz, nperseg=nperseg, noverlap=noverlap, normalise=False)
 
 
+def welch_dof(n_samples: int, nperseg: int = 500, noverlap: int = 250) -> float:
+    """Equivalent degrees of freedom of a Welch estimate with a Hann window.
+
+    K segments (``scipy.signal.welch``'s count); with 50 % overlap
+    ``36 K^2 / (19 K - 1)`` (Percival & Walden 1993, Spectral Analysis for Physical
+    Applications, eq. 292b), without overlap ``2 K``; other overlaps are not supported.
+    """
+    if nperseg < 2 or n_samples < nperseg:
+        raise CmftvbError(f"welch_dof: {n_samples} samples, nperseg {nperseg}")
+    step = nperseg - noverlap
+    K = (n_samples - noverlap) // step
+    if noverlap == 0:
+        return 2.0 * K
+    if 2 * noverlap == nperseg:
+        return 36.0 * K**2 / (19.0 * K - 1.0)
+    raise CmftvbError("welch_dof: only 0 or 50 % overlap are supported")
+
+
+def _local_ratio(f: np.ndarray, p: np.ndarray, k: int, half: int) -> float:
+    """P[k] over the local background at f[k]: a quadratic fitted (least squares) to log P
+    within ``k +- half`` bins, the bins ``k - 1 .. k + 1`` and the 0-Hz bin left out; a
+    straight line where one side has fewer than ``half / 2`` bins (near the ends of the
+    spectrum, where a quadratic would extrapolate); 1.0 with fewer than 4 bins."""
+    j = np.r_[max(0, k - half) : max(0, k - 1), k + 2 : min(p.size, k + half + 1)]
+    j = j[(p[j] > 0) & (f[j] > 0)]
+    if j.size < 4 or not p[k] > 0:
+        return 1.0
+    one_sided = min(np.sum(j < k), np.sum(j > k)) < half / 2
+    coef = np.polyfit(f[j] - f[k], np.log(p[j]), 1 if one_sided else 2)
+    return float(p[k] / np.exp(coef[-1]))
+
+
 def rhythm_table(
     f,
     P,
@@ -509,20 +550,32 @@ def rhythm_table(
     bands: Mapping[str, tuple[float, float]] | None = None,
     fmin: float = 0.5,
     fmax: float = 100.0,
-    min_rel_prominence: float = 0.5,
+    background_hz: float = 5.0,
+    min_rel_prominence: float = 0.3,
+    dof: float | None = None,
+    alpha: float = 0.01,
 ) -> pd.DataFrame:
-    """Per channel: dominant frequency, the most prominent spectral peak, absolute band power.
+    """Per channel: dominant frequency, the strongest spectral peak, absolute band power.
 
     ``f`` (F,) Hz, ``P`` (F, C) an un-normalised PSD (:func:`unnormalised_spectra`). Within
     ``[fmin, fmax]``:
 
     - ``dominant_hz``: frequency of the largest P;
-    - ``peak_hz``, ``peak_prominence`` (P units), ``peak_rel_prominence`` (prominence / peak
-      height, 0-1): the local maximum with the largest prominence
-      (``scipy.signal.find_peaks``; a monotone spectrum has none: NaN, 0, 0);
-    - ``has_peak``: ``peak_rel_prominence >= min_rel_prominence`` (the peak rises at least that
-      fraction of its height above the higher of its two bases: a band peak, not a wiggle of a
-      low-pass curve);
+    - local maxima from ``scipy.signal.find_peaks``; for each, ``ratio`` = its height over the
+      local background: a quadratic fitted to log P within ``+- background_hz`` (over the whole
+      spectrum, not only ``[fmin, fmax]``), the peak bin and its two neighbours left out
+      (follows the slope and bend of a low-pass spectrum; a peak a few bins wide stands out, a
+      bump as wide as the window does not). The peak with the largest
+      ratio is reported: ``peak_hz``, ``peak_ratio``, ``peak_prominence`` (find_peaks'
+      prominence, P units) and ``peak_rel_prominence`` (prominence / height, 0-1); a monotone
+      spectrum has no local maximum (NaN, 1, 0, 0);
+    - ``has_peak``: a band peak, not a wiggle of a noisy low-pass estimate. With ``dof`` (the
+      degrees of freedom of the estimate, :func:`welch_dof`): ``log(peak_ratio)`` above the
+      ``1 - alpha / n_bins`` normal quantile with variance ``3 / dof`` (a Welch estimate is P
+      times a chi-square(dof)/dof variable, whose log has variance about 2/dof; the fitted
+      background adds about half as much, as measured on white noise; Bonferroni over the
+      ``n_bins`` bins searched).
+      Without ``dof``: ``peak_rel_prominence >= min_rel_prominence``;
     - ``total_power``: rectangle-rule integral of P over ``[fmin, fmax]`` (Hz^2 for rates in Hz);
       ``power_<band>``: the same over each band of ``bands`` (default
       :data:`cmftvb.signals.ephys.BANDS`, bins as there).
@@ -538,28 +591,39 @@ def rhythm_table(
         raise CmftvbError(f"rhythm table: P has {P.shape[0]} bins but f has {f.size}")
     df = f[1] - f[0]
     sel = (f >= fmin) & (f <= fmax)
-    if sel.sum() < 3:
+    nb = int(sel.sum())
+    if nb < 3:
         raise CmftvbError(f"rhythm table: fewer than 3 bins in [{fmin}, {fmax}] Hz")
     fs_ = f[sel]
     masks = ephys._band_masks(f, bands)
     names = list(range(P.shape[1])) if channels is None else list(channels)
+    if dof is not None:
+        crit = float(np.exp(stats.norm.isf(alpha / nb) * math.sqrt(3.0 / dof)))
+    half = max(1, int(round(background_hz / df)))
     rows = []
     for c, ch in enumerate(names):
         p = P[sel, c]
         row = {"channel": ch, "dominant_hz": float(fs_[np.argmax(p)])}
         peaks, props = signal.find_peaks(p, prominence=0.0)
         if peaks.size:
-            i = int(np.argmax(props["prominences"]))
+            off = int(np.flatnonzero(sel)[0])  # background windows reach beyond [fmin, fmax]
+            full = P[:, c]
+            ratio = np.array([_local_ratio(f, full, k + off, half) for k in peaks])
+            i = int(np.argmax(ratio))
             prom = float(props["prominences"][i])
             h = float(p[peaks[i]])
             row.update(
                 peak_hz=float(fs_[peaks[i]]),
+                peak_ratio=float(ratio[i]),
                 peak_prominence=prom,
                 peak_rel_prominence=prom / h if h > 0 else 0.0,
             )
         else:
-            row.update(peak_hz=np.nan, peak_prominence=0.0, peak_rel_prominence=0.0)
-        row["has_peak"] = bool(row["peak_rel_prominence"] >= min_rel_prominence)
+            row.update(peak_hz=np.nan, peak_ratio=1.0, peak_prominence=0.0, peak_rel_prominence=0.0)
+        if dof is not None:
+            row["has_peak"] = bool(row["peak_ratio"] > crit)
+        else:
+            row["has_peak"] = bool(row["peak_rel_prominence"] >= min_rel_prominence)
         row["total_power"] = float(p.sum() * df)
         for band, m in masks.items():
             row[f"power_{band}"] = float(P[m, c].sum() * df)
