@@ -9,6 +9,7 @@ Welch estimates, scipy's pearsonr, and a Jacobian by numpy finite differences.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 
 import numpy as np
@@ -394,3 +395,49 @@ def test_openloop_short_run_reaches_the_networks_fixed_point(onlycrbl):
     _render(fig)
     with pytest.raises(CmftvbError, match="every node must be cerebellar cortex"):
         A.run_openloop(_small(), duration_ms=100.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. cerebellar flatmap
+# ---------------------------------------------------------------------------------------------
+
+
+def test_vertex_nodes_nearest_centre_within_part():
+    centres = np.array([[-20.0, -50, -30], [20.0, -50, -30], [0.0, -60, -30], [-30.0, -70, -40]])
+    parts = ["L", "R", "V", "L"]
+    rng = np.random.default_rng(4)
+    verts = rng.uniform([-50, -90, -60], [50, -30, -10], (500, 3))
+    got = FA.vertex_nodes(verts, centres, parts, vermis_halfwidth_mm=4.0, max_distance_mm=30.0)
+    for v, g in zip(verts, got, strict=True):  # reference: a plain loop
+        part = "V" if abs(v[0]) <= 4.0 else ("L" if v[0] < 0 else "R")
+        best, dist = -1, np.inf
+        for k, (c, p) in enumerate(zip(centres, parts, strict=True)):
+            d = float(np.sqrt(np.sum((v - c) ** 2)))
+            if p == part and d < dist:
+                best, dist = k, d
+        assert g == (best if dist <= 30.0 else -1)
+    assert set(got[np.abs(verts[:, 0]) <= 4.0]) <= {2, -1}
+
+
+def test_suit_flatmap(sample_zip):
+    if importlib.util.find_spec("SUITPy") is None:
+        pytest.skip("SUITPy is not installed (pip install --no-deps suitpy==2.1.2)")
+    from cmftvb.connectome import roles as croles
+
+    s = FA.suit_surfaces()
+    V = s["flat"].shape[0]
+    assert s["mid"].shape == (V, 3) and s["faces"].max() < V and s["borders"].shape[1] == 2
+    con = load_any(sample_zip)
+    cb = con.index("crbl_cortex")
+    parts = [croles.crbl_part(str(con.labels[k]))[0] for k in cb]
+    vn = FA.vertex_nodes(s["mid"], con.centres[cb], parts)
+    assert np.mean(vn >= 0) > 0.99
+    # every node of the sample owns some of the surface
+    assert set(np.unique(vn[vn >= 0])) == set(range(cb.size))
+    values = np.where(vn >= 0, np.arange(cb.size, dtype=float)[np.maximum(vn, 0)], np.nan)
+    fig = FA.fig_crbl_flatmap(
+        s["flat"], s["faces"], {"a": values, "a - a": values - values}, units="index (unitless)",
+        symmetric=True, borders=s["borders"],
+    )  # fmt: skip
+    assert len(fig.axes) == 3  # two maps and a colour bar
+    _render(fig)

@@ -30,6 +30,8 @@ __all__ = [
     "fig_rate_traces",
     "fig_rhythm_spectra",
     "message_figure",
+    "suit_surfaces",
+    "vertex_nodes",
 ]
 
 #: Population colours (Okabe & Ito 2008), as in the project's other figures.
@@ -334,12 +336,14 @@ def fig_crbl_flatmap(
     units: str,
     cmap: str = "viridis",
     symmetric: bool = False,
+    borders: np.ndarray | None = None,
     title: str | None = None,
 ) -> Figure:
     """One flatmap panel per entry of ``vertex_values`` (name -> (V,) values, NaN = no node),
     drawn with ``tripcolor`` on the flat surface (``vertices_xy`` (V, 2), ``faces`` (F, 3)).
     A face is coloured by the mean of its vertices; faces with a NaN vertex are grey.
-    ``symmetric``: a colour range centred on 0 (differences)."""
+    ``symmetric``: a colour range centred on 0 (differences). ``borders`` (B, 2): lobule
+    border points drawn as small dots (:func:`suit_surfaces`)."""
     from matplotlib.tri import Triangulation
 
     xy = np.asarray(vertices_xy, dtype=float)
@@ -372,9 +376,81 @@ def fig_crbl_flatmap(
         if (~ok).any():
             ax.tripcolor(Tg, np.zeros(tri.shape[0]), cmap="Greys", vmin=-4, vmax=1)
         im = ax.tripcolor(T, np.where(ok, fv, 0.0), cmap=cmap, vmin=vmin, vmax=vmax)
+        if borders is not None:
+            ax.plot(borders[:, 0], borders[:, 1], ".", color="k", ms=0.6)
         ax.set_aspect("equal")
         ax.set_axis_off()
         ax.set_title(name)
     fig.colorbar(im, ax=list(axes), label=units, shrink=0.8)
     fig.suptitle(title or "SUIT cerebellar flatmap (node value at the nearest node centre)")
     return fig
+
+
+def suit_surfaces(space: str = "FSL") -> dict[str, np.ndarray]:
+    """The SUIT cerebellar flatmap and its 3-D surface, read with nibabel from the files that
+    SUITPy 2.1.2 ships (``SUITPy/surfaces``), without importing SUITPy (its dependencies are
+    not needed for this).
+
+    Returns ``flat`` (V, 2) flatmap coordinates, ``faces`` (F, 3), ``borders`` (B, 2) points
+    of the lobule borders on the flatmap (SUITPy's ``borders.txt``), and ``mid`` (V, 3) the
+    midpoint of the pial and white surfaces in ``space`` (``FSL``: MNI152NLin6Asym as FSL
+    uses it, mm; also ``SPM``, ``SUIT``, ``MNISymC``). Raises :class:`CmftvbError` if SUITPy
+    is not installed (``pip install --no-deps suitpy==2.1.2``).
+    """
+    import importlib.util
+    from pathlib import Path
+
+    import nibabel as nib
+
+    spec = importlib.util.find_spec("SUITPy")
+    if spec is None or not spec.submodule_search_locations:
+        raise CmftvbError(
+            "cerebellar flatmap: the SUITPy package is not installed "
+            "(pip install --no-deps suitpy==2.1.2)"
+        )
+    d = Path(next(iter(spec.submodule_search_locations))) / "surfaces"
+    flat, faces = nib.load(d / "FLAT.surf.gii").agg_data()
+    pial = nib.load(d / f"PIAL_{space}.surf.gii").agg_data()[0]
+    white = nib.load(d / f"WHITE_{space}.surf.gii").agg_data()[0]
+    borders = np.loadtxt(d / "borders.txt", delimiter=",")[:, :2]
+    return {
+        "borders": borders,
+        "flat": np.asarray(flat[:, :2], dtype=float),
+        "faces": np.asarray(faces, dtype=int),
+        "mid": (np.asarray(pial, dtype=float) + np.asarray(white, dtype=float)) / 2.0,
+    }
+
+
+def vertex_nodes(
+    mid_mm: np.ndarray,
+    centres_mm: np.ndarray,
+    parts: Sequence[str],
+    *,
+    vermis_halfwidth_mm: float = 4.0,
+    max_distance_mm: float = 25.0,
+) -> np.ndarray:
+    """Node index of every surface vertex, -1 where none (documented mapping).
+
+    A vertex at 3-D position ``mid_mm`` (MNI mm, :func:`suit_surfaces`) belongs to the vermis
+    when ``|x| <= vermis_halfwidth_mm``, else to the left (x < 0) or right hemisphere; it takes
+    the value of the nearest node centre (Euclidean, ``centres_mm`` (K, 3)) among the nodes of
+    the same part (``parts`` (K,): ``L``, ``R`` or ``V``, as
+    :func:`cmftvb.connectome.roles.crbl_part`), provided that centre is within
+    ``max_distance_mm``. A part without nodes (e.g. a vermis with no vermal nodes) stays -1.
+    """
+    mid = np.asarray(mid_mm, dtype=float)
+    c = np.asarray(centres_mm, dtype=float)
+    parts = np.asarray([str(p) for p in parts])
+    vpart = np.where(np.abs(mid[:, 0]) <= vermis_halfwidth_mm, "V",
+                     np.where(mid[:, 0] < 0, "L", "R"))  # fmt: skip
+    out = np.full(mid.shape[0], -1, dtype=int)
+    for part in ("L", "R", "V"):
+        nodes = np.flatnonzero((parts == part) & np.all(np.isfinite(c), axis=1))
+        verts = np.flatnonzero(vpart == part)
+        if nodes.size == 0 or verts.size == 0:
+            continue
+        d = np.linalg.norm(mid[verts, None, :] - c[None, nodes, :], axis=2)
+        best = np.argmin(d, axis=1)
+        ok = d[np.arange(verts.size), best] <= max_distance_mm
+        out[verts[ok]] = nodes[best[ok]]
+    return out
