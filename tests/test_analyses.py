@@ -376,21 +376,32 @@ def onlycrbl(sample_dir):
 
 def test_openloop_short_run_reaches_the_networks_fixed_point(onlycrbl):
     assert onlycrbl.n == 27
+    # 10 Hz constant mossy background, no noise: a deterministic run
+    ovr = [
+        ("crbl.background.kind", "constant"),
+        ("crbl.background.mean", "0.01"),
+        ("integration.noise_sigma", "0.0"),
+    ]
     res = A.run_openloop(
-        onlycrbl, "corrected", duration_ms=600.0, transient_s=0.2, nperseg=50, noverlap=25,
-        overrides=[("integration.noise_sigma", "0.0")],
+        onlycrbl, "corrected", duration_ms=800.0, transient_s=0.2, nperseg=100, noverlap=50,
+        overrides=ovr,
     )  # fmt: skip
-    assert res["rates"]["PC"].shape == (100, 27)
-    assert res["psd"]["GrC"].shape == (26, 27)
+    assert res["rates"]["PC"].shape == (150, 27)
+    assert res["psd"]["GrC"].shape == (51, 27)
     assert res["coherence"].shape == (5, 27, 27)
     # without noise the engine relaxes to a fixed point of the vector field assembled here
     # independently (projections -> network_inputs, crbl.dfun_nodes): relaxing from the
     # engine's last state must not move it
-    net = build_network(onlycrbl, "cmf", "corrected")
+    net = build_network(onlycrbl, "cmf", "corrected", ovr)
     last = np.array([res["rates"][p][-1] for p in A.POPS]).T  # (27, 4) Hz
     relaxed = A.crbl_steady_state(onlycrbl, net, initial_khz=last * 1e-3)
     np.testing.assert_allclose(relaxed, last, rtol=1e-4, atol=1e-4)
     assert np.ptp(last[:, 3]) > 0.01  # parallel fibres make the nodes differ
+    # with the preset's noise: coherence between nodes is a proper MSC matrix
+    res = A.run_openloop(onlycrbl, duration_ms=800.0, transient_s=0.2, nperseg=100, noverlap=50)
+    M = res["coherence"]
+    assert np.all((M >= 0) & (M <= 1 + 1e-12)) and np.allclose(M, M.transpose(0, 2, 1))
+    assert list(res["coherence_summary"]["band"]) == list(ephys.BANDS)
     fig = FA.fig_openloop(res)
     _render(fig)
     with pytest.raises(CmftvbError, match="every node must be cerebellar cortex"):
