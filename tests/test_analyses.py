@@ -147,6 +147,20 @@ def test_input_shares_against_circuit_numbers():
     )
 
 
+def test_simulation_means():
+    rng = np.random.default_rng(0)
+    T, models = 50, ["wongwang", "crbl", "wongwang"]
+    v = {k: rng.uniform(size=(T, 3)) for k in ("S_E", "S_I", *A.POPS)}
+    for k in ("S_E", "S_I"):
+        v[k][:, 1] = np.nan
+    for k in A.POPS:
+        v[k][:, [0, 2]] = np.nan
+    state, rates = A.simulation_means(v, models, skip=10)
+    assert state["S_E"][0] == pytest.approx(v["S_E"][10:, 0].mean())
+    assert np.isnan(state["S_I"][1]) and np.isnan(rates[0]).all()
+    assert rates[1, 3] == pytest.approx(1e3 * v["PC"][10:, 1].mean())
+
+
 def test_input_routes_follow_switches():
     pub = {(r["population"], r["input"]): r for r in A.input_routes(load_preset("published"))}
     assert pub[("GoC", "parallel")]["synapse"] == "mf_GoC"

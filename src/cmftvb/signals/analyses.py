@@ -53,6 +53,7 @@ __all__ = [
     "node_signal_matrix",
     "rhythm_table",
     "run_openloop",
+    "simulation_means",
     "single_node_rates",
     "unnormalised_spectra",
     "welch_dof",
@@ -251,6 +252,35 @@ def crbl_steady_state(
     out = np.full((n, 4), np.nan)
     out[ci] = x.T * 1e3
     return out
+
+
+def simulation_means(
+    variables: Mapping[str, np.ndarray], node_model: Sequence[str], *, skip: int = 0
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Time means of a simulation, in the form :func:`input_shares` takes.
+
+    ``variables``: name -> (T, N) in engine units (NaN where a node lacks the variable, as
+    :class:`cmftvb.engine.SimResult` pads them); the first ``skip`` samples are dropped.
+    Returns ``(state, rates_hz)``: ``state`` has ``S_E`` and ``S_I`` (N,) (NaN at cerebellar
+    nodes), ``rates_hz`` (N, 4) the mean GrC, GoC, MLI, PC rates in Hz (NaN elsewhere). The
+    coupling is linear in its sources, so the inputs of the means are the means of the inputs.
+    """
+    models = np.asarray(node_model)
+    n = models.size
+    state = {}
+    for k in ("S_E", "S_I"):
+        a = np.full(n, np.nan)
+        if k in variables:
+            v = np.asarray(variables[k], dtype=np.float64)[skip:]
+            ww = models == "wongwang"
+            a[ww] = v[:, ww].mean(axis=0)
+        state[k] = a
+    rates = np.full((n, 4), np.nan)
+    ci = models == "crbl"
+    for i, pop in enumerate(POPS):
+        if pop in variables and ci.any():
+            rates[ci, i] = np.asarray(variables[pop], dtype=np.float64)[skip:, ci].mean(0) * 1e3
+    return state, rates
 
 
 def input_shares(
