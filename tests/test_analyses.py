@@ -190,6 +190,13 @@ def test_node_coherence_matches_analytic_msc():
         assert vals[f"coh_nodes_crbl_crbl_{b}"] == pytest.approx(0.25, abs=0.03)
         # pairs: (c1, e1) and (c2, e1) at 0.25, (c1, e2) and (c2, e2) at 0
         assert vals[f"coh_nodes_crbl_cerebral_{b}"] == pytest.approx(0.125, abs=0.03)
+    # independent signals: the mean MSC is the floor, about 1/K (K = 199 segments)
+    Y = rng.standard_normal((T, 40))
+    _, _, s2 = A.node_coherence(Y, ["crbl_vermis"] * 20 + ["cortex"] * 20, fs_hz=FS)
+    v2 = s2.set_index("metric")["value"]
+    assert v2["coh_nodes_floor"] == pytest.approx(1.0 / 199)
+    for b in bands:
+        assert v2[f"coh_nodes_crbl_cerebral_{b}"] == pytest.approx(v2["coh_nodes_floor"], rel=0.1)
     f, C = signal.coherence(X[:, 0], X[:, 2], fs=FS, nperseg=500, noverlap=250)
     m = (f >= 8) & (f < 13)
     assert M[bands.index("alpha"), 0, 2] == pytest.approx(C[m].mean(), rel=1e-12)
