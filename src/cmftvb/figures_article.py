@@ -135,7 +135,10 @@ def fig_node_coherence(
             if np.isfinite(grid[i, j]):
                 a1.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", color="w", size=8)
     a1.set_xlabel("frequency band")
-    a1.set_title("mean over node pairs")
+    floor = vals.get("coh_nodes_floor")
+    a1.set_title(
+        "mean over node pairs" + (f"\n(independent signals: {floor:.3f})" if floor else "")
+    )
     fig.colorbar(im, ax=a1, label="coherence (unitless)", shrink=0.8)
     b = bands.index(band)
     ce = croles.indices(roles, "cerebral")
