@@ -32,6 +32,7 @@ __all__ = [
     "message_figure",
     "suit_surfaces",
     "vertex_nodes",
+    "vertex_values",
 ]
 
 #: Population colours (Okabe & Ito 2008), as in the project's other figures.
@@ -457,3 +458,13 @@ def vertex_nodes(
         ok = d[np.arange(verts.size), best] <= max_distance_mm
         out[verts[ok]] = nodes[best[ok]]
     return out
+
+
+def vertex_values(vertex_node: np.ndarray, node_values) -> np.ndarray:
+    """Values on the surface: ``node_values[vertex_node]`` (:func:`vertex_nodes`), NaN where a
+    vertex has no node (-1)."""
+    vn = np.asarray(vertex_node, dtype=int)
+    vals = np.asarray(node_values, dtype=float)
+    if vn.size and vn.max() >= vals.size:
+        raise CmftvbError(f"flatmap: vertex maps to node {vn.max()}, only {vals.size} values")
+    return np.where(vn >= 0, vals[np.maximum(vn, 0)], np.nan)
