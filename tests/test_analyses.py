@@ -85,6 +85,22 @@ def test_network_inputs_equal_hand_sums():
         A.network_inputs(con, net, {**state, "S_E": np.full(5, np.nan)})
 
 
+def test_network_inputs_published_routing():
+    # MODEL.md §6.6: one sum c0 = W (S_E or GrC) reaches cerebellar nodes as mossy and again as
+    # parallel-fibre input, and Wong-Wang nodes as coupling
+    con = _small()
+    net = build_network(con, "cmf", "published")
+    rng = np.random.default_rng(8)
+    s_e = np.r_[rng.uniform(0.1, 0.6, 2), np.full(3, np.nan)]
+    grc = np.r_[np.full(2, np.nan), rng.uniform(0.001, 0.01, 3)]
+    got = A.network_inputs(con, net, {"S_E": s_e, "GrC": grc})
+    c0 = np.where(np.isnan(s_e), grc, s_e)
+    want = con.weights @ c0
+    np.testing.assert_allclose(got["mf"][2:], want[2:], rtol=1e-14)
+    np.testing.assert_allclose(got["pf"][2:], want[2:], rtol=1e-14)
+    np.testing.assert_allclose(got["I_coupling"][:2], want[:2], rtol=1e-14)
+
+
 def test_isolated_node_steady_state_matches_model_table():
     con = _small(pf=False, mossy=False)
     net = build_network(con, "cmf", "corrected")
