@@ -228,7 +228,7 @@ def fig_rhythm_spectra(
     for ax in axes[2:]:
         ax.set_xlabel("frequency (Hz)")
     axes[0].legend(fontsize=7, frameon=False)
-    fig.suptitle(title or "Un-normalised Welch spectra (▼: peak with relative prominence ≥ 0.5)")
+    fig.suptitle(title or "Un-normalised Welch spectra (▼: band peak, rhythm_table has_peak)")
     return fig
 
 
