@@ -194,3 +194,35 @@ def test_power_groups_by_length_and_needs_generator_among_fitted():
     assert sorted(out.length_s.unique()) == [60.0, 180.0]
     with pytest.raises(CmftvbError, match="not one of the fitted models"):
         power(t, "other", ["fc_fit"], n_subjects=[5], n_resamples=10)
+
+
+def test_recovery_figure_draws_curves_and_heatmap(tmp_path):
+    from cmftvb.figures_recovery import make_recovery
+
+    rng = np.random.default_rng(6)
+    a = rng.normal(0.5, 0.1, 8)
+    parts = []
+    for gen, shift in (("cmf", 0.1), ("homogeneous", -0.1)):
+        for length in (60.0, 180.0):
+            parts.append(
+                _table({"cmf": a + shift * length / 180, "homogeneous": a}, length_s=length).assign(
+                    generator=gen
+                )
+            )
+    t = pd.concat(parts)
+    pw = power(t, endpoints=["fc_fit"], n_subjects=[3, 5, 8], n_resamples=100)
+    conf = confusion(t, endpoints=["fc_fit"])
+    fig = make_recovery(pw, conf)
+    # two power panels (one per generator), a heatmap and its colour bar
+    assert len(fig.axes) == 4
+    curves = fig.axes[0].get_lines()
+    assert sum(1 for ln in curves if ln.get_linestyle() == "-" and len(ln.get_xdata()) == 3) == 2
+    fam = pw[(pw.endpoint == "family") & (pw.generator == "cmf") & (pw.length_s == 180.0)]
+    solid = [ln for ln in curves if ln.get_label() == "180 s: power"][0]
+    assert np.allclose(solid.get_ydata(), fam.sort_values("n_subjects")["power"])
+    img = fig.axes[2].get_images()[0].get_array()
+    assert img.shape == (2, 1) and np.allclose(img, 1.0)  # every subject favours its generator
+    from cmftvb.figures import save_figure
+
+    paths = save_figure(fig, tmp_path / "recovery.png")
+    assert all(p.stat().st_size > 0 for p in paths)
