@@ -62,7 +62,17 @@ used for every endpoint of a resample. Per resample the family is tested as abov
 - *false positive*: at least one primary endpoint significantly favours a non-generating model.
 
 Per endpoint, the same with that endpoint alone (its q from the family). Rates come with
-Clopper-Pearson 95 % intervals. G: each fitted model at one G per subject, as given by
+Clopper-Pearson 95 % intervals. Two properties to read the curves by: (1) the two-sided
+Wilcoxon test cannot reach p < 0.05 with fewer than 6 non-zero differences (the smallest exact
+p at n = 5 is 2/32 = 0.0625), so its power is 0 below 6 subjects; (2) the resampled population is
+the synthetic cohort itself, whose sample mean difference is never exactly zero, so even an
+endpoint with no true difference gives power and false-positive rates above alpha / 2 on a small
+cohort (measured: 12 subjects, 4 null endpoints, rates 0.05-0.09 each at n = 7-12); the rates are
+calibrated when the cohort is exchangeable between the two models
+(``tests/test_recovery.py``), and a non-discriminating endpoint shows equal power and
+false-positive rates, which is how to tell it from a real effect.
+
+G: each fitted model at one G per subject, as given by
 ``chosen_G`` (columns model, preset, G, optionally subject for a per-subject choice such as
 leave-one-subject-out); the choice is not redone inside resamples.
 """
