@@ -102,23 +102,9 @@ def prepare(
             steps.append("appended the 33-node cerebellum")
         has_crbl = has_crbl or appended
         if prewire and has_crbl:
-            mode = cortex_to_dcn
-            if isinstance(mode, str) and mode == "auto":
-                ctx = con.index("crbl_cortex")
-                dcn = con.index("dcn")
-                mode = "template" if appended or not con.weights[np.ix_(dcn, ctx)].any() else "keep"
-            w, prec = _pw.prewire(
-                con.weights,
-                con.labels,
-                con.roles,
-                volumes=con.volumes,
-                icv_mm3=icv_mm3,
-                cortex_to_dcn=mode,
-                k_p=k_p,
-                feedback=feedback,
+            con, rec["prewire"] = _prewire(
+                con, appended, cortex_to_dcn, icv_mm3=icv_mm3, k_p=k_p, feedback=feedback
             )
-            con = con.replace(weights=w)
-            rec["prewire"] = prec
             steps.append("prewired (MODEL.md §7)")
     rec["n_output"] = con.n
     rec["role_counts"] = dict(sorted(collections.Counter(con.roles.tolist()).items()))
@@ -127,3 +113,26 @@ def prepare(
     meta = dict(con.meta)
     meta["preparation"] = rec
     return dataclasses.replace(con, meta=meta)
+
+
+def _prewire(
+    con: Connectome, appended: bool, cortex_to_dcn, *, icv_mm3: float, k_p: float, feedback: float
+) -> tuple[Connectome, dict]:
+    """Step 5 of :func:`prepare`: the prewired connectome and the prewiring record.
+    ``cortex_to_dcn="auto"``: the template rule for an appended cerebellum or a connectome
+    without cortex -> DCN streamlines, the connectome's own streamlines otherwise."""
+    mode = cortex_to_dcn
+    if isinstance(mode, str) and mode == "auto":
+        ctx, dcn = con.index("crbl_cortex"), con.index("dcn")
+        mode = "template" if appended or not con.weights[np.ix_(dcn, ctx)].any() else "keep"
+    w, record = _pw.prewire(
+        con.weights,
+        con.labels,
+        con.roles,
+        volumes=con.volumes,
+        icv_mm3=icv_mm3,
+        cortex_to_dcn=mode,
+        k_p=k_p,
+        feedback=feedback,
+    )
+    return con.replace(weights=w), record
