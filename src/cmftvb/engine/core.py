@@ -20,7 +20,10 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   they read are already stored and adjacent in the ring: one contiguous run of BLOCK x L values
   per edge), the few shorter ones step by step; every coupling input is the sum of its long
   edges then its short ones, in source order, whatever the number of lanes (so a lane's bits
-  do not depend on its batch).
+  do not depend on its batch). When the short edges are many (a network without delays:
+  every edge is short), they are summed as a dense matrix, rows (channel, delay) in channel
+  order by columns (target inputs), SIMD over the targets; the same sums in the same order,
+  so bitwise the sparse path's (:func:`cmftvb.engine.numba_runner._dense_short`).
 - The local models are inlined into the loop (``inline="always"``); each step runs the Heun
   predictor for every node, then the corrector for every node. The Wong-Wang model uses
   :mod:`cmftvb._vmath`'s exp (no library call), the sweeps index 1-d arrays with unsigned
@@ -41,7 +44,7 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   (``none``), evaluated at each Heun stage from that stage's state.
 
 The local models are the Wong-Wang rates with a per-node J_i
-(:func:`cmftvb.engine.ww_ji.rates_gj`, with :func:`cmftvb.models.wongwang.dfun_rates`) and
+(:func:`cmftvb.models.wongwang.rates_gj`, with :func:`cmftvb.models.wongwang.dfun_rates`) and
 :func:`cmftvb.models.crbl.dfun`, compiled into this loop. Numba's on-disk cache does not track
 functions inlined from other modules, so :func:`_guard_cache` flushes this module's cache when
 the model sources change.
@@ -54,7 +57,7 @@ from numba import njit
 
 from cmftvb import _jitcache
 from cmftvb import _vmath as vmath
-from cmftvb.engine import rng, ww_ji
+from cmftvb.engine import rng
 from cmftvb.models import crbl, wongwang
 
 KIND_WW = 0
@@ -84,12 +87,16 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
       monitor sample]; ``cin`` flat ``[2, N, L]`` coupling inputs (slot = input * N + node);
       ``cblk`` flat ``[2 N, BLOCK, L]`` long-edge coupling of a block; on a non-finite state
       ``err`` = [step, node, variable, lane] and the function returns early.
-    - ``net = (D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w)``:
+    - ``net = (D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w,
+      ed_base, ed_slot, ed_w)``:
       D = longest delay + 1 steps; ``runs[R, 3]`` = [first node, end node, kind] of each run of
       consecutive nodes of one model; channel c is variable ``ch_var[c]`` of node
       ``ch_node[c]``; edges in source order, split into long (``el_*``, delay >= ``BLOCK`` - 1
       steps) and short (``es_*``): ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target
-      input slot (both uint32), ``*_w`` weight.
+      input slot (both uint32), ``*_w`` weight; then ``ed_base, ed_slot, ed_w``: the short
+      edges as a dense matrix instead (``es_*`` then empty; a network without delays): row r
+      reads the history at base ``ed_base[r]``, column t is input slot ``ed_slot[t]``,
+      ``ed_w[r * T + t]`` the weight (0: no edge), rows in channel order.
     - ``par = (pw, lq, pc, lo, hi, bg)``: Wong-Wang parameters ``pw`` (its G and J_i entries
       unread), ``lq`` flat ``[2, N, L]``: the G and the J_i (nA) of each (node, lane) (one
       array: one pointer less for the vectoriser's run-time overlap checks than two),
@@ -106,7 +113,8 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
       ``mean`` monitor.
     """
     x, hist, state_i, cin, cblk, err = state
-    D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w = net
+    D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w = net[:10]
+    ed_base, ed_slot, ed_w = net[10:]
     pw, lq, pc, lo, hi, bg = par
     qnode, qk0, qk1, sig_sqdt = noise
     mon_mode, every, acc, rt, accr, outslot, rslot, mon = monitor
@@ -127,6 +135,9 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
     uL = np.uint64(L)
     uBL = np.uint64(BLOCK * L)
     uNL = np.uint64(N * L)  # offset of the next variable (or input)
+    nrow = ed_base.size
+    nT = ed_slot.size
+    dacc = np.empty(nT * L)  # dense short-edge coupling of each target slot
     dsc = np.empty(V * N * L)  # Heun scratch: first-stage derivatives (layout of x)
     asc = np.empty(V * N * L)  # Heun scratch: predictor states (bounds applied)
     zsc = np.zeros(V * N * L)  # Heun scratch: the step's noise, sigma sqrt(dt) z
@@ -175,6 +186,27 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
             for ln in range(L):
                 uln = np.uint64(ln)
                 cin[cb + uln] += w * hist[hb + uln]
+        if nrow > 0:  # short edges as a dense matrix: SIMD over targets (and lanes)
+            for t in range(nT):
+                cb = ed_slot[t] * uL
+                for ln in range(L):
+                    dacc[t * L + ln] = cin[cb + np.uint64(ln)]
+            for r in range(nrow):
+                hb = (upos + ed_base[r]) * uL
+                wr = np.uint64(r * nT)
+                if L == 1:
+                    xv = hist[hb]
+                    for t in range(nT):
+                        dacc[t] += ed_w[wr + np.uint64(t)] * xv
+                else:
+                    for t in range(nT):
+                        w = ed_w[wr + np.uint64(t)]
+                        for ln in range(L):
+                            dacc[t * L + ln] += w * hist[hb + np.uint64(ln)]
+            for t in range(nT):
+                cb = ed_slot[t] * uL
+                for ln in range(L):
+                    cin[cb + np.uint64(ln)] = dacc[t * L + ln]
         # stochastic Heun in two sweeps (the local models only see their own node): every
         # predictor, then every corrector. Each run of nodes of one model is one loop over
         # (node, lane) pairs q: variable v at v N L + q, input j at j N L + q.
@@ -189,7 +221,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                     c = cin[u]
                     s0 = xf[u]
                     s1 = xf[uNL + u]
-                    h_e, h_i = ww_ji.rates_gj(s0, s1, c, lq[u], lq[uNL + u], pw)
+                    h_e, h_i = wongwang.rates_gj(s0, s1, c, lq[u], lq[uNL + u], pw)
                     d0, d1 = wongwang.dfun_rates(s0, s1, h_e, h_i, pw)
                     z0, z1 = rng.normal_pair(ustep, qnode[u], _P0, qk0[u], qk1[u])
                     z0 = sig_sqdt * z0
@@ -225,7 +257,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                     c = cin[u]
                     z0 = zsc[u]
                     z1 = zsc[uNL + u]
-                    h_e, h_i = ww_ji.rates_gj(a0, a1, c, lq[u], lq[uNL + u], pw)
+                    h_e, h_i = wongwang.rates_gj(a0, a1, c, lq[u], lq[uNL + u], pw)
                     e0, e1 = wongwang.dfun_rates(a0, a1, h_e, h_i, pw)
                     n0 = xf[u] + half_dt * (dsc[u] + e0) + z0
                     n1 = xf[uNL + u] + half_dt * (dsc[uNL + u] + e1) + z1
@@ -431,7 +463,7 @@ def _guard_cache() -> None:
     Numba keys a cached function on its own source file only; see :mod:`cmftvb._jitcache`.
     """
     for f in (run_steps, _crbl_stage, _report):
-        _jitcache.guard(f, [wongwang, crbl, vmath, rng, ww_ji])
+        _jitcache.guard(f, [wongwang, crbl, vmath, rng])
 
 
 _guard_cache()
