@@ -353,6 +353,26 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     )
     nbad = 0
     if stage == 0:
+        # the step's noise first, in loops of their own: Philox and Box-Muller are plain
+        # arithmetic (cmftvb._vmath), so these loops run SIMD over (node, lane) pairs, while
+        # the transfer functions below call the C library and stay scalar; the same IEEE
+        # operations either way, so the draws are bitwise those of a scalar loop
+        for q in range(q0, q1):
+            u = np.uint64(q)
+            node, k0, k1 = qnode[u], qk0[u], qk1[u]
+            z0, z1 = rng.normal_pair(ustep, node, _P0, k0, k1)
+            z2, z3 = rng.normal_pair(ustep, node, _P1, k0, k1)
+            zsc[u] = sig_sqdt * z0
+            zsc[uNL + u] = sig_sqdt * z1
+            zsc[uNL2 + u] = sig_sqdt * z2
+            zsc[uNL3 + u] = sig_sqdt * z3
+        if is_ou:
+            for q in range(q0, q1):
+                u = np.uint64(q)
+                zsc[uNL4 + u] = sig_sqdt * rng.normal_pair(ustep, qnode[u], _P2, qk0[u], qk1[u])[0]
+        else:
+            for q in range(q0, q1):
+                zsc[uNL4 + np.uint64(q)] = 0.0
         for q in range(q0, q1):
             u = np.uint64(q)
             mf = cin[u]
@@ -363,16 +383,11 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
             g3 = xf[uNL3 + u]
             # background: every load unconditional (no branch in the loop)
             u4 = xf[uNL4 + u]
-            node, k0, k1 = qnode[u], qk0[u], qk1[u]
-            z0, z1 = rng.normal_pair(ustep, node, _P0, k0, k1)
-            z2, z3 = rng.normal_pair(ustep, node, _P1, k0, k1)
-            z0 = sig_sqdt * z0
-            z1 = sig_sqdt * z1
-            z2 = sig_sqdt * z2
-            z3 = sig_sqdt * z3
-            zu = 0.0
-            if is_ou:
-                zu = sig_sqdt * rng.normal_pair(ustep, node, _P2, k0, k1)[0]
+            z0 = zsc[u]
+            z1 = zsc[uNL + u]
+            z2 = zsc[uNL2 + u]
+            z3 = zsc[uNL3 + u]
+            zu = zsc[uNL4 + u]
             ub = u4 if is_ou else 0.0
             b = bg_w * ub if is_ou else bg_c
             d0, d1, d2, d3 = crbl.dfun(g0, g1, g2, g3, mf + b, pf, pc)
@@ -391,11 +406,6 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
             dsc[uNL2 + u] = d2
             dsc[uNL3 + u] = d3
             dsc[uNL4 + u] = du
-            zsc[u] = z0
-            zsc[uNL + u] = z1
-            zsc[uNL2 + u] = z2
-            zsc[uNL3 + u] = z3
-            zsc[uNL4 + u] = zu
             asc[u] = a0
             asc[uNL + u] = a1
             asc[uNL2 + u] = a2
