@@ -137,6 +137,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
     uNL = np.uint64(N * L)  # offset of the next variable (or input)
     nrow = ed_base.size
     nT = ed_slot.size
+    unT = np.uint64(nT)
     dacc = np.empty(nT * L)  # dense short-edge coupling of each target slot
     dsc = np.empty(V * N * L)  # Heun scratch: first-stage derivatives (layout of x)
     asc = np.empty(V * N * L)  # Heun scratch: predictor states (bounds applied)
@@ -191,7 +192,25 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                 cb = ed_slot[t] * uL
                 for ln in range(L):
                     dacc[t * L + ln] = cin[cb + np.uint64(ln)]
-            for r in range(nrow):
+            r0 = 0
+            if L == 1:  # four rows per pass over the targets: a quarter of the dacc traffic
+                for r0 in range(0, nrow - 3, 4):
+                    x0 = hist[upos + ed_base[r0]]
+                    x1 = hist[upos + ed_base[r0 + 1]]
+                    x2 = hist[upos + ed_base[r0 + 2]]
+                    x3 = hist[upos + ed_base[r0 + 3]]
+                    w0 = np.uint64(r0 * nT)
+                    w1 = w0 + unT
+                    w2 = w1 + unT
+                    w3 = w2 + unT
+                    for t in range(nT):
+                        ut = np.uint64(t)
+                        a = dacc[ut] + ed_w[w0 + ut] * x0  # rows in order, as the sparse path
+                        a = a + ed_w[w1 + ut] * x1
+                        a = a + ed_w[w2 + ut] * x2
+                        dacc[ut] = a + ed_w[w3 + ut] * x3
+                r0 = nrow - nrow % 4
+            for r in range(r0, nrow):
                 hb = (upos + ed_base[r]) * uL
                 wr = np.uint64(r * nT)
                 if L == 1:
@@ -324,15 +343,22 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     zsc)``: N L and the flat state, coupling and Heun scratch arrays; ``noise`` as in
     :func:`run_steps`; ``cpar = (pc, clim, is_ou, bg_w, bg_c, inv_tau_ou)``: parameters,
     bounds (lo, hi of variables 0-3), background switch, weight (kHz), constant (kHz) and
-    1 / tau (1/ms). Returns the number of pairs whose new state is not finite. Unlike the
-    Wong-Wang sweeps this loop is not vectorised: with cmftvb._vmath's log and erfc, LLVM
-    still left it scalar (measured: the same cost per lane for 1, 8 or 64 lanes), so the
-    cerebellar transfer functions call the C library, which is faster for scalar code; a
-    lane's arithmetic is the same alone or in a batch. Found later: with _vmath, the loops do
-    vectorise when this function and run_steps are compiled without numba's ``cache=True``
-    (batch of 8, cMF: about 1.5 instead of 2.0 s of CPU per simulated second; a single seed
-    gets slower, 375 instead of about 260 ms); why caching changes LLVM's decision is not
-    understood yet.
+    1 / tau (1/ms). Returns the number of pairs whose new state is not finite.
+
+    The predictor draws the step's noise first, in loops of their own, which LLVM vectorises
+    (Philox and Box-Muller are _vmath arithmetic). The transfer-function loops stay scalar:
+    they call the C library's erfc and log. Measured (numba 0.68, one thread, 27 x 4000
+    states of a cMF run, ``crbl._dfun_loop``): 46 ns per transfer function, 21 ns with erfc
+    replaced by arithmetic, 17 ns with erfc and log replaced, so erfc alone is about half the
+    cerebellar cost (about 55 of the 190 ms of CPU per simulated second of a cMF run) and
+    vectorising the sweep needs an erfc in plain arithmetic (bitwise the same alone or in a
+    batch, not bitwise the C library's). A lane's arithmetic is the same alone or in a batch.
+    On ``cache=True``: a loop of _vmath calls compiles to the same vector code with
+    ``cache=True`` as with ``cache=False`` (checked on a fresh cache with ``inspect_asm``), so
+    caching by itself does not change LLVM's decision. The earlier observation (cerebellar
+    loops vectorised only without ``cache=True``, with a _vmath erfc since removed) could not
+    be reproduced; a stale cached binary (numba keys a cache on its own file only) is the
+    likeliest cause, not confirmed.
     """
     NL, xf, cin, dsc, asc, zsc = bufs
     qnode, qk0, qk1, sig_sqdt = noise
