@@ -526,10 +526,13 @@ def test_zero_delay_dense_path_is_the_sparse_path(model, monkeypatch):
     from cmftvb.engine import numba_runner
 
     conn = sample()
-    conn0 = dataclasses.replace(conn, tract_lengths=np.zeros_like(conn.tract_lengths))
+    # lengths of at most 2e-4 mm: every delay rounds to 0 steps (an all-zero lengths matrix
+    # is refused by the connectome reader as missing lengths)
+    conn0 = dataclasses.replace(conn, tract_lengths=conn.tract_lengths * 1e-6)
     net = build_network(conn0, model, "corrected")
     N = len(net.node_model)
     edges = numba_runner.expand_edges(conn0, net, 0.1, 3.0)
+    assert edges.delay.size > 0 and int(edges.delay.max()) == 0
     dense = numba_runner._edge_tables(edges, N, np.zeros((1, 3), dtype=np.int64))
     assert dense[10].size > 0 and dense[7].size == 0  # the dense path is taken
     kw = dict(duration=8.0, dt=0.1, noise_sigma=0.001, speed=3.0, subject="s1")
