@@ -225,7 +225,8 @@ def test_ephys_bold_is_the_correlation_of_the_kernel_bold(with_roles):
     sim, arrays, _ = with_roles
     t = ephys_bold_batch(sim, arrays["bold"], ROLES, 0.72, monitor_period_ms=DT_MS)
     # r_E lives on nodes A (cerebral) and B; GrC on B and C: only the cerebellar ones count
-    assert set(zip(t["population"], t["region"])) == {("r_E", "B"), ("GrC", "B"), ("GrC", "C")}
+    pairs = set(zip(t["population"], t["region"], strict=True))
+    assert pairs == {("r_E", "B"), ("GrC", "B"), ("GrC", "C")}
     x = sim["GrC"][1, :, 1].astype(np.float64)
     pb = bold_tvb_kernel(x[:, None], DT_MS, 720.0)[:, 0]
     m = min(pb.size, arrays["bold"].shape[1])
@@ -260,5 +261,5 @@ def test_summarise_features_passes_global_rows():
         }
     )
     out = summarise_features(feats, ["A", "B", "C"], ROLES)
-    got = dict(zip(zip(out["metric"], out["region"]), out["value"]))
+    got = dict(zip(zip(out["metric"], out["region"], strict=True), out["value"], strict=True))
     assert got == {("coh_nodes_floor", "global"): 0.1, ("GrC_dominant_hz", "crbl_cortex"): 5.0}

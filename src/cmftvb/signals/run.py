@@ -265,9 +265,10 @@ def run_signals(
     ``sim``: the arrays of a :data:`cmftvb.io.SIMULATION_PACKED` file; ``tr_s``: the subject's
     repetition time (s); ``monitor_period_ms``: the sampling period of ``sim`` (ms); the other
     options are the config section ``signals`` (units in their names); ``roles`` (N,): the
-    connectome's node roles, needed for the coherence between nodes (skipped without). Returns the arrays of a
-    :data:`cmftvb.io.SIGNALS` file (per-seed arrays stacked on a leading seed axis) and the
-    tidy feature table (columns seed, metric, region, value; region = node label).
+    connectome's node roles, needed for the coherence between nodes (skipped without).
+    Returns the arrays of a :data:`cmftvb.io.SIGNALS` file (per-seed arrays stacked on a
+    leading seed axis) and the tidy feature table (columns seed, metric, region, value;
+    region = node label).
     """
     options = {
         "monitor_period_ms": monitor_period_ms,
