@@ -24,6 +24,7 @@ __all__ = [
     "POPULATION_COLORS",
     "fig_crbl_flatmap",
     "fig_ephys_bold",
+    "fig_flatmap_regions",
     "fig_input_shares",
     "fig_node_coherence",
     "fig_openloop",
@@ -468,3 +469,48 @@ def vertex_values(vertex_node: np.ndarray, node_values) -> np.ndarray:
     if vn.size and vn.max() >= vals.size:
         raise CmftvbError(f"flatmap: vertex maps to node {vn.max()}, only {vals.size} values")
     return np.where(vn >= 0, vals[np.maximum(vn, 0)], np.nan)
+
+
+def fig_flatmap_regions(
+    panels: Mapping[str, Mapping[str, float]],
+    labels: Sequence[str],
+    roles: Sequence[str],
+    centres_mm: np.ndarray,
+    *,
+    units: str,
+    symmetric: bool = False,
+    cmap: str = "viridis",
+    title: str = "Cerebellar flatmap",
+    surfaces: Mapping[str, np.ndarray] | None = None,
+) -> Figure:
+    """Region values on the SUIT flatmap (:func:`fig_crbl_flatmap`).
+
+    ``panels``: panel name -> {region label: value}; ``labels``, ``roles``, ``centres_mm``
+    (N, 3, MNI mm): the connectome's. Each surface vertex takes the value of the nearest
+    cerebellar-cortex node centre of its part (:func:`vertex_nodes`). ``surfaces``: as
+    :func:`suit_surfaces` (read from SUITPy when None). Without SUITPy, without
+    cerebellar-cortex nodes or without values, the figure says so in words.
+    """
+    from cmftvb.connectome import roles as croles
+
+    if surfaces is None:
+        try:
+            surfaces = suit_surfaces()
+        except CmftvbError as exc:
+            return message_figure(title, str(exc))
+    cb = croles.indices(roles, "crbl_cortex")
+    if cb.size == 0:
+        return message_figure(title, "no cerebellar-cortex nodes")
+    cb_labels = [str(labels[k]) for k in cb]
+    parts = [(croles.crbl_part(lab) or ("?",))[0] for lab in cb_labels]
+    vn = vertex_nodes(surfaces["mid"], np.asarray(centres_mm, dtype=float)[cb], parts)
+    values = {}
+    for name, by_region in panels.items():
+        node_vals = np.array([by_region.get(lab, np.nan) for lab in cb_labels], dtype=float)
+        values[name] = vertex_values(vn, node_vals)
+    if not any(np.isfinite(v).any() for v in values.values()):
+        return message_figure(title, "no cerebellar-cortex values to draw")
+    return fig_crbl_flatmap(
+        surfaces["flat"], surfaces["faces"], values, units=units, cmap=cmap,
+        symmetric=symmetric, borders=surfaces.get("borders"), title=title,
+    )  # fmt: skip
