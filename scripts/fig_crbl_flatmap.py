@@ -12,8 +12,12 @@ from cmftvb.connectome import Connectome
 from cmftvb.figures import article as fa
 from cmftvb.signals.article import group_means
 
-UNITS = {"bold_mae": "BOLD MAE (z units)", "fc_profile_error": "FC-profile error (1 - r)",
-         "PC_rate_hz": "PC rate (Hz)", "PC_dominant_hz": "PC dominant frequency (Hz)"}  # fmt: skip
+UNITS = {
+    "bold_mae": "BOLD MAE (z units)",
+    "fc_profile_error": "FC-profile error (1 - r)",
+    "PC_rate_hz": "PC rate (Hz)",
+    "PC_dominant_hz": "PC dominant frequency (Hz)",
+}
 
 
 def main(snakemake, log):
@@ -24,7 +28,9 @@ def main(snakemake, log):
         t = t[t["preset"] == w.preset]
         best = chosen_g(i.best_G, w.preset)
     else:  # per-node features of the cMF runs, keyed by subject
-        parts = [read_table(f).assign(subject=s) for s, f in zip(p.subjects, i.features, strict=True)]
+        parts = [
+            read_table(f).assign(subject=s) for s, f in zip(p.subjects, i.features, strict=True)
+        ]
         t = pd.concat(parts, ignore_index=True).assign(model="cmf")
         best = None
     panels = {}
@@ -32,14 +38,17 @@ def main(snakemake, log):
         panels[f"{model}: group mean"] = dict(zip(g["region"], g["value"], strict=True))
     one = group_means(t[t["subject"] == p.subjects[0]], w.metric, ["model"], best)
     for (model,), g in one.groupby(["model"]):
-        panels[f"{model}: subject {p.subjects[0]}"] = dict(zip(g["region"], g["value"], strict=True))
+        panels[f"{model}: subject {p.subjects[0]}"] = dict(
+            zip(g["region"], g["value"], strict=True)
+        )
     if {"cmf: group mean", "homogeneous: group mean"} <= set(panels):
         a, b = panels["cmf: group mean"], panels["homogeneous: group mean"]
         panels["cmf - homogeneous"] = {r: a[r] - b[r] for r in a if r in b}
     log.info("%s: panels %s", w.metric, {k: len(v) for k, v in panels.items()})
     title = f"{w.metric} per cerebellar region on the SUIT flatmap ({w.preset})"
-    fig = fa.fig_flatmap_regions(panels, con.labels, con.roles, con.centres, units=UNITS[w.metric],
-                                 title=title)  # fmt: skip
+    fig = fa.fig_flatmap_regions(
+        panels, con.labels, con.roles, con.centres, units=UNITS[w.metric], title=title
+    )
     figures.save_figure(fig, snakemake.output.png)
 
 

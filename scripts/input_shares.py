@@ -24,13 +24,21 @@ def main(snakemake, log):
         sim, _ = io.load_simulation_packed(sim_path)
         net = NetworkSpec.from_json(Path(net_path).read_text(), where=net_path)
         t = input_shares_of_batch(
-            sim, Connectome.load(con_path), net, monitor_period_ms=p.monitor_period_ms,
+            sim,
+            Connectome.load(con_path),
+            net,
+            monitor_period_ms=p.monitor_period_ms,
             transient_s=p.transient_s,
-        )  # fmt: skip
+        )
         keys = {"subject": subject, "preset": preset, "G": float(G), "seed": int(sim["seeds"][0])}
         tables.append(t.assign(**keys)[[*keys, *t.columns]])
-        log.info("%s %s G=%s: mossy shares %s", subject, preset, G,
-                 t[t["input"] == "mossy"]["share"].round(3).tolist())  # fmt: skip
+        log.info(
+            "%s %s G=%s: mossy shares %s",
+            subject,
+            preset,
+            G,
+            t[t["input"] == "mossy"]["share"].round(3).tolist(),
+        )
     write_table(pd.concat(tables, ignore_index=True), snakemake.output.table)
 
 

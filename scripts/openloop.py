@@ -17,16 +17,32 @@ def main(snakemake, log):
     con = load_any(snakemake.input.zip)
     log.info("open loop: %d nodes, preset %s, %g ms", con.n, p.preset, p.duration_ms)
     res = run_openloop(
-        con, p.preset, duration_ms=float(p.duration_ms), seed=int(p.seed),
-        monitor_period_ms=float(p.monitor_period_ms), transient_s=float(p.transient_s),
-        nperseg=int(p.nperseg), noverlap=int(p.noverlap), coherence_pop=p.coherence_pop,
-    )  # fmt: skip
-    arrays = {"labels": res["labels"], "time_s": res["time_s"], "freqs_hz": res["freqs_hz"],
-              "coherence": res["coherence"], "coherence_bands": np.asarray(res["coherence_bands"]),
-              **{f"rate_{k}": v for k, v in res["rates"].items()},
-              **{f"psd_{k}": v for k, v in res["psd"].items()}}  # fmt: skip
-    meta = {"preset": p.preset, "seed": int(p.seed), "duration_ms": float(p.duration_ms),
-            "coherence_pop": p.coherence_pop, "units": {"rate": "Hz", "psd": "Hz^2/Hz"}}  # fmt: skip
+        con,
+        p.preset,
+        duration_ms=float(p.duration_ms),
+        seed=int(p.seed),
+        monitor_period_ms=float(p.monitor_period_ms),
+        transient_s=float(p.transient_s),
+        nperseg=int(p.nperseg),
+        noverlap=int(p.noverlap),
+        coherence_pop=p.coherence_pop,
+    )
+    arrays = {
+        "labels": res["labels"],
+        "time_s": res["time_s"],
+        "freqs_hz": res["freqs_hz"],
+        "coherence": res["coherence"],
+        "coherence_bands": np.asarray(res["coherence_bands"]),
+        **{f"rate_{k}": v for k, v in res["rates"].items()},
+        **{f"psd_{k}": v for k, v in res["psd"].items()},
+    }
+    meta = {
+        "preset": p.preset,
+        "seed": int(p.seed),
+        "duration_ms": float(p.duration_ms),
+        "coherence_pop": p.coherence_pop,
+        "units": {"rate": "Hz", "psd": "Hz^2/Hz"},
+    }
     io.save_npz(snakemake.output.npz, arrays, meta)
     write_table(res["rhythms"], snakemake.output.rhythms)
     log.info("coherence (%s):\n%s", p.coherence_pop, res["coherence_summary"].to_string())

@@ -22,6 +22,7 @@ from cmftvb import CmftvbError
 
 __all__ = [
     "POPULATION_COLORS",
+    "cmf_run_figures",
     "fig_crbl_flatmap",
     "fig_ephys_bold",
     "fig_flatmap_regions",
@@ -514,3 +515,72 @@ def fig_flatmap_regions(
         surfaces["flat"], surfaces["faces"], values, units=units, cmap=cmap,
         symmetric=symmetric, borders=surfaces.get("borders"), title=title,
     )  # fmt: skip
+
+
+def cmf_run_figures(
+    sim: Mapping[str, np.ndarray],
+    signals: Mapping[str, np.ndarray],
+    features: pd.DataFrame,
+    ephys_bold: pd.DataFrame,
+    labels: Sequence[str],
+    roles: Sequence[str],
+    *,
+    rate_traces: Mapping[str, Any],
+    transient_s: float,
+    where: str,
+) -> dict[str, Figure]:
+    """The figures of one cMF run (workflow rule fig_cmf_run), from its files: the packed
+    simulation ``sim``, its signals arrays and feature table, its electrophysiology-to-BOLD
+    table (:func:`cmftvb.signals.ephys_bold_batch`). Each figure shows the batch's first seed.
+
+    Returns ``rate_traces`` (:func:`fig_rate_traces` of the node ``rate_traces["label"]``,
+    ``["side"]``, ``["seconds"]`` s from ``transient_s``, inset ``["inset_ms"]``),
+    ``node_coherence`` (:func:`fig_node_coherence`), ``ephys_bold`` (:func:`fig_ephys_bold`)
+    and ``rhythm_spectra`` (:func:`fig_rhythm_spectra`, mean over the cMF nodes). ``where``
+    names the run in the titles.
+    """
+    from cmftvb.signals import ephys
+    from cmftvb.signals import names as nm
+    from cmftvb.signals.article import rate_traces_of_batch
+
+    seed = int(np.atleast_1d(sim["seeds"])[0])
+    where = f"{where} (seed {seed})"
+    rt = rate_traces
+    t, rates, label = rate_traces_of_batch(
+        sim, roles, label=rt["label"], side=rt["side"], seconds=float(rt["seconds"]),
+        transient_s=float(transient_s),
+    )  # fmt: skip
+    out = {
+        "rate_traces": fig_rate_traces(
+            t,
+            rates,
+            label,
+            ephys.physiological_ranges(),
+            inset_ms=float(rt["inset_ms"]),
+            title=f"Population rates of {label}, {where}",
+        )  # fmt: skip
+    }
+    glob = features[(features["seed"] == seed) & (features["region"] == "global")]
+    if nm.NODE_COHERENCE in signals:
+        bands = [str(b) for b in signals[nm.NODE_COHERENCE_BANDS]]
+        out["node_coherence"] = fig_node_coherence(
+            bands, signals[nm.NODE_COHERENCE][0], labels, roles, glob,
+            title=f"Coherence between nodes, {where}",
+        )  # fmt: skip
+    else:
+        out["node_coherence"] = message_figure(
+            "Coherence between nodes", "no coherence between nodes in this run's signals"
+        )
+    eb = ephys_bold[ephys_bold["seed"] == seed] if len(ephys_bold) else ephys_bold
+    out["ephys_bold"] = fig_ephys_bold(
+        eb, title=f"Population rate through the hemodynamics vs BOLD, {where}"
+    )
+    spectra = {
+        pop: np.asarray(signals[nm.psdabs_key(pop)][0]).mean(axis=0)
+        for pop in _POPS
+        if nm.psdabs_key(pop) in signals
+    }
+    out["rhythm_spectra"] = fig_rhythm_spectra(
+        signals["freqs_hz"], {f"{where}, mean over nodes": spectra}
+    )
+    return out
