@@ -365,6 +365,7 @@ def test_make_setup_is_idempotent(tmp_path):
     assert plan.returncode == 0, plan.stderr
     assert "install -r requirements.lock" in plan.stdout
     assert "install --no-deps -e ." in plan.stdout
+    assert "install --no-deps suitpy==2.1.2" in plan.stdout
     stamp.parent.mkdir()
     stamp.touch()
     newest = max((ROOT / f).stat().st_mtime for f in ("requirements.lock", "pyproject.toml"))
