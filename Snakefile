@@ -46,6 +46,7 @@ include: "workflow/rules/signals.smk"
 include: "workflow/rules/fitness.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/article_paths.smk"
 include: "workflow/rules/article.smk"
 
 
