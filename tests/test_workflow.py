@@ -292,6 +292,26 @@ def test_download_rule_refuses_wrong_checksum(tmp_path, sample_server):
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
+def test_openloop_download_against_loopback_server(tmp_path, sample_server):
+    """The open-loop connectome: downloaded by its own rule, checked against its sha256."""
+    if not (SAMPLE_DIR / "SC_dirCB_ONLYCRBL.zip").is_file():
+        pytest.skip("SC_dirCB_ONLYCRBL.zip not in the sample folder")
+    cfg = load("configs/article.yaml")
+    sha = cfg["openloop"]["sha256"]
+    cfg["openloop"]["url"] = f"{sample_server}/SC_dirCB_ONLYCRBL.zip"
+    path = tmp_path / "openloop.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    target = "resources/openloop/SC_dirCB_ONLYCRBL.zip"
+    res = snakemake(tmp_path, target, "--cores", "1", "--configfile", str(path))
+    assert res.returncode == 0, res.stderr
+    assert hashlib.sha256((tmp_path / target).read_bytes()).hexdigest() == sha
+    (tmp_path / target).unlink()
+    cfg["openloop"]["sha256"] = "0" * 64
+    path.write_text(yaml.safe_dump(cfg))
+    res = snakemake(tmp_path, target, "--cores", "1", "--configfile", str(path))
+    assert res.returncode != 0 and "sha256 mismatch" in res.stdout + res.stderr
+
+
 @pytest.mark.slow
 def test_tiny_study_end_to_end(tmp_path):
     """configs/tiny.yaml through every stage, then the HTML report."""
