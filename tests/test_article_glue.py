@@ -166,3 +166,32 @@ def test_cmf_run_figures_from_a_batch():
     grid = figs["node_coherence"].axes[0].images[0].get_array()
     want = feats[feats["metric"] == "coh_nodes_crbl_crbl_alpha"]["value"].item()
     assert np.isclose(np.asarray(grid)[0, list(sig["nodecoh_bands"]).index("alpha")], want)
+
+
+def test_flatmap_panels_order_difference_and_subject():
+    rows = []
+    for subject, shift in (("a", 0.0), ("b", 2.0)):
+        for model, base in (("homogeneous", 1.0), ("cmf", 1.5)):
+            for region in ("Left_CrusII", "Vermis_VI"):
+                value = base + shift
+                rows.append({"subject": subject, "model": model, "G": 1.0, "seed": 1,
+                             "metric": "bold_mae", "region": region, "value": value})  # fmt: skip
+    panels = SA.flatmap_panels(pd.DataFrame(rows), "bold_mae", "b")
+    assert list(panels) == ["homogeneous: group mean", "cmf: group mean", SA.DIFFERENCE,
+                            "homogeneous: subject b", "cmf: subject b"]  # fmt: skip
+    assert panels["cmf: group mean"] == {"Left_CrusII": 2.5, "Vermis_VI": 2.5}
+    assert panels[SA.DIFFERENCE] == {"Left_CrusII": 0.5, "Vermis_VI": 0.5}
+    assert panels["homogeneous: subject b"]["Vermis_VI"] == 3.0
+    # one model only: no difference panel
+    cmf = pd.DataFrame(rows).query("model == 'cmf'")
+    assert SA.DIFFERENCE not in SA.flatmap_panels(cmf, "bold_mae", "a")
+
+
+def test_flatmap_difference_panel_has_its_own_centred_scale():
+    xy = np.array([[0, 0], [1, 0], [0, 1.0]])
+    vals = {"a": np.array([10.0, 11, 12]), "d": np.array([-1.0, 0.5, 0.2])}
+    fig = FA.fig_crbl_flatmap(xy, np.array([[0, 1, 2]]), vals, units="Hz", difference_panels=["d"])
+    _texts(fig)
+    clims = [ax.collections[-1].get_clim() for ax in fig.axes[:2]]
+    assert clims[0] == (10.0, 12.0) and clims[1] == (-1.0, 1.0)
+    assert len(fig.axes) == 4  # two panels, two colour bars

@@ -137,6 +137,7 @@ rule fig_crbl_flatmap:
         runtime=15,
     params:
         subjects=SUBJECTS,
+        feature_subjects=[s for s in SUBJECTS for g in G_VALUES],  # flatmap_inputs' order
     script:
         "../../scripts/fig_crbl_flatmap.py"
 

@@ -19,6 +19,8 @@ from cmftvb.signals import names as nm
 from cmftvb.signals.run import padded
 
 __all__ = [
+    "DIFFERENCE",
+    "flatmap_panels",
     "group_means",
     "input_shares_of_batch",
     "rate_traces_of_batch",
@@ -102,3 +104,36 @@ def group_means(
     if "subject" in t:
         t = t.groupby([*keys, "subject"], sort=False)["value"].mean().reset_index()
     return t.groupby(keys, sort=False)["value"].mean().reset_index()
+
+
+#: Name of the model-difference panel of :func:`flatmap_panels`.
+DIFFERENCE = "cMF - homogeneous"
+
+
+def flatmap_panels(
+    table: pd.DataFrame, metric: str, subject: str, best_g: Mapping[str, float] | None = None
+) -> dict[str, dict[str, float]]:
+    """Panels of a cerebellar flatmap: panel name -> {region: value}.
+
+    From ``table`` (tidy, with columns subject, model, metric, region, value; G and seed
+    optional): per model the group mean (:func:`group_means`, at ``best_g`` when given), then
+    :data:`DIFFERENCE` (cMF minus homogeneous, regions both have) when both models are there,
+    then each model's value for ``subject``. Homogeneous panels come before cMF ones.
+    """
+
+    def by_model(t):
+        return {
+            str(m): dict(zip(g["region"], g["value"], strict=True))
+            for m, g in t.groupby("model", sort=True)
+        }
+
+    order = {"homogeneous": 0, "cmf": 1}
+    means = by_model(group_means(table, metric, ["model"], best_g))
+    one = by_model(group_means(table[table["subject"] == subject], metric, ["model"], best_g))
+    panels = {f"{m}: group mean": means[m] for m in sorted(means, key=lambda m: order.get(m, 2))}
+    if {"cmf", "homogeneous"} <= set(means):
+        a, b = means["cmf"], means["homogeneous"]
+        panels[DIFFERENCE] = {r: a[r] - b[r] for r in a if r in b}
+    for m in sorted(one, key=lambda m: order.get(m, 2)):
+        panels[f"{m}: subject {subject}"] = one[m]
+    return panels
