@@ -5,7 +5,7 @@ difference and one subject. Otherwise PC_rate_hz or PC_dominant_hz of the cMF ru
 and one subject (cmftvb.signals.article.flatmap_panels)."""
 
 import pandas as pd
-from _adapter import chosen_g, read_table, run
+from _adapter import read_table, run
 
 from cmftvb import figures
 from cmftvb.connectome import Connectome
@@ -25,12 +25,12 @@ def main(snakemake, log):
     con = Connectome.load(i.connectome)
     if w.metric in ("bold_mae", "fc_profile_error"):
         t = read_table(i.table)
-        t, best = t[t["preset"] == w.preset], chosen_g(i.best_G, w.preset)
+        t = figures.at_chosen_g(t[t["preset"] == w.preset], read_table(i.best_G), w.preset)
     else:  # per-node features of the cMF runs, keyed by subject
         keyed = zip(p.feature_subjects, i.features, strict=True)
         t = pd.concat([read_table(f).assign(subject=s) for s, f in keyed], ignore_index=True)
-        t, best = t.assign(model="cmf"), None
-    panels = flatmap_panels(t, w.metric, p.subjects[0], best)
+        t = t.assign(model="cmf")
+    panels = flatmap_panels(t, w.metric, p.subjects[0])
     log.info("%s: panels %s", w.metric, {k: len(v) for k, v in panels.items()})
     title = f"{w.metric} per cerebellar region on the SUIT flatmap ({w.preset})"
     fig = fa.fig_flatmap_regions(
