@@ -8,20 +8,21 @@ seed, metric, region, value).
 
 from _adapter import run, write_table
 
-from cmftvb import io
+from cmftvb import gstar, io
 from cmftvb.signals import run_signals
 
 
 def main(snakemake, log):
     w = snakemake.wildcards
-    sim, _ = io.load_simulation_packed(snakemake.input.simulation)
+    sim, sim_meta = io.load_simulation_packed(snakemake.input.simulation)
     arrays, features = run_signals(sim, **dict(snakemake.params.items()))
     seeds = [int(s) for s in arrays["seeds"]]
     meta = {
         "subject": w.subject,
         "model": w.model,
         "preset": w.preset,
-        "G": float(w.G),
+        "G": gstar.parse_G_label(w.G)[0],  # as in the study table: absolute or fraction of G*
+        "G_abs": float(sim_meta["G"]),
         "seeds": seeds,
         "bold_model": snakemake.params.bold_model,
         "units": {"bold": "1", "psd": "normalised to max", "rates": "Hz"},

@@ -9,8 +9,11 @@ Monitored: population rates and the BOLD input variable averaged over ``monitor_
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
+
+from cmftvb import CmftvbError
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,16 @@ def simulate_batch(
     speed: float | None = None,
     engine: str = "numba",
     subject: str = "",
+    J_i: Any = None,
 ) -> tuple[Any, dict]:
     """Run one batch: (the engine's result, a meta record for the saved file).
 
     ``noise_sigma`` (per sqrt(ms)) and ``speed`` (mm/ms) default to the network preset's
     (``integration``); durations in ms. Each seed's random stream is keyed by (``subject``,
-    model, G, seed), as with ``cmftvb simulate``.
+    G, seed), as with ``cmftvb simulate`` (the same in every model variant: common random
+    numbers). ``J_i``: per-node inhibitory weight (nA, (N,)), e.g. from feedback inhibition
+    control (:func:`cmftvb.fic.j_i_for_engine`); forwarded to the engine only when given (else
+    the preset's scalar ``wongwang.J_i``).
     """
     from cmftvb.engine import simulate
 
@@ -88,6 +95,7 @@ def simulate_batch(
         subject=subject,
         progress=progress_logger(duration_ms),
         engine=engine,
+        **({} if J_i is None else {"J_i": J_i}),
     )
     meta = {
         "subject": subject,
@@ -98,5 +106,53 @@ def simulate_batch(
         "seeds": seeds,
         "units": dict(UNITS),
         "network_summary": network.summary(),
+        "J_i": "preset scalar" if J_i is None else "per node (feedback inhibition control)",
     }
     return result, meta
+
+
+def run_coupling(
+    G_label: str,
+    network: Any,
+    *,
+    critical: dict | None = None,
+    fic_result: Any = None,
+) -> tuple[float, Any, dict]:
+    """The absolute G, the engine's ``J_i`` and meta entries of one run (rule simulate).
+
+    ``G_label``: the run's G (:func:`cmftvb.gstar.parse_G_label`: absolute, or ``r<fraction>``
+    of the subject's reference G* in ``critical``, :func:`cmftvb.gstar.critical_G_record`).
+    ``fic_result``: the FIC state of this network at that G (:func:`cmftvb.fic.tune`), required
+    when the preset has FIC on; its G must be the run's. A G at or above the variant's G* is
+    logged as a warning (the FIC state is unstable there). Returns (G, J_i (N,) or None, meta
+    with ``G_label``, ``G_relative`` (fraction or None), ``G_star`` (the variant's and the
+    reference, or None)).
+    """
+    from cmftvb import fic, gstar
+
+    value, relative = gstar.parse_G_label(G_label)
+    G = gstar.absolute_G(G_label, critical)
+    J_i = None
+    if fic.fic_enabled(network):
+        if fic_result is None:
+            raise CmftvbError(
+                f"preset {network.preset!r} has FIC on (wongwang.fic) but no FIC result was given"
+            )
+        if not math.isclose(float(fic_result.G), G, rel_tol=1e-12, abs_tol=0.0):
+            raise CmftvbError(
+                f"FIC result tuned at G {float(fic_result.G):g}, but the run is at G {G:g}"
+            )
+        J_i = gstar.j_i_for_engine(fic_result, network)
+    if critical is not None and (warning := gstar.above_critical(G, critical, network.model)):
+        log.warning("%s", warning)
+    meta = {
+        "G_label": str(G_label),
+        "G_relative": value if relative else None,
+        "G_star": None
+        if critical is None
+        else {
+            "variant": critical["variants"].get(network.model),
+            "reference": critical["reference"],
+        },
+    }
+    return G, J_i, meta
