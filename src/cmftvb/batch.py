@@ -106,7 +106,6 @@ def simulate_batch(
         "seeds": seeds,
         "units": dict(UNITS),
         "network_summary": network.summary(),
-        "J_i": "preset scalar" if J_i is None else "per node (feedback inhibition control)",
     }
     return result, meta
 
@@ -125,8 +124,8 @@ def run_coupling(
     ``fic_result``: the FIC state of this network at that G (:func:`cmftvb.fic.tune`), required
     when the preset has FIC on; its G must be the run's. A G at or above the variant's G* is
     logged as a warning (the FIC state is unstable there). Returns (G, J_i (N,) or None, meta
-    with ``G_label``, ``G_relative`` (fraction or None), ``G_star`` (the variant's and the
-    reference, or None)).
+    with ``fic`` (whether J_i comes from FIC), ``G_label``, ``G_relative`` (fraction or None),
+    ``G_star`` (the variant's and the reference, or None)).
     """
     from cmftvb import fic, gstar
 
@@ -146,6 +145,7 @@ def run_coupling(
     if critical is not None and (warning := gstar.above_critical(G, critical, network.model)):
         log.warning("%s", warning)
     meta = {
+        "fic": J_i is not None,
         "G_label": str(G_label),
         "G_relative": value if relative else None,
         "G_star": None

@@ -143,9 +143,7 @@ SPEC_PRESETS = PRESETS + [
 #: Presets with feedback inhibition control on (wongwang.fic, network.overrides applied): their
 #: runs get a per-node J_i (rule tune_fic) and the subject's G* (rule critical_G).
 FIC_PRESETS = [
-    p
-    for p in PRESETS
-    if cmftvb_call(gstar.fic_on, p, config["network"]["overrides"])
+    p for p in PRESETS if cmftvb_call(gstar.fic_on, p, config["network"]["overrides"])
 ]
 #: G wildcard values: absolute (simulation.G, '2') or, when simulation.G_relative is given,
 #: fractions of each subject's reference G* ('r0.9', cmftvb.gstar).
