@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from scipy import signal, stats
 
 from cmftvb import CmftvbError
-from cmftvb import figures_article as FA
 from cmftvb.connectome import Connectome, load_any
+from cmftvb.figures import article as FA
 from cmftvb.models import crbl
 from cmftvb.models.presets import load_preset
 from cmftvb.network import build_network

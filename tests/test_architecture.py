@@ -23,7 +23,9 @@ STAGES = ("shared", "connectome", "network", "engine", "signals", "fitness", "st
 #: Modules that belong to no stage: the shared plumbing below every stage.
 SHARED = {"cmftvb", "cmftvb.io", "cmftvb._vmath", "cmftvb._jitcache"}
 #: Front doors (command line): may import anything, nothing imports them.
-FRONT_DOORS = {"cmftvb.cli", "cmftvb.__main__", "cmftvb.engine.cli"}
+#: cmftvb.config checks a user's whole config (every stage's keys) before anything runs: a
+#: front door of the workflow, used by the CLI and the Snakefile.
+FRONT_DOORS = {"cmftvb.cli", "cmftvb.__main__", "cmftvb.engine.cli", "cmftvb.config"}
 #: Stage of a module by the first match of its dotted name (after ``cmftvb.``).
 PREFIXES = (
     # datasets reads the cohorts' raw files into Connectomes: stage 1, beside the readers
@@ -31,11 +33,13 @@ PREFIXES = (
     ("connectome", "connectome"),
     ("network", "network"),
     ("models", "network"),  # local models are parts of the network
+    ("fic", "network"),  # feedback inhibition control tunes a network's J_i before it runs
     ("engine", "engine"),
     ("batch", "engine"),  # one workflow batch of the engine
     ("signals", "signals"),
     ("fitness", "fitness"),
     ("stats", "stats"),
+    ("recovery", "stats"),  # model recovery and power: statistics over a synthetic cohort
     ("figures", "figures"),
 )
 
@@ -113,11 +117,8 @@ def is_module(name: str) -> bool:
 
 SOURCES = sorted(SRC.rglob("*.py"))
 
-#: Imports that break the order today and the work that removes them (issue 13).
-PENDING_IMPORTS = {
-    "cmftvb.connectome.plot": "connectome/plot.py imports figures: the connectome figure "
-    "moves into the figures package (issue 13, part 2)",
-}
+#: Imports that break the order today and the work that removes them (none left).
+PENDING_IMPORTS: dict[str, str] = {}
 
 
 def _xfail_pending(path: Path):
@@ -203,15 +204,9 @@ def kernel_lines(tree: ast.AST) -> int:
     return sum(f.end_lineno - f.lineno + 1 for f in _functions(tree) if _is_kernel(f))
 
 
-#: Files and functions too long today and the work that shortens them (issue 13).
-PENDING_FILES = {"figures.py": "figures.py (1,717 lines) becomes a package (issue 13, part 2)"}
-PENDING_FUNCTIONS = {
-    ("engine/__init__.py", "simulate"): "simulate is cut into named steps (issue 13, part 3)",
-    ("engine/tvb.py", "_classes"): "the TVB bridge's model classes (issue 13, parts 3-4)",
-    ("figures.py", "make_fc_matrices"): "one function per figure (issue 13, part 2)",
-    ("figures.py", "make_regional_error"): "one function per figure (issue 13, part 2)",
-    ("figures.py", "make_firing_rates"): "one function per figure (issue 13, part 2)",
-}
+#: Files and functions too long today and the work that shortens them (none left).
+PENDING_FILES: dict[str, str] = {}
+PENDING_FUNCTIONS: dict[tuple[str, str], str] = {}
 
 
 def _rel(path: Path) -> str:

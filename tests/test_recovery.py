@@ -198,7 +198,7 @@ def test_power_groups_by_length_and_needs_generator_among_fitted():
 
 
 def test_recovery_figure_draws_curves_and_heatmap(tmp_path):
-    from cmftvb.figures_recovery import make_recovery
+    from cmftvb.figures.recovery import make_recovery
 
     rng = np.random.default_rng(6)
     a = rng.normal(0.5, 0.1, 8)

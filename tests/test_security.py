@@ -138,6 +138,23 @@ def test_npy_and_npz_never_unpickle(tmp_path):
 
 
 # ------------------------------------------------------------------ identifiers and wildcards
+def _package_patterns() -> dict[str, str]:
+    """Wildcard patterns the workflow takes from the package (workflow/rules/config.smk),
+    rebuilt here the same way from the same package names."""
+    from cmftvb import datasets
+    from cmftvb.models.presets import PRESETS
+    from cmftvb.network import MODELS
+
+    return {
+        "SUBJECT_RE": datasets.PARTICIPANT_ID.pattern,
+        "VARIANT_RE": "|".join(map(re.escape, MODELS)),
+        "PRESET_RE": "|".join(map(re.escape, PRESETS)),
+    }
+
+
+_PACKAGE_PATTERNS = _package_patterns()
+
+
 def _global_constraints() -> dict[str, str]:
     """The top-level `wildcard_constraints:` blocks of the workflow, as name -> regex."""
     out = {}
@@ -146,7 +163,12 @@ def _global_constraints() -> dict[str, str]:
             for line in block.group(1).splitlines():
                 m = re.match(r"\s*(\w+)\s*=\s*(.+?),?\s*$", line)
                 if m:
-                    out[m.group(1)] = ast.literal_eval(m.group(2).rstrip(","))
+                    value = m.group(2).rstrip(",")
+                    out[m.group(1)] = (
+                        _PACKAGE_PATTERNS[value]
+                        if value in _PACKAGE_PATTERNS
+                        else ast.literal_eval(value)
+                    )
     assert out, "the workflow has no global wildcard_constraints block"
     return out
 
@@ -277,7 +299,11 @@ def test_workflow_checks_sample_checksum_before_use(tmp_path, sample_zip):
         for n, data in members.items():
             zf.writestr(n, data)
     Connectome.from_tvb_zip(dest)  # still a well-formed connectome: only the checksum tells
-    cfg = study_config(tmp_path, cohort={"source": "sample", "subjects": []})
+    cfg = study_config(
+        tmp_path,
+        cohort={"source": "sample", "subjects": []},
+        connectome={"prewired": True},
+    )
     r = snakemake(wd, cfg, "results/connectomes/103818.npz")
     assert r.returncode != 0
     assert "sha256" in r.stdout and "SC_dirCB.zip" in r.stdout, r.stdout[-3000:]
@@ -380,7 +406,8 @@ def test_python_looking_config_values_stay_data(tmp_path):
     )
     r = snakemake(wd, cfg, "results/networks/101309/homogeneous-corrected.json")
     assert r.returncode != 0
-    errors = [ln for ln in r.stdout.splitlines() if "build_network: error:" in ln]
+    # refused when the config is loaded (cmftvb.config), before any job runs
+    errors = [ln for ln in r.stdout.splitlines() if "config key 'network.overrides" in ln]
     assert len(errors) == 1 and "wongwang.J_N" in errors[0], r.stdout[-3000:]
     assert "expected float" in errors[0] and "__import__" in errors[0]
     assert not (wd / "results" / "networks" / "101309" / "homogeneous-corrected.json").exists()

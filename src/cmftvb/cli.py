@@ -107,13 +107,7 @@ def _name_hz(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{text!r}: the rate must be a number (Hz)") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cmftvb", description=DESCRIPTION, formatter_class=_TopFormatter
-    )
-    parser.add_argument("--version", action="version", version=f"cmftvb {__version__}")
-    sub = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
-
+def _add_simulate(sub) -> None:
     sim = sub.add_parser(
         "simulate",
         help="integrate a network on a connectome and save its activity as .npz",
@@ -166,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="global coupling, dimensionless, 0 to 1000 (default: the preset's coupling.G, "
         "2.0)",
     )  # fmt: skip
+    _add_simulate_run_options(sim)
+
+
+def _add_simulate_run_options(sim) -> None:
+    """The simulate options past the model: delays, initial state, engine, monitor, output."""
     sim.add_argument(
         "--speed", type=float, default=None, metavar="MM_PER_MS",
         help="conduction speed in mm/ms; delay = tract length / speed (default: the "
@@ -207,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     sim.add_argument("--quiet", action="store_true", help="no summary or progress on stderr")
 
+
+def _add_node_curve(sub) -> None:
     nc = sub.add_parser(
         "node-curve",
         help="steady-state rates of one isolated cerebellar node under constant mossy input",
@@ -241,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--mossy", type=float, nargs="+", required=True, metavar="HZ",
         help="constant mossy-fibre rates in Hz, >= 0 (required; one row each)",
     )  # fmt: skip
+
+
+def _add_check_config(sub) -> None:
     cc = sub.add_parser(
         "check-config",
         help="check study config files as the workflow will load them (syntax, schema, values)",
@@ -259,6 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--schema", default="workflow/schemas/config.schema.yaml", metavar="FILE",
         help="JSON schema of the config (default: workflow/schemas/config.schema.yaml)",
     )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cmftvb", description=DESCRIPTION, formatter_class=_TopFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"cmftvb {__version__}")
+    sub = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
+    _add_simulate(sub)
+    _add_node_curve(sub)
+    _add_check_config(sub)
     return parser
 
 

@@ -418,25 +418,7 @@ def tune(
     sys_ = _System(connectome, network)
     p = sys_.p_ww
     n = sys_.n
-    # 1. x_E at the target
-    a_e, b_e, d_e = p[wongwang.A_E], p[wongwang.B_E], p[wongwang.D_E]
-    y = optimize.brentq(
-        lambda yy: float(_h(yy, d_e)) - target,
-        -1e4,
-        1e4 + target,
-        xtol=1e-13,
-        rtol=1e-15,
-        maxiter=500,
-    )
-    x_e = (y + b_e) / a_e
-    # 2. S_E*
-    gr = p[wongwang.GAMMA_E] * target
-    se = gr / (gr - sys_.sign_e / p[wongwang.TAU_E])
-    if not 0.0 < se < 1.0:
-        raise CmftvbError(
-            f"fic: no Wong-Wang fixed point with r_E = {target:g} Hz (S_E = {se:g} is outside "
-            "(0, 1); switches.ww_sign_error?)"
-        )
+    x_e, se = _target_state(sys_, target)
     lam = p[wongwang.LAMDA]
     if sys_.uses_si and lam != 0.0:
         raise CmftvbError(
@@ -449,64 +431,17 @@ def tune(
     si0 = float(_solve_s_i(sys_, se, np.zeros(1))[0])
     x[sys_.i_si] = si0
     # 4. cerebellar steady state
-    iterations = 0
-    nu = np.zeros((0, 4))
-    if sys_.cb.size:
-        nu, iterations, r = _crbl_steady(sys_, x)
-        bad = ~(np.isfinite(nu).all(axis=1) & (r.max(axis=1) < 1e-10) & (nu >= 0).all(axis=1))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            k = int(sys_.cb[i])
-            raise CmftvbError(
-                f"fic: cerebellar steady state did not converge at node {sys_.labels[k]!r} "
-                f"(index {k}): |F - nu| = {float(np.max(r[i])) * 1000:.3g} Hz after "
-                f"{iterations} iterations"
-            )
-        x[sys_.cb_state] = nu
+    nu, iterations = _crbl_state(sys_, x)
     # 5. coupling input
     u = sys_.inputs(x)
-    c = u[sys_.in_ww]
-    icoup = G * p[wongwang.J_N] * c
+    icoup = G * p[wongwang.J_N] * u[sys_.in_ww]
     si = np.full(sys_.ww.size, si0)
     if lam != 0.0:
         si = _solve_s_i(sys_, se, icoup)
         x[sys_.i_si] = si
     # 6. J_i in closed form
-    num = (
-        p[wongwang.W_PLUS] * p[wongwang.J_N] * se
-        + p[wongwang.W_E] * p[wongwang.I_0]
-        + icoup
-        + p[wongwang.I_EXT]
-        - x_e
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        jw = num / si
-    bad = ~(np.isfinite(jw) & (jw > 0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        k = int(sys_.ww[i])
-        raise CmftvbError(
-            f"fic: node {sys_.labels[k]!r} (index {k}) needs J_i = {jw[i]:.4g} nA at G {G:g} "
-            f"(coupling input {icoup[i]:.4g} nA): no positive local inhibition puts it at "
-            f"{target:g} Hz ({int(bad.sum())} node(s) fail)"
-        )
-    J_i = np.full(n, np.nan)
-    J_i[sys_.ww] = jw
-    # residual of the assembled network
-    J_full = np.where(np.isnan(J_i), 0.0, J_i)
-    res_vec = np.abs(sys_.rhs(x, G, J_full))
-    residual = float(res_vec.max()) if res_vec.size else 0.0
-    if not residual < RESIDUAL_TOL:
-        i = (
-            int(np.argmax(res_vec))
-            if np.isfinite(res_vec).all()
-            else int(np.flatnonzero(~np.isfinite(res_vec))[0])
-        )
-        k = int(np.searchsorted(sys_.offs, i, side="right") - 1)
-        raise CmftvbError(
-            f"fic: node {sys_.labels[k]!r} (index {k}) is not at rest at the FIC state "
-            f"(|dx/dt| = {residual:.3g} per ms)"
-        )
+    J_i = _closed_form_j_i(sys_, G, target, x_e, se, si, icoup)
+    residual = _check_at_rest(sys_, x, G, J_i)
 
     def per_node(vals, idx):
         out = np.full(n, np.nan)
@@ -535,6 +470,94 @@ def tune(
         preset=network.preset,
         connectome_digest=network.connectome_digest,
     )
+
+
+def _target_state(sys_: _System, target: float) -> tuple[float, float]:
+    """Steps 1-2: the excitatory input x_E* (nA) giving ``target`` Hz, and S_E* there."""
+    p = sys_.p_ww
+    d_e, b_e, a_e = p[wongwang.D_E], p[wongwang.B_E], p[wongwang.A_E]
+    y = optimize.brentq(
+        lambda yy: float(_h(yy, d_e)) - target,
+        -1e4,
+        1e4 + target,
+        xtol=1e-13,
+        rtol=1e-15,
+        maxiter=500,
+    )
+    x_e = (y + b_e) / a_e
+    gr = p[wongwang.GAMMA_E] * target
+    se = gr / (gr - sys_.sign_e / p[wongwang.TAU_E])
+    if not 0.0 < se < 1.0:
+        raise CmftvbError(
+            f"fic: no Wong-Wang fixed point with r_E = {target:g} Hz (S_E = {se:g} is outside "
+            "(0, 1); switches.ww_sign_error?)"
+        )
+    return x_e, se
+
+
+def _crbl_state(sys_: _System, x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Step 4: the cerebellar steady state (kHz, written into ``x``), refused unconverged."""
+    if not sys_.cb.size:
+        return np.zeros((0, 4)), 0
+    nu, iterations, r = _crbl_steady(sys_, x)
+    bad = ~(np.isfinite(nu).all(axis=1) & (r.max(axis=1) < 1e-10) & (nu >= 0).all(axis=1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        k = int(sys_.cb[i])
+        raise CmftvbError(
+            f"fic: cerebellar steady state did not converge at node {sys_.labels[k]!r} "
+            f"(index {k}): |F - nu| = {float(np.max(r[i])) * 1000:.3g} Hz after "
+            f"{iterations} iterations"
+        )
+    x[sys_.cb_state] = nu
+    return nu, iterations
+
+
+def _closed_form_j_i(sys_, G, target, x_e, se, si, icoup) -> np.ndarray:
+    """Step 6: J_i = (w+ J_N S_E* + W_E I_0 + I_coupling + I_ext - x_E*) / S_I* (nA), per node
+    (NaN at non-Wong-Wang nodes); refused, naming the node, unless finite and positive."""
+    p = sys_.p_ww
+    num = (
+        p[wongwang.W_PLUS] * p[wongwang.J_N] * se
+        + p[wongwang.W_E] * p[wongwang.I_0]
+        + icoup
+        + p[wongwang.I_EXT]
+        - x_e
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jw = num / si
+    bad = ~(np.isfinite(jw) & (jw > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        k = int(sys_.ww[i])
+        raise CmftvbError(
+            f"fic: node {sys_.labels[k]!r} (index {k}) needs J_i = {jw[i]:.4g} nA at G {G:g} "
+            f"(coupling input {icoup[i]:.4g} nA): no positive local inhibition puts it at "
+            f"{target:g} Hz ({int(bad.sum())} node(s) fail)"
+        )
+    J_i = np.full(sys_.n, np.nan)
+    J_i[sys_.ww] = jw
+    return J_i
+
+
+def _check_at_rest(sys_: _System, x: np.ndarray, G: float, J_i: np.ndarray) -> float:
+    """Largest |dx/dt| (per ms) of the assembled network at the FIC state; refused above
+    RESIDUAL_TOL, naming the node."""
+    J_full = np.where(np.isnan(J_i), 0.0, J_i)
+    res_vec = np.abs(sys_.rhs(x, G, J_full))
+    residual = float(res_vec.max()) if res_vec.size else 0.0
+    if not residual < RESIDUAL_TOL:
+        i = (
+            int(np.argmax(res_vec))
+            if np.isfinite(res_vec).all()
+            else int(np.flatnonzero(~np.isfinite(res_vec))[0])
+        )
+        k = int(np.searchsorted(sys_.offs, i, side="right") - 1)
+        raise CmftvbError(
+            f"fic: node {sys_.labels[k]!r} (index {k}) is not at rest at the FIC state "
+            f"(|dx/dt| = {residual:.3g} per ms)"
+        )
+    return residual
 
 
 def jacobian(

@@ -270,7 +270,11 @@ def read_yaml(path: str | os.PathLike) -> Any:
     except FileNotFoundError:
         raise CmftvbError(f"{path}: file not found") from None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = _UniqueKeyLoader(text)  # a SafeLoader subclass: plain data only
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except _DuplicateKey as dup:
         raise CmftvbError(
             f"{path}: line {dup.line}: duplicate key {dup.key!r} (first given on line {dup.first})"

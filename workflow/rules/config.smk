@@ -21,6 +21,7 @@ except ImportError:  # a checkout without the package installed
     sys.path.insert(0, str(Path(workflow.basedir) / "src"))
     import cmftvb
 
+from cmftvb import config as config_checks
 from cmftvb import datasets, gstar, io
 from cmftvb.connectome import sources
 from cmftvb.models.presets import PRESETS as PRESET_NAMES
@@ -66,6 +67,8 @@ refuse_duplicate_keys(
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 check_config(config, SCHEMA)
 validate(config, str(SCHEMA), set_default=True)
+# checks the schema cannot state (finite G, dt dividing the run, known override keys, ...)
+cmftvb_call(config_checks.check_config, config, "config")
 
 
 #: Wildcard patterns, from the package: ids that become file names hold no slash and no

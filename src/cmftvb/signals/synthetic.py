@@ -142,6 +142,159 @@ def _positive(name: str, value: Any) -> float:
     return v
 
 
+def _check_generator_args(
+    bold_model: str,
+    seed: Any,
+    G: Any,
+    snr: Any,
+    tr_s: Any,
+    duration_s: Any,
+    transient_s: Any,
+    subject: str,
+) -> tuple[int, float, float | None, float, str, int, int]:
+    """Validate :func:`generate_bold`'s arguments, in its order of checks.
+
+    Returns ``(seed, G, snr, tr_s, key_subject, n_vol, n_trans)``.
+    """
+    if bold_model not in BOLD_MODELS:
+        raise CmftvbError(f"bold_model {bold_model!r}: choose {' or '.join(BOLD_MODELS)}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise CmftvbError(f"seed {seed!r}: must be an integer")
+    seed = int(seed)
+    G = float(G)
+    if not math.isfinite(G) or G < 0:
+        raise CmftvbError(f"G: must be finite and >= 0, got {G}")
+    snr = _check_snr(snr)
+    tr_s = _positive("tr_s", tr_s)
+    duration_s = _positive("duration_s", duration_s)
+    try:
+        transient_s = float(transient_s)
+    except (TypeError, ValueError):
+        raise CmftvbError(f"transient_s: expected a number, got {transient_s!r}") from None
+    if not (math.isfinite(transient_s) and transient_s >= 0):
+        raise CmftvbError(f"transient_s: must be >= 0, got {transient_s}")
+    key_subject = engine_subject(subject)
+    n_vol = int(math.floor(duration_s / tr_s + 1e-9))
+    if n_vol < 1:
+        raise CmftvbError(f"duration_s {duration_s}: shorter than one TR ({tr_s} s)")
+    n_trans = int(math.ceil(transient_s / tr_s - 1e-9))
+    return seed, G, snr, tr_s, key_subject, n_vol, n_trans
+
+
+def _run_generator(
+    connectome: Any,
+    network: Any,
+    *,
+    total_ms: float,
+    dt_ms: float,
+    seed: int,
+    sigma: float,
+    G: float,
+    speed: float,
+    monitor_period_ms: float,
+    key_subject: str,
+    J_i: np.ndarray | None,
+) -> Any:
+    """One engine run of the generator (``monitor="mean"``); ``J_i`` passed only when given."""
+    from cmftvb.engine import simulate
+
+    kw: dict[str, Any] = {}
+    if J_i is not None:
+        kw["J_i"] = np.asarray(J_i, dtype=np.float64)
+    try:
+        return simulate(
+            connectome,
+            network,
+            duration=total_ms,
+            dt=dt_ms,
+            seeds=[seed],
+            noise_sigma=sigma,
+            G=G,
+            speed=speed,
+            monitor="mean",
+            monitor_period=monitor_period_ms,
+            subject=key_subject,
+            **kw,
+        )
+    except TypeError as exc:
+        if J_i is not None and "J_i" in str(exc):
+            raise CmftvbError(
+                "J_i: this engine's simulate() does not accept per-node J_i yet"
+            ) from None
+        raise
+
+
+def _clean_bold(
+    result: Any,
+    bold_model: str,
+    monitor_period_ms: float,
+    tr_ms: float,
+    n_trans: int,
+    n_vol: int,
+) -> np.ndarray:
+    """BOLD (n_vol, N) at the TR from the run's BOLD input, transient dropped, no noise."""
+    x = np.asarray(result.bold_input[0], dtype=np.float64)  # (T, N) at monitor_period_ms
+    if bold_model == "tvb_kernel":
+        b = sbold.bold_tvb_kernel(x, monitor_period_ms, tr_ms)
+    else:
+        b = sbold.bold_balloon(x, monitor_period_ms, tr_ms)
+    clean = sbold.drop_transient(b, tr_ms, volumes=n_trans)[:n_vol]
+    if clean.shape[0] != n_vol:
+        raise CmftvbError(f"generate_bold: got {clean.shape[0]} volumes, expected {n_vol}")
+    return clean
+
+
+def _generator_meta(
+    network: Any,
+    result: Any,
+    *,
+    subject: str,
+    key_subject: str,
+    G: float,
+    G_relative: float | None,
+    seed: int,
+    J_i: np.ndarray | None,
+    snr: float | None,
+    n_vol: int,
+    n_trans: int,
+    tr_s: float,
+    bold_model: str,
+    dt_ms: float,
+    monitor_period_ms: float,
+    sigma: float,
+    speed: float,
+) -> dict[str, Any]:
+    """The JSON-able provenance record of :attr:`SyntheticBold.meta`."""
+    return {
+        "generator": {
+            "model": network.model,
+            "preset": network.preset,
+            "G": G,
+            "G_relative": None if G_relative is None else float(G_relative),
+            "seed": seed,
+            "engine_subject": key_subject,
+            "fic": J_i is not None,
+            "J_i": None if J_i is None else [float(v) for v in np.ravel(J_i)],
+        },
+        "subject": str(subject),
+        "snr": snr,
+        "snr_definition": "per node: std over time (ddof 0) of the noise-free post-transient "
+        "BOLD / std of the added white Gaussian noise",
+        "measurement_noise_key": _measurement_key(subject, network.model, network.preset, G, seed),
+        "duration_s": n_vol * tr_s,
+        "n_volumes": n_vol,
+        "tr_s": tr_s,
+        "transient_s": n_trans * tr_s,
+        "bold_model": bold_model,
+        "dt_ms": dt_ms,
+        "monitor_period_ms": float(monitor_period_ms),
+        "noise_sigma": sigma,
+        "speed_mm_per_ms": speed,
+        "connectome_digest": network.connectome_digest,
+        "engine_rng": result.params.get("rng", ""),
+    }
+
+
 def generate_bold(
     connectome: Any,
     network: Any,
@@ -179,99 +332,50 @@ def generate_bold(
 
     Deterministic: the same inputs give bitwise the same arrays.
     """
-    from cmftvb.engine import simulate
-
-    if bold_model not in BOLD_MODELS:
-        raise CmftvbError(f"bold_model {bold_model!r}: choose {' or '.join(BOLD_MODELS)}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise CmftvbError(f"seed {seed!r}: must be an integer")
-    seed = int(seed)
-    G = float(G)
-    if not math.isfinite(G) or G < 0:
-        raise CmftvbError(f"G: must be finite and >= 0, got {G}")
-    snr = _check_snr(snr)
-    tr_s = _positive("tr_s", tr_s)
-    duration_s = _positive("duration_s", duration_s)
-    try:
-        transient_s = float(transient_s)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"transient_s: expected a number, got {transient_s!r}") from None
-    if not (math.isfinite(transient_s) and transient_s >= 0):
-        raise CmftvbError(f"transient_s: must be >= 0, got {transient_s}")
-    key_subject = engine_subject(subject)
+    seed, G, snr, tr_s, key_subject, n_vol, n_trans = _check_generator_args(
+        bold_model, seed, G, snr, tr_s, duration_s, transient_s, subject
+    )
     tr_ms = tr_s * 1000.0
-    n_vol = int(math.floor(duration_s / tr_s + 1e-9))
-    if n_vol < 1:
-        raise CmftvbError(f"duration_s {duration_s}: shorter than one TR ({tr_s} s)")
-    n_trans = int(math.ceil(transient_s / tr_s - 1e-9))
     integ = network.params.get("integration", {})
     dt_ms = float(integ["dt"] if dt_ms is None else dt_ms)
     sigma = float(integ["noise_sigma"] if noise_sigma is None else noise_sigma)
     speed = float(integ["speed"] if speed is None else speed)
-    total_ms = (n_trans + n_vol) * tr_ms
-    kw: dict[str, Any] = {}
-    if J_i is not None:
-        kw["J_i"] = np.asarray(J_i, dtype=np.float64)
-    try:
-        result = simulate(
-            connectome,
-            network,
-            duration=total_ms,
-            dt=dt_ms,
-            seeds=[seed],
-            noise_sigma=sigma,
-            G=G,
-            speed=speed,
-            monitor="mean",
-            monitor_period=monitor_period_ms,
-            subject=key_subject,
-            **kw,
-        )
-    except TypeError as exc:
-        if J_i is not None and "J_i" in str(exc):
-            raise CmftvbError(
-                "J_i: this engine's simulate() does not accept per-node J_i yet"
-            ) from None
-        raise
-    x = np.asarray(result.bold_input[0], dtype=np.float64)  # (T, N) at monitor_period_ms
-    if bold_model == "tvb_kernel":
-        b = sbold.bold_tvb_kernel(x, monitor_period_ms, tr_ms)
-    else:
-        b = sbold.bold_balloon(x, monitor_period_ms, tr_ms)
-    clean = sbold.drop_transient(b, tr_ms, volumes=n_trans)[:n_vol]
-    if clean.shape[0] != n_vol:
-        raise CmftvbError(f"generate_bold: got {clean.shape[0]} volumes, expected {n_vol}")
+    result = _run_generator(
+        connectome,
+        network,
+        total_ms=(n_trans + n_vol) * tr_ms,
+        dt_ms=dt_ms,
+        seed=seed,
+        sigma=sigma,
+        G=G,
+        speed=speed,
+        monitor_period_ms=monitor_period_ms,
+        key_subject=key_subject,
+        J_i=J_i,
+    )
+    clean = _clean_bold(result, bold_model, monitor_period_ms, tr_ms, n_trans, n_vol)
     noisy = add_measurement_noise(
         clean, snr, measurement_rng(subject, network.model, network.preset, G, seed)
     )
-    meta = {
-        "generator": {
-            "model": network.model,
-            "preset": network.preset,
-            "G": G,
-            "G_relative": None if G_relative is None else float(G_relative),
-            "seed": seed,
-            "engine_subject": key_subject,
-            "fic": J_i is not None,
-            "J_i": None if J_i is None else [float(v) for v in np.ravel(J_i)],
-        },
-        "subject": str(subject),
-        "snr": snr,
-        "snr_definition": "per node: std over time (ddof 0) of the noise-free post-transient "
-        "BOLD / std of the added white Gaussian noise",
-        "measurement_noise_key": _measurement_key(subject, network.model, network.preset, G, seed),
-        "duration_s": n_vol * tr_s,
-        "n_volumes": n_vol,
-        "tr_s": tr_s,
-        "transient_s": n_trans * tr_s,
-        "bold_model": bold_model,
-        "dt_ms": dt_ms,
-        "monitor_period_ms": float(monitor_period_ms),
-        "noise_sigma": sigma,
-        "speed_mm_per_ms": speed,
-        "connectome_digest": network.connectome_digest,
-        "engine_rng": result.params.get("rng", ""),
-    }
+    meta = _generator_meta(
+        network,
+        result,
+        subject=subject,
+        key_subject=key_subject,
+        G=G,
+        G_relative=G_relative,
+        seed=seed,
+        J_i=J_i,
+        snr=snr,
+        n_vol=n_vol,
+        n_trans=n_trans,
+        tr_s=tr_s,
+        bold_model=bold_model,
+        dt_ms=dt_ms,
+        monitor_period_ms=monitor_period_ms,
+        sigma=sigma,
+        speed=speed,
+    )
     return SyntheticBold(
         bold=noisy,
         clean=clean,
