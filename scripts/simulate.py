@@ -1,7 +1,8 @@
 """Rule simulate: integrate one subject x model variant x G for a batch of seeds
-(cmftvb.batch.simulate_batch; under an FIC preset at the FIC J_i, and a G label 'r0.9' as
-0.9 x the subject's reference G*: cmftvb.batch.run_coupling) and save it in the workflow's layout
-(``cmftvb.io.SIMULATION_PACKED``: per variable only the nodes that have it, float32)."""
+(cmftvb.batch.simulate_batch; under an FIC preset with the FIC J_i, from the FIC fixed point,
+and a G label 'r0.9' as 0.9 x the subject's reference G*: cmftvb.batch.run_coupling) and save
+it in the workflow's layout (``cmftvb.io.SIMULATION_PACKED``: per variable only the nodes that
+have it, float32)."""
 
 from pathlib import Path
 
@@ -24,12 +25,12 @@ def main(snakemake, log):
     if "fic" in dict(snakemake.input.items()):
         fic_inputs["fic_result"] = FicResult.from_saved(*io.load_npz(snakemake.input.fic))
         fic_inputs["critical"] = io.read_json(snakemake.input.critical_G)
-    G, J_i, g_meta = run_coupling(w.G, network, **fic_inputs)
+    G, fic_kwargs, g_meta = run_coupling(w.G, network, **fic_inputs)
     result, meta = simulate_batch(
         connectome,
         network,
         G=G,
-        J_i=J_i,
+        **fic_kwargs,
         seeds=seeds,
         duration_ms=p.duration_ms,
         dt_ms=p.dt_ms,

@@ -87,9 +87,10 @@ def test_config_overrides_the_preset_noise_and_speed(calls):
     assert kwargs["noise_sigma"] == 0.0 and kwargs["speed"] == 5.0
 
 
-def test_J_i_is_forwarded_only_when_given(calls):
+def test_J_i_and_initial_are_forwarded_only_when_given(calls):
     run()
-    assert "J_i" not in calls[0][2]  # the engine's default: the preset's scalar J_i
+    # the engine's defaults: the preset's scalar J_i and random initial history
+    assert "J_i" not in calls[0][2] and "initial" not in calls[0][2]
     J_i = np.array([0.9, 1.1, 1.0, 1.2])
-    run(J_i=J_i)
-    assert calls[1][2]["J_i"] is J_i
+    run(J_i=J_i, initial={"S_E": 0.16, "S_I": 0.5})
+    assert calls[1][2]["J_i"] is J_i and calls[1][2]["initial"] == {"S_E": 0.16, "S_I": 0.5}

@@ -172,14 +172,33 @@ def test_j_i_for_engine_fills_cerebellar_nodes_and_checks_the_network(conn, nets
         gstar.j_i_for_engine(fr, net)
 
 
+def test_fic_initial_is_the_fixed_point(conn, nets):
+    """S_E* from its closed form (gamma_E tau_E r / (1 + gamma_E tau_E r), MODEL.md §3 with the
+    preset's parameters), S_I* and the cerebellar rates (kHz) as the FIC result's, averaged."""
+    net = nets["cmf"]
+    fr = fic.tune(conn, net, 0.3)
+    init = gstar.fic_initial(fr)
+    ww = net.params["wongwang"]
+    gr = ww["gamma_E"] * ww["tau_E"] * fr.target_hz  # gamma_E (per ms) x tau_E (ms) x r (Hz)
+    assert init["S_E"] == pytest.approx(gr / (1 + gr), rel=1e-9)
+    assert init["S_I"] == pytest.approx(np.nanmean(fr.S_I), rel=1e-12)
+    cb = np.asarray(net.node_model) == "crbl"
+    for i, pop in enumerate(("GrC", "GoC", "MLI", "PC")):
+        assert init[pop] == pytest.approx(fr.crbl_rates_hz[cb, i].mean() / 1000.0, rel=1e-12)
+    hom = gstar.fic_initial(fic.tune(conn, nets["homogeneous"], 0.3))
+    assert set(hom) == {"S_E", "S_I"}
+
+
 # ------------------------------------------------------------------ the run's coupling
 def test_run_coupling_relative_label(conn, nets, record):
     net = nets["homogeneous"]
     G = gstar.absolute_G("r0.5", record)
     fr = fic.tune(conn, net, G)
-    got, J_i, meta = run_coupling("r0.5", net, critical=record, fic_result=fr)
+    got, kwargs, meta = run_coupling("r0.5", net, critical=record, fic_result=fr)
     assert got == 0.5 * record["reference"]
-    np.testing.assert_array_equal(J_i, gstar.j_i_for_engine(fr, net))
+    assert set(kwargs) == {"J_i", "initial"}
+    np.testing.assert_array_equal(kwargs["J_i"], gstar.j_i_for_engine(fr, net))
+    assert kwargs["initial"] == gstar.fic_initial(fr) == meta["initial"]
     assert meta["fic"] and meta["G_label"] == "r0.5" and meta["G_relative"] == 0.5
     assert meta["G_star"]["reference"] == record["reference"]
     # both variants of the subject at the same absolute G (common random numbers)
@@ -205,5 +224,5 @@ def test_run_coupling_refusals_and_warning(conn, nets, record, caplog):
     assert "at or above G* of homogeneous" in caplog.text
     # FIC off (published): no J_i, no FIC input needed
     pub = build_network(conn, "homogeneous", "published")
-    G, J_i, meta = run_coupling("2", pub)
-    assert G == 2.0 and J_i is None and not meta["fic"] and meta["G_star"] is None
+    G, kwargs, meta = run_coupling("2", pub)
+    assert G == 2.0 and kwargs == {} and not meta["fic"] and meta["G_star"] is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cmftvb import CmftvbError
@@ -53,6 +53,7 @@ def simulate_batch(
     engine: str = "numba",
     subject: str = "",
     J_i: Any = None,
+    initial: Mapping[str, float] | None = None,
 ) -> tuple[Any, dict]:
     """Run one batch: (the engine's result, a meta record for the saved file).
 
@@ -61,7 +62,9 @@ def simulate_batch(
     G, seed), as with ``cmftvb simulate`` (the same in every model variant: common random
     numbers). ``J_i``: per-node inhibitory weight (nA, (N,)), e.g. from feedback inhibition
     control (:func:`cmftvb.fic.j_i_for_engine`); forwarded to the engine only when given (else
-    the preset's scalar ``wongwang.J_i``).
+    the preset's scalar ``wongwang.J_i``). ``initial``: constant initial state per variable
+    (e.g. :func:`cmftvb.gstar.fic_initial`), forwarded only when given (else the preset's
+    random initial history).
     """
     from cmftvb.engine import simulate
 
@@ -96,6 +99,7 @@ def simulate_batch(
         progress=progress_logger(duration_ms),
         engine=engine,
         **({} if J_i is None else {"J_i": J_i}),
+        **({} if initial is None else {"initial": dict(initial)}),
     )
     meta = {
         "subject": subject,
@@ -116,22 +120,24 @@ def run_coupling(
     *,
     critical: dict | None = None,
     fic_result: Any = None,
-) -> tuple[float, Any, dict]:
-    """The absolute G, the engine's ``J_i`` and meta entries of one run (rule simulate).
+) -> tuple[float, dict, dict]:
+    """The absolute G, the engine's FIC inputs and meta entries of one run (rule simulate).
 
     ``G_label``: the run's G (:func:`cmftvb.gstar.parse_G_label`: absolute, or ``r<fraction>``
     of the subject's reference G* in ``critical``, :func:`cmftvb.gstar.critical_G_record`).
     ``fic_result``: the FIC state of this network at that G (:func:`cmftvb.fic.tune`), required
     when the preset has FIC on; its G must be the run's. A G at or above the variant's G* is
-    logged as a warning (the FIC state is unstable there). Returns (G, J_i (N,) or None, meta
-    with ``fic`` (whether J_i comes from FIC), ``G_label``, ``G_relative`` (fraction or None),
+    logged as a warning (the FIC state is unstable there). Returns (G, engine keywords for
+    :func:`simulate_batch`: ``J_i`` (N,) (:func:`cmftvb.gstar.j_i_for_engine`) and ``initial``
+    (the FIC fixed point, :func:`cmftvb.gstar.fic_initial`) under FIC, else none; meta with
+    ``fic`` (whether FIC applies), ``initial``, ``G_label``, ``G_relative`` (fraction or None),
     ``G_star`` (the variant's and the reference, or None)).
     """
     from cmftvb import fic, gstar
 
     value, relative = gstar.parse_G_label(G_label)
     G = gstar.absolute_G(G_label, critical)
-    J_i = None
+    engine_kwargs: dict[str, Any] = {}
     if fic.fic_enabled(network):
         if fic_result is None:
             raise CmftvbError(
@@ -141,11 +147,13 @@ def run_coupling(
             raise CmftvbError(
                 f"FIC result tuned at G {float(fic_result.G):g}, but the run is at G {G:g}"
             )
-        J_i = gstar.j_i_for_engine(fic_result, network)
+        engine_kwargs["J_i"] = gstar.j_i_for_engine(fic_result, network)
+        engine_kwargs["initial"] = gstar.fic_initial(fic_result)
     if critical is not None and (warning := gstar.above_critical(G, critical, network.model)):
         log.warning("%s", warning)
     meta = {
-        "fic": J_i is not None,
+        "fic": bool(engine_kwargs),
+        "initial": engine_kwargs.get("initial", "preset initial_history (random per seed)"),
         "G_label": str(G_label),
         "G_relative": value if relative else None,
         "G_star": None
@@ -155,4 +163,4 @@ def run_coupling(
             "reference": critical["reference"],
         },
     }
-    return G, J_i, meta
+    return G, engine_kwargs, meta
