@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from cmftvb import CmftvbError
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,14 @@ def run_coupling(
             )
         engine_kwargs["J_i"] = gstar.j_i_for_engine(fic_result, network)
         engine_kwargs["initial"] = gstar.fic_initial(fic_result)
+        ww = engine_kwargs["J_i"][np.asarray(network.node_model) == "wongwang"]
+        log.info(
+            "FIC: J_i %.4g-%.4g nA (target %g Hz); start at the FIC state %s",
+            ww.min(),
+            ww.max(),
+            fic_result.target_hz,
+            {k: round(v, 6) for k, v in engine_kwargs["initial"].items()},
+        )
     if critical is not None and (warning := gstar.above_critical(G, critical, network.model)):
         log.warning("%s", warning)
     meta = {
