@@ -357,9 +357,20 @@ def test_tiny_study_end_to_end(tmp_path):
     assert set(table["subject"]) == set(subjects)
     assert set(table["model"]) == {"homogeneous", "cmf"}
     n_runs = table.groupby(["subject", "model", "preset", "G", "seed"]).ngroups
-    assert n_runs == len(subjects) * 2 * len(tiny["simulation"]["G"]) * 2
+    fractions = tiny["simulation"]["G_relative"]
+    assert n_runs == len(subjects) * 2 * len(fractions) * 2
     fit = table[(table.metric == "fc_fit") & (table.region == "global")]
     assert len(fit) == n_runs and fit["value"].between(-1, 1).all()
+    # G as fractions of each subject's G*, both models of a subject at the same absolute G
+    assert sorted(set(table["G"])) == sorted(fractions)
+    g_abs = table.groupby(["subject", "G"])["G_abs"].nunique()
+    assert (g_abs == 1).all() and (table["G_abs"] < table["G"]).all()  # G* < 1 here
+    for s in subjects:
+        assert (results / "fic" / s / "corrected" / "critical_G.json").is_file()
+    # a regime check and a noise ceiling in every run
+    for metric in ("regime_ww_out_of_band_share", "noise_ceiling_fc_fit"):
+        rows = table[(table.metric == metric) & (table.region == "global")]
+        assert len(rows) == n_runs, metric
     summary = (results / "study" / "summary.md").read_text()
     assert "n = 2" in summary or "n=2" in summary or "2 subjects" in summary
     for png in (
