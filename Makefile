@@ -39,6 +39,8 @@ help:
 	@echo "make help          - this list (the default target)"
 	@echo "Python: $(if $(PYTHON),$(PYTHON),none of 3.13/3.12/3.11 found) (override: make PYTHON=/path/to/python3.x)"
 
+# SUITPy 2.1.2 is installed without its dependencies (antspyx, plotly, neuroimagingtools): the
+# cerebellar flatmaps only read the surface files it ships, with nibabel.
 $(STAMP): requirements.lock pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
 	  echo "error: no Python 3.11-3.13 found (tried python3.13, python3.12, python3.11, python3); run 'make PYTHON=/path/to/python3.x ...'" >&2; \
@@ -48,6 +50,7 @@ $(STAMP): requirements.lock pyproject.toml
 	  "error: $(VENV) is not Python 3.11-3.13; remove it and rerun make")'
 	$(PIP) install -r requirements.lock
 	$(PIP) install --no-deps -e .
+	$(PIP) install --no-deps suitpy==2.1.2
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -48,9 +48,12 @@ include: "workflow/rules/signals.smk"
 include: "workflow/rules/fitness.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/article_paths.smk"
+include: "workflow/rules/article.smk"
 
 
 rule all:
     default_target: True
     input:
         all_outputs(),
+        article_outputs(),

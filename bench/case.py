@@ -7,7 +7,8 @@ Spec keys: ``runner`` (``engine``, ``tvb_own``: tvb-library's ReducedWongWangExc
 ``cmf``), ``duration`` (ms), ``seeds`` (list), ``repeat`` (how many times the timed call is
 made, one after the other, e.g. 8 single-seed runs), ``cpu`` (core to pin the process to, or
 null), ``lanes`` (optional list of lane counts: time one call per count, seeds 1..n, the counts
-interleaved ``repeat`` times; reports the minimum CPU seconds of each).
+interleaved ``repeat`` times; reports the minimum CPU seconds of each), ``zero_delay`` (true:
+every tract length scaled by 1e-6, so that every delay rounds to 0 steps: no delays).
 
 Every case runs on the 126-node sample subject, preset ``corrected``, dt 0.1 ms, noise
 sigma 0.001 per sqrt(ms), speed 3 mm/ms, monitor ``mean`` with a 4 ms period (what the workflow
@@ -44,6 +45,12 @@ def main() -> None:
     from cmftvb.network import build_network
 
     con = load_any(SAMPLE)
+    if spec.get("zero_delay"):
+        import dataclasses
+
+        # lengths scaled by 1e-6 (at most 2e-4 mm): every delay rounds to 0 steps (an all-zero
+        # lengths matrix is refused by the reader as missing lengths)
+        con = dataclasses.replace(con, tract_lengths=con.tract_lengths * 1e-6)
     net = build_network(con, spec["model"], "corrected")
     if spec["runner"] == "engine":
         run = simulate

@@ -24,8 +24,8 @@ except ImportError:  # pragma: no cover - only in a conda env without the packag
 
 from cmftvb import CmftvbError, io  # noqa: E402
 
-# Tidy tables and the chosen G of best_G.tsv (cmftvb.io), for the adapters.
-read_table, write_table, chosen_g = io.read_table, io.write_table, io.read_best_g
+# Tidy tables (cmftvb.io), for the adapters.
+read_table, write_table = io.read_table, io.write_table
 
 
 def run(main, snakemake) -> None:

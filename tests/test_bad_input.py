@@ -617,6 +617,69 @@ def test_lengths_missing_everywhere_refused(tmp_path):
     assert validate.weights_without_length(w, lengths) == 1
 
 
+def _read_as(kind: str, folder: Path, w: np.ndarray, lengths: np.ndarray) -> Connectome:
+    """Write ``w``/``lengths`` (LABELS) in one input format, by hand (not through Connectome,
+    which validates), and read them back with that format's reader."""
+    folder.mkdir()
+    if kind == "csv":
+        _write(folder / "w.csv", w)
+        _write(folder / "l.csv", lengths)
+        (folder / "labels.txt").write_text("\n".join(LABELS) + "\n")
+        return formats.read_connectome(folder / "w.csv", folder / "l.csv", folder / "labels.txt")
+    if kind == "tvb_zip":
+        text = {
+            "weights.txt": "".join(" ".join(repr(float(x)) for x in r) + "\n" for r in w),
+            "tract_lengths.txt": "".join(
+                " ".join(repr(float(x)) for x in r) + "\n" for r in lengths
+            ),
+            "centres.txt": "".join(f"{lab} 0 0 0\n" for lab in LABELS),
+        }
+        with zipfile.ZipFile(folder / "c.zip", "w") as zf:
+            for name, body in text.items():
+                zf.writestr(name, body)
+        return Connectome.from_tvb_zip(folder / "c.zip")
+    io.save_npz(
+        folder / "c.npz", {"weights": w, "tract_lengths": lengths, "labels": np.array(LABELS)}, {}
+    )
+    return Connectome.load(folder / "c.npz")
+
+
+@pytest.mark.parametrize("where_zero", ["one", "every"])
+def test_weight_without_length_same_verdict_in_every_format(tmp_path, where_zero):
+    """One rule for CSV, TVB zip and a prepared .npz (issue 14): a zero length at one weighted
+    connection is accepted with the same count everywhere; zero lengths at every weighted
+    connection are refused everywhere with the same message (the zip reader used to accept
+    them, giving every connection a zero delay)."""
+    from cmftvb.connectome import validate
+
+    w = _sym()
+    lengths = 10 * _sym(seed=2)
+    if where_zero == "one":
+        lengths[0, 1] = 0.0
+    else:
+        lengths[:] = 0.0
+    verdicts = {}
+    for kind in ("csv", "tvb_zip", "npz"):
+        try:
+            con = _read_as(kind, tmp_path / kind, w, lengths)
+        except CmftvbError as exc:
+            one_clear_line(exc, {"csv": "l.csv", "tvb_zip": "c.zip", "npz": "c.npz"}[kind])
+            # the file's name, then (zip) the member's, then the verdict
+            verdicts[kind] = "refused: " + re.sub(r"^\S+: (tract_lengths\.txt: )?", "", str(exc))
+        else:
+            np.testing.assert_array_equal(con.tract_lengths, lengths)
+            verdicts[kind] = (
+                f"accepted, {validate.weights_without_length(con.weights, con.tract_lengths)}"
+            )
+    expected = (
+        "accepted, 1"
+        if where_zero == "one"
+        else "refused: no tract length at any of the 12 weighted connections (the lengths are"
+        " missing: give a lengths matrix in mm)"
+    )
+    assert verdicts == {"csv": expected, "tvb_zip": expected, "npz": expected}
+
+
 # ------------------------------------------------ prewired connectomes
 def test_prewired_sample_detected_and_prewiring_it_again_refused(sample_zip):
     from cmftvb.connectome import prewire, validate

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pytest
 
+from cmftvb import CmftvbError
 from cmftvb.cli import build_parser, main
 from cmftvb.connectome import Connectome
 
@@ -211,15 +212,12 @@ def test_engine_cache_probe_answers():
 # ---------------------------------------------------------------- Ctrl-C
 def test_ctrl_c_one_line_exit_130_nothing_written(tmp_path, capsys, monkeypatch):
     """Ctrl-C while the output is being written: one line, status 130, no file, no temp."""
-    import cmftvb.engine.cli as ecli
+    from cmftvb import io
 
-    def interrupted(*iterables):
-        for it in iterables:
-            for item in it:
-                yield item
-                raise KeyboardInterrupt
+    def interrupted(params):  # called once the state arrays are written, before the rename
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(ecli, "_chain", interrupted)
+    monkeypatch.setattr(io, "_params_text", interrupted)
     rc, out = _simulate(tmp_path, "--quiet")
     assert rc == 130
     assert capsys.readouterr().err == "cmftvb: interrupted; nothing written\n"
@@ -255,11 +253,15 @@ def test_ctrl_c_in_a_real_process(tmp_path):
 
 
 def test_output_keys_documented(tmp_path):
-    from cmftvb.io import load_npz
+    """The CLI writes the tagged full layout, distinct from the workflow's packed files."""
+    from cmftvb.io import SIMULATION_FULL, load_simulation_full, load_simulation_packed
 
     rc, out = _simulate(tmp_path, "--quiet")
     assert rc == 0
-    arrays, meta = load_npz(out)
+    arrays, meta = load_simulation_full(out)
+    assert meta["format"] == SIMULATION_FULL == "cmftvb.simulation-full/1"
+    with pytest.raises(CmftvbError, match="a cmftvb.simulation-full/1 file, expected"):
+        load_simulation_packed(out)
     for key in ("time_ms", "labels", "S_E", "S_I", "GrC", "GoC", "MLI", "PC", "r_E", "r_I"):
         assert key in arrays, key
     assert "bold_input" in arrays and json.loads(str(arrays["params"]))

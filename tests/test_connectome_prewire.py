@@ -10,6 +10,25 @@ from cmftvb.connectome import prewire as pw
 
 
 # ------------------------------------------------------------------ sample subject
+def test_prepare_refuses_to_prewire_the_prewired_sample_again(sample_zip):
+    """The sample subject is already prewired; preparing it with prewired false (the config's
+    default) must not prewire it again silently (issue 14): one line naming the file and
+    config key connectome.prewired. With prewiring off, or declared prewired, it passes."""
+    c = load_any(sample_zip)
+    with pytest.raises(CmftvbError) as exc:
+        prepare(c, prewired_already=False)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith(f"{sample_zip}: ")
+    assert "already carries a prewired cerebellum" in msg
+    assert "set config key 'connectome.prewired: true'" in msg
+    # normalised with a non-linear map first would hide the relation: the check comes before
+    with pytest.raises(CmftvbError, match="connectome.prewired"):
+        prepare(c, normalise="log1p_max", prewired_already=False)
+    p = prepare(c, prewire=False, prewired_already=False)
+    assert p.meta["preparation"]["prewire"] is None
+    assert prepare(c, prewired_already=True).n == 126
+
+
 def test_prepare_sample_untouched_and_published_block_numbers(sample_zip):
     c = load_any(sample_zip)
     p = prepare(c, prewired_already=True)

@@ -375,7 +375,7 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
 
     from cmftvb import _jitcache
     from cmftvb import _vmath as vmath
-    from cmftvb.engine import rng, ww_ji
+    from cmftvb.engine import rng
     from cmftvb.models import crbl, wongwang
 
     monkeypatch.setattr(core.run_steps, "_cache", FakeCache(), raising=False)
@@ -390,7 +390,6 @@ def test_cache_guard_flushes_on_changed_models(tmp_path, monkeypatch):
             crbl.__file__,
             vmath.__file__,
             rng.__file__,
-            ww_ji.__file__,
         ]
     )
     assert stamp.read_text() == digest
@@ -515,3 +514,44 @@ def test_front_door_dispatch_and_refusals():
         simulate(conn, net, lane_layout="diagonal", **kw)
     with pytest.raises(CmftvbError, match="engine 'jax'"):
         simulate(conn, net, engine="jax", **kw)
+
+
+@pytest.mark.parametrize("model", ["homogeneous", "cmf"])
+def test_zero_delay_dense_path_is_the_sparse_path(model, monkeypatch):
+    """Without delays every edge is short and summed as a dense matrix; forcing the sparse
+    edge-by-edge path (fill threshold above 1) must give bitwise the same run, alone and in a
+    batch, and a lane in the batch bitwise its single run."""
+    import dataclasses
+
+    from cmftvb.engine import numba_runner
+
+    conn = sample()
+    # lengths of at most 2e-4 mm: every delay rounds to 0 steps (an all-zero lengths matrix
+    # is refused by the connectome reader as missing lengths)
+    conn0 = dataclasses.replace(conn, tract_lengths=conn.tract_lengths * 1e-6)
+    net = build_network(conn0, model, "corrected")
+    N = len(net.node_model)
+    edges = numba_runner.expand_edges(conn0, net, 0.1, 3.0)
+    assert edges.delay.size > 0 and int(edges.delay.max()) == 0
+    dense = numba_runner._edge_tables(edges, N, np.zeros((1, 3), dtype=np.int64))
+    assert dense[10].size > 0 and dense[7].size == 0  # the dense path is taken
+    kw = dict(duration=8.0, dt=0.1, noise_sigma=0.001, speed=3.0, subject="s1")
+    got1 = simulate(conn0, net, seeds=[5], **kw)
+    got3 = simulate(conn0, net, seeds=[3, 5, 7], **kw)
+    monkeypatch.setattr(numba_runner, "DENSE_MIN_FILL", 2.0)
+    sparse = numba_runner._edge_tables(edges, N, np.zeros((1, 3), dtype=np.int64))
+    assert sparse[10].size == 0 and sparse[7].size == edges.delay.size
+    ref1 = simulate(conn0, net, seeds=[5], **kw)
+    ref3 = simulate(conn0, net, seeds=[3, 5, 7], **kw)
+    assert list(got1.variables) == list(ref1.variables)
+    for v in got1.variables:
+        np.testing.assert_array_equal(got1[v], ref1[v])
+        np.testing.assert_array_equal(got3[v], ref3[v])
+        np.testing.assert_array_equal(got3[v][1], got1[v][0])
+    assert np.isfinite(got1.bold_input).all()
+    # a few short edges among long ones stay on the sparse path
+    net_d = build_network(conn, model, "corrected")
+    edges_d = numba_runner.expand_edges(conn, net_d, 0.1, 3.0)
+    monkeypatch.setattr(numba_runner, "DENSE_MIN_FILL", 0.25)
+    mixed = numba_runner._edge_tables(edges_d, N, np.zeros((1, 3), dtype=np.int64))
+    assert mixed[10].size == 0 and mixed[7].size > 0

@@ -1020,3 +1020,28 @@ def test_rates_by_preset_applies_preset_overrides_only():
     np.testing.assert_array_equal(got["corrected"]["PC"], table[:, 4])
     plain = figures.rates_by_preset(mossy, ["corrected"])
     assert not np.allclose(plain["corrected"]["PC"], got["corrected"]["PC"])
+
+
+def test_node_curves_mark_multistable_inputs():
+    from cmftvb.figures.single_node import multistable_by_preset
+
+    mf = np.array([0.0, 4.0, 40.0])
+    multi = multistable_by_preset(mf, ["published"])
+    # issue 12: the published node is bistable at 4 Hz (from silence: GrC 44.4, MLI 172.2, PC
+    # 132.6 Hz; from the authors' start: GrC 8.69, MLI 30.71, PC 120.7 Hz), not at 0 or 40 Hz
+    assert [m for m, _ in multi["published"]] == [4.0]
+    states = multi["published"][0][1]
+    np.testing.assert_allclose(
+        states[np.argsort(states[:, 0])][:, [0, 2, 3]],
+        [[8.69, 30.71, 120.72], [44.42, 172.19, 132.65]],
+        atol=0.01,
+    )
+    rates = figures.rates_by_preset(mf, ["published"])["published"]
+    fig = figures.node_curves(mf, rates, multistable={"": multi["published"]})
+    _assert_units(fig)
+    pc = _data_axes(fig)[3]
+    marks = [ln for ln in pc.lines if ln.get_marker() == "D"]
+    assert len(marks) == 1 and np.allclose(
+        sorted(marks[0].get_ydata()), [120.72, 132.65], atol=0.01
+    )
+    assert "several stable states" in _texts(fig)

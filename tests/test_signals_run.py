@@ -105,10 +105,11 @@ def test_rates_dominant_frequencies_and_coherence(result):
         lo, hi = BANDS["beta"]
         expected = cxy[(fc >= lo) & (fc < hi)].mean()
         assert f[(seed, "coh_r_E_GrC_beta", "B")] == pytest.approx(expected, rel=1e-10)
-    # every feature of every seed: rows per (population node x band x 3) + rates + coherence
-    # + the three regime shares (Wong-Wang band, S_E saturation, cerebellar ranges)
+    # every feature of every seed: rows per population node (band x 3, rate, rhythm features,
+    # band powers) + coherence + the three regime shares (Wong-Wang band, S_E saturation,
+    # cerebellar ranges)
     n_band = len(BANDS)
-    per_seed = (2 + 2) * (3 * n_band + 1) + n_band + 3
+    per_seed = (2 + 2) * (3 * n_band + 1 + len(nm.RHYTHM_FEATURES) + n_band) + n_band + 3
     assert len(features) == 2 * per_seed
     assert list(features.columns) == ["seed", "metric", "region", "value"]
 
@@ -154,9 +155,117 @@ def test_other_metrics_are_not_signal_features(name):
 
 def test_per_seed_keys():
     assert nm.is_per_seed("bold") and nm.is_per_seed("psd_GrC")
+    assert nm.is_per_seed(nm.psdabs_key("PC")) and nm.is_per_seed(nm.NODE_COHERENCE)
+    assert not nm.is_per_seed(nm.NODE_COHERENCE_BANDS)
     assert nm.is_per_seed(nm.coherence_key("r_E", "r_I"))
     for key in ("freqs_hz", "coh_freqs_hz", "nodes_GrC", nm.coherence_nodes_key("r_E", "r_I")):
         assert not nm.is_per_seed(key)
+
+
+# ------------------------------------------------------- issue 12: rhythms, nodes, ephys-BOLD
+ROLES = np.array(["cortex", "crbl_hemisphere", "crbl_hemisphere"])
+NODE_OPTIONS = {**OPTIONS, "node_coherence_crbl_var": "GrC", "node_coherence_ww_var": "r_E"}
+
+
+@pytest.fixture(scope="module")
+def with_roles():
+    sim = batch()
+    arrays, features = run_signals(sim, 0.72, roles=ROLES, **NODE_OPTIONS)
+    return sim, arrays, features
+
+
+def test_unnormalised_spectra_are_scipy_welch(with_roles):
+    sim, arrays, features = with_roles
+    skip = int(2.0 * FS)
+    x = sim["GrC"][1, skip:, :].astype(np.float64) * 1000.0  # seed 6, kHz -> Hz
+    f, P = signal.welch(x, FS, nperseg=500, noverlap=250, axis=0)
+    np.testing.assert_allclose(arrays["freqs_hz"], f)
+    np.testing.assert_allclose(arrays[nm.psdabs_key("GrC")][1], P.T, rtol=1e-9)
+    # the 6-Hz rhythm of node C is found and judged a peak; the dominant frequency is scipy's
+    rows = features[features["seed"] == 6].set_index(["metric", "region"])["value"]
+    assert rows[(nm.rhythm_metric("GrC", "peak_hz"), "C")] == pytest.approx(6.0)
+    assert rows[(nm.rhythm_metric("GrC", "has_peak"), "C")] == 1.0
+    band = (f >= 0.5) & (f <= 100.0)
+    assert rows[(nm.rhythm_metric("GrC", "dominant_hz"), "C")] == f[band][np.argmax(P[band, 1])]
+    theta = (f >= 4.0) & (f < 8.0)
+    df = f[1] - f[0]
+    assert rows[(nm.power_metric("GrC", "theta"), "C")] == pytest.approx(
+        P[theta, 1].sum() * df, rel=1e-9
+    )
+
+
+def test_coherence_between_nodes_is_scipy_coherence(with_roles):
+    sim, arrays, features = with_roles
+    skip = int(2.0 * FS)
+    a = sim["GrC"][0, skip:, 0].astype(np.float64)
+    b = sim["GrC"][0, skip:, 1].astype(np.float64)
+    f, c = signal.coherence(a, b, FS, nperseg=500, noverlap=250)
+    bands = list(arrays[nm.NODE_COHERENCE_BANDS])
+    assert arrays[nm.NODE_COHERENCE].shape == (2, len(bands), 3, 3)
+    rows = features[(features["seed"] == 5) & (features["region"] == "global")]
+    got = dict(zip(rows["metric"], rows["value"], strict=True))
+    for band, (lo, hi) in BANDS.items():
+        last = band == list(BANDS)[-1]  # the last band is closed (ephys.BANDS)
+        sel = (f >= lo) & ((f <= hi) if last else (f < hi))
+        want = c[sel].mean()
+        assert got[nm.node_coherence_metric("crbl_crbl", band)] == pytest.approx(want, rel=1e-6)
+    # segments: (T - noverlap) // (nperseg - noverlap)
+    K = (a.size - 250) // 250
+    assert got[nm.NODE_COHERENCE_FLOOR] == pytest.approx(1.0 / K)
+    assert nm.node_coherence_metric("crbl_cerebral", "alpha") in got
+
+
+def test_without_roles_no_coherence_between_nodes(result):
+    _, arrays, features = result
+    assert nm.NODE_COHERENCE not in arrays
+    assert not (features["region"] == "global").any()
+
+
+def test_ephys_bold_is_the_correlation_of_the_kernel_bold(with_roles):
+    from cmftvb.signals import ephys_bold_batch
+    from cmftvb.signals.bold import bold_tvb_kernel
+
+    sim, arrays, _ = with_roles
+    t = ephys_bold_batch(sim, arrays["bold"], ROLES, 0.72, monitor_period_ms=DT_MS)
+    # r_E lives on nodes A (cerebral) and B; GrC on B and C: only the cerebellar ones count
+    pairs = set(zip(t["population"], t["region"], strict=True))
+    assert pairs == {("r_E", "B"), ("GrC", "B"), ("GrC", "C")}
+    x = sim["GrC"][1, :, 1].astype(np.float64)
+    pb = bold_tvb_kernel(x[:, None], DT_MS, 720.0)[:, 0]
+    m = min(pb.size, arrays["bold"].shape[1])
+    want = np.corrcoef(pb[:m], arrays["bold"][1, :m, 2])[0, 1]
+    got = t[(t.seed == 6) & (t.population == "GrC") & (t.region == "C")]["r"].item()
+    assert got == pytest.approx(want, rel=1e-9)
+
+
+def test_new_metrics_are_descriptive():
+    from cmftvb.stats.endpoints import DEFAULT_PRIMARY, family_of
+
+    primary = [(p["metric"], p["region"]) for p in DEFAULT_PRIMARY]
+    for metric in (
+        nm.node_coherence_metric("crbl_crbl", "alpha"),
+        nm.NODE_COHERENCE_FLOOR,
+        nm.rhythm_metric("PC", "has_peak"),
+        nm.power_metric("PC", "gamma"),
+    ):
+        assert family_of(metric, "global", primary) == "descriptive"
+
+
+def test_summarise_features_passes_global_rows():
+    import pandas as pd
+
+    from cmftvb.fitness import summarise_features
+
+    feats = pd.DataFrame(
+        {
+            "metric": ["coh_nodes_floor", "GrC_dominant_hz", "GrC_dominant_hz"],
+            "region": ["global", "B", "C"],
+            "value": [0.1, 4.0, 6.0],
+        }
+    )
+    out = summarise_features(feats, ["A", "B", "C"], ROLES)
+    got = dict(zip(zip(out["metric"], out["region"], strict=True), out["value"], strict=True))
+    assert got == {("coh_nodes_floor", "global"): 0.1, ("GrC_dominant_hz", "crbl_cortex"): 5.0}
 
 
 # ------------------------------------------------------------------- regime check

@@ -100,6 +100,14 @@ def test_dry_run(tmp_path, name, n_subjects):
     assert counts.get("fig_node_curves") == 1
     assert counts.get("fig_connectome") == n_subjects
     assert counts.get("all") == 1
+    # the article's analyses (issue 12): with the cMF model, per preset; the open loop on demand
+    cmf, n_presets = "cmf" in cfg["network"]["models"], len(cfg["network"]["presets"])
+    assert counts.get("input_shares", 0) == cmf
+    for rule, per_preset in (("fig_input_shares", 1), ("fig_cmf_run", 1), ("fig_crbl_flatmap", 2)):
+        assert counts.get(rule, 0) == cmf * per_preset * n_presets, (rule, counts)
+    for rule in ("download_openloop", "openloop"):
+        assert counts.get(rule, 0) == cfg["openloop"]["enabled"], (rule, counts)
+    assert cfg["openloop"]["enabled"] == (name == "configs/article.yaml")
 
 
 BAD_CONFIGS = [
@@ -338,6 +346,26 @@ def test_download_rule_refuses_wrong_checksum(tmp_path, sample_server):
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
+def test_openloop_download_against_loopback_server(tmp_path, sample_server):
+    """The open-loop connectome: downloaded by its own rule, checked against its sha256."""
+    if not (SAMPLE_DIR / "SC_dirCB_ONLYCRBL.zip").is_file():
+        pytest.skip("SC_dirCB_ONLYCRBL.zip not in the sample folder")
+    cfg = load("configs/article.yaml")
+    sha = cfg["openloop"]["sha256"]
+    cfg["openloop"]["url"] = f"{sample_server}/SC_dirCB_ONLYCRBL.zip"
+    path = tmp_path / "openloop.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    target = "resources/openloop/SC_dirCB_ONLYCRBL.zip"
+    res = snakemake(tmp_path, target, "--cores", "1", "--configfile", str(path))
+    assert res.returncode == 0, res.stderr
+    assert hashlib.sha256((tmp_path / target).read_bytes()).hexdigest() == sha
+    (tmp_path / target).unlink()
+    cfg["openloop"]["sha256"] = "0" * 64
+    path.write_text(yaml.safe_dump(cfg))
+    res = snakemake(tmp_path, target, "--cores", "1", "--configfile", str(path))
+    assert res.returncode != 0 and "sha256 mismatch" in res.stdout + res.stderr
+
+
 @pytest.mark.slow
 def test_tiny_study_end_to_end(tmp_path):
     """configs/tiny.yaml through every stage, then the HTML report."""
@@ -371,6 +399,11 @@ def test_tiny_study_end_to_end(tmp_path):
     for metric in ("regime_ww_out_of_band_share", "noise_ceiling_fc_fit"):
         rows = table[(table.metric == metric) & (table.region == "global")]
         assert len(rows) == n_runs, metric
+    shares = pd.read_csv(results / "study" / "input_shares.tsv", sep="\t", dtype={"subject": str})
+    assert set(shares["subject"]) == set(subjects)
+    assert np.allclose(shares.groupby(["subject", "G", "input"])["share"].sum(), 1.0)
+    coh = table[table.metric.str.startswith("coh_nodes_crbl_crbl_") & (table.model == "cmf")]
+    assert len(coh) and coh["value"].between(0, 1).all()
     summary = (results / "study" / "summary.md").read_text()
     assert "n = 2" in summary or "n=2" in summary or "2 subjects" in summary
     for png in (
@@ -381,6 +414,13 @@ def test_tiny_study_end_to_end(tmp_path):
         "figures/corrected/firing_rates.png",
         "figures/corrected/spectra.png",
         "figures/corrected/coherence.png",
+        "figures/corrected/input_shares.png",
+        "figures/corrected/rate_traces.png",
+        "figures/corrected/node_coherence.png",
+        "figures/corrected/ephys_bold.png",
+        "figures/corrected/rhythm_spectra.png",
+        "figures/corrected/crbl_flatmap_PC_rate_hz.png",
+        "figures/corrected/crbl_flatmap_PC_dominant_hz.png",
         *(f"figures/fc_matrices/{s}_corrected.png" for s in subjects),
         *(f"figures/connectomes/{s}.png" for s in subjects),
     ):
@@ -410,6 +450,7 @@ def test_make_setup_is_idempotent(tmp_path):
     assert plan.returncode == 0, plan.stderr
     assert "install -r requirements.lock" in plan.stdout
     assert "install --no-deps -e ." in plan.stdout
+    assert "install --no-deps suitpy==2.1.2" in plan.stdout
     stamp.parent.mkdir()
     stamp.touch()
     newest = max((ROOT / f).stat().st_mtime for f in ("requirements.lock", "pyproject.toml"))

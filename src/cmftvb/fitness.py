@@ -251,25 +251,24 @@ def summarise_features(features: pd.DataFrame, labels, roles) -> pd.DataFrame:
     """Per-node features -> the study table's rows (columns metric, region, value).
 
     ``features``: rows of the signals table (metric, region = node label, value) of one run;
-    ``labels``/``roles``: the connectome's. Mean rates (``<pop>_rate_hz``) stay per node; rows
-    of the whole run (region ``"global"``: the regime check) pass through; every other feature
-    is averaged over the nodes of each group of :data:`FEATURE_GROUPS` (region = the group's
-    name).
+    ``labels``/``roles``: the connectome's. Mean rates (``<pop>_rate_hz``) stay per node and
+    rows of region ``global`` (coherence between nodes, the regime check) pass through; every
+    other feature is averaged over the nodes of each group of :data:`FEATURE_GROUPS` (region =
+    the group's name).
     """
     from cmftvb.connectome import ROLE_GROUPS
     from cmftvb.signals.names import parse_metric
 
-    is_global = (features["region"] == GLOBAL).to_numpy()
-    whole, features = features[is_global], features[~is_global]
     kind = [getattr(parse_metric(m), "kind", None) for m in features["metric"]]
     is_rate = np.asarray([k == "rate" for k in kind], dtype=bool)
-    per_node, rest = features[is_rate], features[~is_rate]
+    is_global = (features["region"] == GLOBAL).to_numpy()  # coherence between nodes, regime
+    per_node = features[is_rate | is_global]
+    rest = features[~is_rate & ~is_global]
     role_of = dict(zip(map(str, labels), map(str, roles), strict=True))
     group_of = {role: group for group in FEATURE_GROUPS for role in ROLE_GROUPS[group]}
     grouped = rest.assign(region=[group_of[role_of[r]] for r in rest["region"]])
     means = grouped.groupby(["metric", "region"], sort=True)["value"].mean().reset_index()
-    cols = ["metric", "region", "value"]
-    return pd.concat([means, per_node[cols], whole[cols]], ignore_index=True)
+    return pd.concat([means, per_node[["metric", "region", "value"]]], ignore_index=True)
 
 
 def prepare_empirical(

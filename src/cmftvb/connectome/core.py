@@ -46,7 +46,11 @@ class Connectome:
     ``tract_lengths`` (N, N) mm; ``labels`` (N,) str; ``roles`` (N,) str (see
     :data:`cmftvb.connectome.roles.ROLES`); ``centres`` (N, 3) MNI mm, NaN if unknown;
     ``volumes`` (N,) mm³, NaN if unknown; ``has_empirical`` (N,) bool; ``meta`` dict (JSON).
-    Arrays are validated on construction (:mod:`cmftvb.connectome.validate`).
+    Arrays are validated on construction (:mod:`cmftvb.connectome.validate`), with the one
+    rule every reader follows for "a weight but no tract length"
+    (:func:`~cmftvb.connectome.validate.tract_lengths`): a weighted connection with a zero length
+    is accepted (zero conduction delay; :func:`~cmftvb.connectome.validate.weights_without_length`
+    counts them), a lengths matrix zero at every weighted connection is refused.
     """
 
     weights: np.ndarray
@@ -62,7 +66,7 @@ class Connectome:
         where = str(self.meta.get("source", "connectome"))
         self.weights = _v.weights(self.weights, where)
         n = self.weights.shape[0]
-        self.tract_lengths = _v.tract_lengths(self.tract_lengths, where, n)
+        self.tract_lengths = _v.tract_lengths(self.tract_lengths, where, n, self.weights)
         self.labels = _v.labels(list(self.labels), where, n)
         if self.roles is None:
             self.roles = _roles.annotate(self.labels)
@@ -157,7 +161,8 @@ class Connectome:
                 meta=meta,
             )
         except CmftvbError as exc:
-            raise CmftvbError(f"{path}: {exc}") from None
+            msg = str(exc)  # names the file already unless meta names another source
+            raise CmftvbError(msg if msg.startswith(f"{path}:") else f"{path}: {msg}") from None
 
     def to_tvb_zip(self, path: str | os.PathLike) -> None:
         """Write a TVB connectivity zip (weights.txt, tract_lengths.txt, centres.txt), atomically.
@@ -206,7 +211,7 @@ class Connectome:
         cname, cdata = pick("centres", "centers")
         w = _v.weights(_parse_matrix(wdata, f"{path}:{wname}"), f"{path}:{wname}")
         n = w.shape[0]
-        lengths = _v.tract_lengths(_parse_matrix(ldata, f"{path}:{lname}"), f"{path}:{lname}", n)
+        lengths = _v.tract_lengths(_parse_matrix(ldata, f"{path}:{lname}"), f"{path}:{lname}", n, w)
         labels, centres = _parse_centres(cdata, f"{path}:{cname}", n)
         try:
             roles = _roles.annotate(labels, overrides)

@@ -17,6 +17,7 @@ from cmftvb import CmftvbError
 from cmftvb.connectome import cerebellum as _crbl
 from cmftvb.connectome import prewire as _pw
 from cmftvb.connectome import roles as _roles
+from cmftvb.connectome import validate as _v
 from cmftvb.connectome.core import Connectome
 
 
@@ -42,7 +43,11 @@ def prepare(
     1. roles from labels (:func:`cmftvb.connectome.roles.annotate`) with ``overrides``
        (dict label -> role, or a TSV path), when overrides are given or roles are missing;
     2. if ``prewired_already`` (e.g. the sample subject, whose cerebellum the authors already
-       prewired): weights are left untouched and steps 3-5 are skipped;
+       prewired): weights are left untouched and steps 3-5 are skipped; otherwise, when
+       ``prewire`` is asked for, a connectome that already carries the prewiring
+       (:func:`cmftvb.connectome.validate.looks_prewired`) is refused with a
+       :class:`~cmftvb.CmftvbError` naming config key ``connectome.prewired``, instead of being
+       prewired a second time;
     3. ``normalise`` the weights (:func:`cmftvb.connectome.prewire.normalise`: ``none``,
        ``max``, ``log1p_max``, ``waytotal``, ``waytotal_max``; ``waytotal`` gives the per-region
        waytotals); tract lengths are untouched;
@@ -82,6 +87,11 @@ def prepare(
         rec["normalise"] = "skipped (already prewired: weights untouched)"
         steps.append("weights untouched (already prewired)")
     else:
+        if prewire:
+            # on the input weights, before a (possibly non-linear) normalisation hides the
+            # relation: a prewired cerebellum prewired again would be wrong without a word
+            where = str(con.meta.get("source", "connectome"))
+            _v.refuse_prewiring_twice(con.weights, con.roles, where)
         con = con.replace(weights=_pw.normalise(con.weights, normalise, waytotal=waytotal))
         steps.append(f"normalised: {normalise}")
         appended = False
@@ -92,23 +102,9 @@ def prepare(
             steps.append("appended the 33-node cerebellum")
         has_crbl = has_crbl or appended
         if prewire and has_crbl:
-            mode = cortex_to_dcn
-            if isinstance(mode, str) and mode == "auto":
-                ctx = con.index("crbl_cortex")
-                dcn = con.index("dcn")
-                mode = "template" if appended or not con.weights[np.ix_(dcn, ctx)].any() else "keep"
-            w, prec = _pw.prewire(
-                con.weights,
-                con.labels,
-                con.roles,
-                volumes=con.volumes,
-                icv_mm3=icv_mm3,
-                cortex_to_dcn=mode,
-                k_p=k_p,
-                feedback=feedback,
+            con, rec["prewire"] = _prewire(
+                con, appended, cortex_to_dcn, icv_mm3=icv_mm3, k_p=k_p, feedback=feedback
             )
-            con = con.replace(weights=w)
-            rec["prewire"] = prec
             steps.append("prewired (MODEL.md §7)")
     rec["n_output"] = con.n
     rec["role_counts"] = dict(sorted(collections.Counter(con.roles.tolist()).items()))
@@ -117,3 +113,26 @@ def prepare(
     meta = dict(con.meta)
     meta["preparation"] = rec
     return dataclasses.replace(con, meta=meta)
+
+
+def _prewire(
+    con: Connectome, appended: bool, cortex_to_dcn, *, icv_mm3: float, k_p: float, feedback: float
+) -> tuple[Connectome, dict]:
+    """Step 5 of :func:`prepare`: the prewired connectome and the prewiring record.
+    ``cortex_to_dcn="auto"``: the template rule for an appended cerebellum or a connectome
+    without cortex -> DCN streamlines, the connectome's own streamlines otherwise."""
+    mode = cortex_to_dcn
+    if isinstance(mode, str) and mode == "auto":
+        ctx, dcn = con.index("crbl_cortex"), con.index("dcn")
+        mode = "template" if appended or not con.weights[np.ix_(dcn, ctx)].any() else "keep"
+    w, record = _pw.prewire(
+        con.weights,
+        con.labels,
+        con.roles,
+        volumes=con.volumes,
+        icv_mm3=icv_mm3,
+        cortex_to_dcn=mode,
+        k_p=k_p,
+        feedback=feedback,
+    )
+    return con.replace(weights=w), record

@@ -1,6 +1,8 @@
 """``cmftvb simulate``: connectome -> network -> simulation -> .npz (arguments in cmftvb.cli).
 
-Output (written atomically with :func:`cmftvb.io.save_npz`):
+Output (written atomically with :func:`cmftvb.io.save_simulation_full`, tagged
+``cmftvb.simulation-full/1`` in ``meta["format"]``; read it with
+:func:`cmftvb.io.load_simulation_full`):
 
 - ``time_ms`` (T,), ``labels`` (N,);
 - one array per state variable present in the network (``S_E``, ``S_I``; with ``--model cmf``
@@ -10,7 +12,8 @@ Output (written atomically with :func:`cmftvb.io.save_npz`):
 - ``params``: the run's parameters as a JSON string; ``meta``: JSON record with the network
   summary and the provenance (package versions, git commit, seeds).
 
-Each seed's random stream is keyed by (``--subject``, model, G, seed), as in the workflow.
+Each seed's random stream is keyed by (``--subject``, G, seed), as in the workflow; the model
+is not part of the key, so ``--model homogeneous`` and ``--model cmf`` draw the same numbers.
 
 Before anything runs, the arguments are checked with the limits the workflow's config uses
 (:mod:`cmftvb.config`): G finite in [0, 1000], seeds >= 0, the duration a whole multiple of the
@@ -25,13 +28,10 @@ compilation and the loading of the compiled code).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 from cmftvb import CmftvbError, io
 from cmftvb import config as _cfg
@@ -180,9 +180,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         progress=None if args.quiet else _progress_printer("cmftvb simulate"),
         **run,
     )
-    params_json = json.dumps(result.params, sort_keys=True, default=_jsonable)
     meta = {
-        "format": "cmftvb.simulation/1",
         "connectome": str(args.connectome),
         "model": net.model,
         "preset": net.preset,
@@ -193,24 +191,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         "network_summary": net.summary(),
         "provenance": io.provenance(None, seed=seeds, overrides=[list(kv) for kv in args.set]),
     }
-    io.save_npz_stream(
-        args.out,
-        _chain(result.iter_arrays(squeeze=len(seeds) == 1), [("params", np.array(params_json))]),
-        meta,
+    io.save_simulation_full(
+        args.out, result.iter_arrays(squeeze=len(seeds) == 1), result.params, meta
     )
     if not args.quiet:
         print(f"cmftvb simulate: wrote {args.out}", file=sys.stderr)
     return 0
-
-
-def _chain(*iterables):
-    for it in iterables:
-        yield from it
-
-
-def _jsonable(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)

@@ -20,7 +20,10 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   they read are already stored and adjacent in the ring: one contiguous run of BLOCK x L values
   per edge), the few shorter ones step by step; every coupling input is the sum of its long
   edges then its short ones, in source order, whatever the number of lanes (so a lane's bits
-  do not depend on its batch).
+  do not depend on its batch). When the short edges are many (a network without delays:
+  every edge is short), they are summed as a dense matrix, rows (channel, delay) in channel
+  order by columns (target inputs), SIMD over the targets; the same sums in the same order,
+  so bitwise the sparse path's (:func:`cmftvb.engine.numba_runner._dense_short`).
 - The local models are inlined into the loop (``inline="always"``); each step runs the Heun
   predictor for every node, then the corrector for every node. The Wong-Wang model uses
   :mod:`cmftvb._vmath`'s exp (no library call), the sweeps index 1-d arrays with unsigned
@@ -41,7 +44,7 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   (``none``), evaluated at each Heun stage from that stage's state.
 
 The local models are the Wong-Wang rates with a per-node J_i
-(:func:`cmftvb.engine.ww_ji.rates_gj`, with :func:`cmftvb.models.wongwang.dfun_rates`) and
+(:func:`cmftvb.models.wongwang.rates_gj`, with :func:`cmftvb.models.wongwang.dfun_rates`) and
 :func:`cmftvb.models.crbl.dfun`, compiled into this loop. Numba's on-disk cache does not track
 functions inlined from other modules, so :func:`_guard_cache` flushes this module's cache when
 the model sources change.
@@ -54,7 +57,7 @@ from numba import njit
 
 from cmftvb import _jitcache
 from cmftvb import _vmath as vmath
-from cmftvb.engine import rng, ww_ji
+from cmftvb.engine import rng
 from cmftvb.models import crbl, wongwang
 
 KIND_WW = 0
@@ -84,12 +87,16 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
       monitor sample]; ``cin`` flat ``[2, N, L]`` coupling inputs (slot = input * N + node);
       ``cblk`` flat ``[2 N, BLOCK, L]`` long-edge coupling of a block; on a non-finite state
       ``err`` = [step, node, variable, lane] and the function returns early.
-    - ``net = (D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w)``:
+    - ``net = (D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w,
+      ed_base, ed_slot, ed_w)``:
       D = longest delay + 1 steps; ``runs[R, 3]`` = [first node, end node, kind] of each run of
       consecutive nodes of one model; channel c is variable ``ch_var[c]`` of node
       ``ch_node[c]``; edges in source order, split into long (``el_*``, delay >= ``BLOCK`` - 1
       steps) and short (``es_*``): ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target
-      input slot (both uint32), ``*_w`` weight.
+      input slot (both uint32), ``*_w`` weight; then ``ed_base, ed_slot, ed_w``: the short
+      edges as a dense matrix instead (``es_*`` then empty; a network without delays): row r
+      reads the history at base ``ed_base[r]``, column t is input slot ``ed_slot[t]``,
+      ``ed_w[r * T + t]`` the weight (0: no edge), rows in channel order.
     - ``par = (pw, lq, pc, lo, hi, bg)``: Wong-Wang parameters ``pw`` (its G and J_i entries
       unread), ``lq`` flat ``[2, N, L]``: the G and the J_i (nA) of each (node, lane) (one
       array: one pointer less for the vectoriser's run-time overlap checks than two),
@@ -106,7 +113,8 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
       ``mean`` monitor.
     """
     x, hist, state_i, cin, cblk, err = state
-    D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w = net
+    D, runs, ch_node, ch_var, el_base, el_slot, el_w, es_base, es_slot, es_w = net[:10]
+    ed_base, ed_slot, ed_w = net[10:]
     pw, lq, pc, lo, hi, bg = par
     qnode, qk0, qk1, sig_sqdt = noise
     mon_mode, every, acc, rt, accr, outslot, rslot, mon = monitor
@@ -127,6 +135,10 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
     uL = np.uint64(L)
     uBL = np.uint64(BLOCK * L)
     uNL = np.uint64(N * L)  # offset of the next variable (or input)
+    nrow = ed_base.size
+    nT = ed_slot.size
+    unT = np.uint64(nT)
+    dacc = np.empty(nT * L)  # dense short-edge coupling of each target slot
     dsc = np.empty(V * N * L)  # Heun scratch: first-stage derivatives (layout of x)
     asc = np.empty(V * N * L)  # Heun scratch: predictor states (bounds applied)
     zsc = np.zeros(V * N * L)  # Heun scratch: the step's noise, sigma sqrt(dt) z
@@ -175,6 +187,45 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
             for ln in range(L):
                 uln = np.uint64(ln)
                 cin[cb + uln] += w * hist[hb + uln]
+        if nrow > 0:  # short edges as a dense matrix: SIMD over targets (and lanes)
+            for t in range(nT):
+                cb = ed_slot[t] * uL
+                for ln in range(L):
+                    dacc[t * L + ln] = cin[cb + np.uint64(ln)]
+            r0 = 0
+            if L == 1:  # four rows per pass over the targets: a quarter of the dacc traffic
+                for r0 in range(0, nrow - 3, 4):
+                    x0 = hist[upos + ed_base[r0]]
+                    x1 = hist[upos + ed_base[r0 + 1]]
+                    x2 = hist[upos + ed_base[r0 + 2]]
+                    x3 = hist[upos + ed_base[r0 + 3]]
+                    w0 = np.uint64(r0 * nT)
+                    w1 = w0 + unT
+                    w2 = w1 + unT
+                    w3 = w2 + unT
+                    for t in range(nT):
+                        ut = np.uint64(t)
+                        a = dacc[ut] + ed_w[w0 + ut] * x0  # rows in order, as the sparse path
+                        a = a + ed_w[w1 + ut] * x1
+                        a = a + ed_w[w2 + ut] * x2
+                        dacc[ut] = a + ed_w[w3 + ut] * x3
+                r0 = nrow - nrow % 4
+            for r in range(r0, nrow):
+                hb = (upos + ed_base[r]) * uL
+                wr = np.uint64(r * nT)
+                if L == 1:
+                    xv = hist[hb]
+                    for t in range(nT):
+                        dacc[t] += ed_w[wr + np.uint64(t)] * xv
+                else:
+                    for t in range(nT):
+                        w = ed_w[wr + np.uint64(t)]
+                        for ln in range(L):
+                            dacc[t * L + ln] += w * hist[hb + np.uint64(ln)]
+            for t in range(nT):
+                cb = ed_slot[t] * uL
+                for ln in range(L):
+                    cin[cb + np.uint64(ln)] = dacc[t * L + ln]
         # stochastic Heun in two sweeps (the local models only see their own node): every
         # predictor, then every corrector. Each run of nodes of one model is one loop over
         # (node, lane) pairs q: variable v at v N L + q, input j at j N L + q.
@@ -189,7 +240,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                     c = cin[u]
                     s0 = xf[u]
                     s1 = xf[uNL + u]
-                    h_e, h_i = ww_ji.rates_gj(s0, s1, c, lq[u], lq[uNL + u], pw)
+                    h_e, h_i = wongwang.rates_gj(s0, s1, c, lq[u], lq[uNL + u], pw)
                     d0, d1 = wongwang.dfun_rates(s0, s1, h_e, h_i, pw)
                     z0, z1 = rng.normal_pair(ustep, qnode[u], _P0, qk0[u], qk1[u])
                     z0 = sig_sqdt * z0
@@ -225,7 +276,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                     c = cin[u]
                     z0 = zsc[u]
                     z1 = zsc[uNL + u]
-                    h_e, h_i = ww_ji.rates_gj(a0, a1, c, lq[u], lq[uNL + u], pw)
+                    h_e, h_i = wongwang.rates_gj(a0, a1, c, lq[u], lq[uNL + u], pw)
                     e0, e1 = wongwang.dfun_rates(a0, a1, h_e, h_i, pw)
                     n0 = xf[u] + half_dt * (dsc[u] + e0) + z0
                     n1 = xf[uNL + u] + half_dt * (dsc[uNL + u] + e1) + z1
@@ -292,15 +343,22 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     zsc)``: N L and the flat state, coupling and Heun scratch arrays; ``noise`` as in
     :func:`run_steps`; ``cpar = (pc, clim, is_ou, bg_w, bg_c, inv_tau_ou)``: parameters,
     bounds (lo, hi of variables 0-3), background switch, weight (kHz), constant (kHz) and
-    1 / tau (1/ms). Returns the number of pairs whose new state is not finite. Unlike the
-    Wong-Wang sweeps this loop is not vectorised: with cmftvb._vmath's log and erfc, LLVM
-    still left it scalar (measured: the same cost per lane for 1, 8 or 64 lanes), so the
-    cerebellar transfer functions call the C library, which is faster for scalar code; a
-    lane's arithmetic is the same alone or in a batch. Found later: with _vmath, the loops do
-    vectorise when this function and run_steps are compiled without numba's ``cache=True``
-    (batch of 8, cMF: about 1.5 instead of 2.0 s of CPU per simulated second; a single seed
-    gets slower, 375 instead of about 260 ms); why caching changes LLVM's decision is not
-    understood yet.
+    1 / tau (1/ms). Returns the number of pairs whose new state is not finite.
+
+    The predictor draws the step's noise first, in loops of their own, which LLVM vectorises
+    (Philox and Box-Muller are _vmath arithmetic). The transfer-function loops stay scalar:
+    they call the C library's erfc and log. Measured (numba 0.68, one thread, 27 x 4000
+    states of a cMF run, ``crbl._dfun_loop``): 46 ns per transfer function, 21 ns with erfc
+    replaced by arithmetic, 17 ns with erfc and log replaced, so erfc alone is about half the
+    cerebellar cost (about 55 of the 190 ms of CPU per simulated second of a cMF run) and
+    vectorising the sweep needs an erfc in plain arithmetic (bitwise the same alone or in a
+    batch, not bitwise the C library's). A lane's arithmetic is the same alone or in a batch.
+    On ``cache=True``: a loop of _vmath calls compiles to the same vector code with
+    ``cache=True`` as with ``cache=False`` (checked on a fresh cache with ``inspect_asm``), so
+    caching by itself does not change LLVM's decision. The earlier observation (cerebellar
+    loops vectorised only without ``cache=True``, with a _vmath erfc since removed) could not
+    be reproduced; a stale cached binary (numba keys a cache on its own file only) is the
+    likeliest cause, not confirmed.
     """
     NL, xf, cin, dsc, asc, zsc = bufs
     qnode, qk0, qk1, sig_sqdt = noise
@@ -321,6 +379,26 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     )
     nbad = 0
     if stage == 0:
+        # the step's noise first, in loops of their own: Philox and Box-Muller are plain
+        # arithmetic (cmftvb._vmath), so these loops run SIMD over (node, lane) pairs, while
+        # the transfer functions below call the C library and stay scalar; the same IEEE
+        # operations either way, so the draws are bitwise those of a scalar loop
+        for q in range(q0, q1):
+            u = np.uint64(q)
+            node, k0, k1 = qnode[u], qk0[u], qk1[u]
+            z0, z1 = rng.normal_pair(ustep, node, _P0, k0, k1)
+            z2, z3 = rng.normal_pair(ustep, node, _P1, k0, k1)
+            zsc[u] = sig_sqdt * z0
+            zsc[uNL + u] = sig_sqdt * z1
+            zsc[uNL2 + u] = sig_sqdt * z2
+            zsc[uNL3 + u] = sig_sqdt * z3
+        if is_ou:
+            for q in range(q0, q1):
+                u = np.uint64(q)
+                zsc[uNL4 + u] = sig_sqdt * rng.normal_pair(ustep, qnode[u], _P2, qk0[u], qk1[u])[0]
+        else:
+            for q in range(q0, q1):
+                zsc[uNL4 + np.uint64(q)] = 0.0
         for q in range(q0, q1):
             u = np.uint64(q)
             mf = cin[u]
@@ -331,16 +409,11 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
             g3 = xf[uNL3 + u]
             # background: every load unconditional (no branch in the loop)
             u4 = xf[uNL4 + u]
-            node, k0, k1 = qnode[u], qk0[u], qk1[u]
-            z0, z1 = rng.normal_pair(ustep, node, _P0, k0, k1)
-            z2, z3 = rng.normal_pair(ustep, node, _P1, k0, k1)
-            z0 = sig_sqdt * z0
-            z1 = sig_sqdt * z1
-            z2 = sig_sqdt * z2
-            z3 = sig_sqdt * z3
-            zu = 0.0
-            if is_ou:
-                zu = sig_sqdt * rng.normal_pair(ustep, node, _P2, k0, k1)[0]
+            z0 = zsc[u]
+            z1 = zsc[uNL + u]
+            z2 = zsc[uNL2 + u]
+            z3 = zsc[uNL3 + u]
+            zu = zsc[uNL4 + u]
             ub = u4 if is_ou else 0.0
             b = bg_w * ub if is_ou else bg_c
             d0, d1, d2, d3 = crbl.dfun(g0, g1, g2, g3, mf + b, pf, pc)
@@ -359,11 +432,6 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
             dsc[uNL2 + u] = d2
             dsc[uNL3 + u] = d3
             dsc[uNL4 + u] = du
-            zsc[u] = z0
-            zsc[uNL + u] = z1
-            zsc[uNL2 + u] = z2
-            zsc[uNL3 + u] = z3
-            zsc[uNL4 + u] = zu
             asc[u] = a0
             asc[uNL + u] = a1
             asc[uNL2 + u] = a2
@@ -431,7 +499,7 @@ def _guard_cache() -> None:
     Numba keys a cached function on its own source file only; see :mod:`cmftvb._jitcache`.
     """
     for f in (run_steps, _crbl_stage, _report):
-        _jitcache.guard(f, [wongwang, crbl, vmath, rng, ww_ji])
+        _jitcache.guard(f, [wongwang, crbl, vmath, rng])
 
 
 _guard_cache()

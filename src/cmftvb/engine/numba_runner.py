@@ -190,7 +190,46 @@ def _edge_tables(edges: EdgeList, N: int, runs: np.ndarray) -> tuple:
     e_w = np.ascontiguousarray(edges.weight, dtype=np.float64)
     el = (e_base[is_long].copy(), e_slot[is_long].copy(), e_w[is_long].copy())
     es = (e_base[~is_long].copy(), e_slot[~is_long].copy(), e_w[~is_long].copy())
-    return (D, runs, ch_node, ch_var, *el, *es)
+    ed = _dense_short(chan[~is_long], e_base[~is_long], e_slot[~is_long], e_w[~is_long])
+    if ed[0].size:  # the short edges go dense: none is left to the sparse path
+        es = tuple(np.zeros(0, dtype=a.dtype) for a in es)
+    return (D, runs, ch_node, ch_var, *el, *es, *ed)
+
+
+#: smallest fraction of nonzero cells for which short edges are summed as a dense matrix
+DENSE_MIN_FILL = 0.25
+
+
+def _dense_short(chan, base, slot, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The short edges (delay < ``BLOCK`` - 1 steps) as a dense matrix, when they fill at least
+    ``DENSE_MIN_FILL`` of it (a network without delays: every edge is short): rows = distinct
+    (channel, delay) pairs in channel order, given by their history base (``*_base`` of
+    :func:`_edge_tables`), columns = distinct target input slots, ``w[row, column]`` the weight
+    (0 where no edge). :func:`cmftvb.engine.core.run_steps` then adds, for every target, its
+    rows in channel order: the order in which the sparse path adds its edges, and a missing
+    edge adds 0 x (a finite state), which leaves a sum started at +0 unchanged, so the
+    coupling is bitwise the sparse path's. Returns empty arrays when the edges are too sparse,
+    or when one channel reaches one target through two edges (the dense order could then
+    differ from the edge order)."""
+    none = (np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0))
+    if chan.size == 0:
+        return none
+    pair = chan.astype(np.int64) * (2**32) + slot.astype(np.int64)
+    if np.unique(pair).size != pair.size:
+        return none
+    # history base = channel * 2D + D - delay: unique per (channel, delay), increasing with
+    # the channel, so sorting the bases sorts the rows in channel order
+    rows, r_idx = np.unique(base, return_inverse=True)
+    cols, c_idx = np.unique(slot, return_inverse=True)
+    if chan.size < DENSE_MIN_FILL * rows.size * cols.size:
+        return none
+    wd = np.zeros((rows.size, cols.size))
+    wd[r_idx, c_idx] = w
+    return (
+        np.ascontiguousarray(rows, dtype=np.uint32),
+        np.ascontiguousarray(cols, dtype=np.uint32),
+        wd.reshape(-1),
+    )
 
 
 def _monitor_slots(node_model: Sequence[str], bmap: Mapping[str, str], V: int) -> dict:

@@ -22,8 +22,10 @@ from cmftvb import CmftvbError
 
 __all__ = [
     "POPULATION_COLORS",
+    "cmf_run_figures",
     "fig_crbl_flatmap",
     "fig_ephys_bold",
+    "fig_flatmap_regions",
     "fig_input_shares",
     "fig_node_coherence",
     "fig_openloop",
@@ -342,12 +344,15 @@ def fig_crbl_flatmap(
     symmetric: bool = False,
     borders: np.ndarray | None = None,
     title: str | None = None,
+    difference_panels: Sequence[str] = (),
 ) -> Figure:
     """One flatmap panel per entry of ``vertex_values`` (name -> (V,) values, NaN = no node),
     drawn with ``tripcolor`` on the flat surface (``vertices_xy`` (V, 2), ``faces`` (F, 3)).
     A face is coloured by the mean of its vertices; faces with a NaN vertex are grey.
     ``symmetric``: a colour range centred on 0 (differences). ``borders`` (B, 2): lobule
-    border points drawn as small dots (:func:`suit_surfaces`)."""
+    border points drawn as small dots (:func:`suit_surfaces`). ``difference_panels``: names of
+    panels (e.g. model differences) drawn on their own colour range, centred on 0 (RdBu_r), with
+    their own colour bar."""
     from matplotlib.tri import Triangulation
 
     xy = np.asarray(vertices_xy, dtype=float)
@@ -355,21 +360,33 @@ def fig_crbl_flatmap(
     names = list(vertex_values)
     if not names:
         return message_figure("Cerebellar flatmap", "no values to draw")
-    allv = np.concatenate([np.asarray(vertex_values[n], dtype=float) for n in names])
-    finite = allv[np.isfinite(allv)]
-    if finite.size == 0:
+    diff = [n for n in names if n in set(difference_panels)]
+    plain = [n for n in names if n not in set(diff)]
+
+    def value_range(group, centred):
+        v = np.concatenate([np.asarray(vertex_values[n], dtype=float) for n in group])
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return None
+        if centred:
+            m = float(np.max(np.abs(v))) or 1.0
+            return -m, m
+        lo, hi = float(v.min()), float(v.max())
+        return (lo, hi if hi > lo else lo + 1.0)
+
+    ranges = {}
+    if plain:
+        ranges.update(dict.fromkeys(plain, (value_range(plain, symmetric), cmap)))
+    if diff:
+        ranges.update(dict.fromkeys(diff, (value_range(diff, True), "RdBu_r")))
+    if all(r is None for r, _ in ranges.values()):
         return message_figure("Cerebellar flatmap", "no finite values to draw")
-    if symmetric:
-        m = float(np.max(np.abs(finite))) or 1.0
-        vmin, vmax = -m, m
-    else:
-        vmin, vmax = float(finite.min()), float(finite.max())
-        if vmin == vmax:
-            vmax = vmin + 1.0
-    fig = _figure(4.2 * len(names) + 1.0, 4.0)
+    fig = _figure(4.2 * len(names) + 1.0 + (1.0 if diff and plain else 0.0), 4.0)
     axes = fig.subplots(1, len(names), squeeze=False)[0]
-    im = None
+    images = {}
     for ax, name in zip(axes, names, strict=True):
+        (lims, cm) = ranges[name]
+        lims = lims or (0.0, 1.0)
         v = np.asarray(vertex_values[name], dtype=float)
         fv = v[tri].mean(axis=1)
         ok = np.isfinite(fv)
@@ -379,13 +396,16 @@ def fig_crbl_flatmap(
         Tg.set_mask(ok)
         if (~ok).any():
             ax.tripcolor(Tg, np.zeros(tri.shape[0]), cmap="Greys", vmin=-4, vmax=1)
-        im = ax.tripcolor(T, np.where(ok, fv, 0.0), cmap=cmap, vmin=vmin, vmax=vmax)
+        im = ax.tripcolor(T, np.where(ok, fv, 0.0), cmap=cm, vmin=lims[0], vmax=lims[1])
+        images.setdefault(name in set(diff), (im, []))[1].append(ax)
         if borders is not None:
             ax.plot(borders[:, 0], borders[:, 1], ".", color="k", ms=0.6)
         ax.set_aspect("equal")
         ax.set_axis_off()
         ax.set_title(name)
-    fig.colorbar(im, ax=list(axes), label=units, shrink=0.8)
+    for is_diff, (im, axs) in images.items():
+        label = f"difference, {units}" if is_diff else units
+        fig.colorbar(im, ax=axs, label=label, shrink=0.8)
     fig.suptitle(title or "SUIT cerebellar flatmap (node value at the nearest node centre)")
     return fig
 
@@ -468,3 +488,120 @@ def vertex_values(vertex_node: np.ndarray, node_values) -> np.ndarray:
     if vn.size and vn.max() >= vals.size:
         raise CmftvbError(f"flatmap: vertex maps to node {vn.max()}, only {vals.size} values")
     return np.where(vn >= 0, vals[np.maximum(vn, 0)], np.nan)
+
+
+def fig_flatmap_regions(
+    panels: Mapping[str, Mapping[str, float]],
+    labels: Sequence[str],
+    roles: Sequence[str],
+    centres_mm: np.ndarray,
+    *,
+    units: str,
+    symmetric: bool = False,
+    cmap: str = "viridis",
+    title: str = "Cerebellar flatmap",
+    surfaces: Mapping[str, np.ndarray] | None = None,
+    difference_panels: Sequence[str] = (),
+) -> Figure:
+    """Region values on the SUIT flatmap (:func:`fig_crbl_flatmap`).
+
+    ``panels``: panel name -> {region label: value}; ``labels``, ``roles``, ``centres_mm``
+    (N, 3, MNI mm): the connectome's. Each surface vertex takes the value of the nearest
+    cerebellar-cortex node centre of its part (:func:`vertex_nodes`). ``surfaces``: as
+    :func:`suit_surfaces` (read from SUITPy when None); ``difference_panels`` as for
+    :func:`fig_crbl_flatmap`. Without SUITPy, without
+    cerebellar-cortex nodes or without values, the figure says so in words.
+    """
+    from cmftvb.connectome import roles as croles
+
+    if surfaces is None:
+        try:
+            surfaces = suit_surfaces()
+        except CmftvbError as exc:
+            return message_figure(title, str(exc))
+    cb = croles.indices(roles, "crbl_cortex")
+    if cb.size == 0:
+        return message_figure(title, "no cerebellar-cortex nodes")
+    cb_labels = [str(labels[k]) for k in cb]
+    parts = [(croles.crbl_part(lab) or ("?",))[0] for lab in cb_labels]
+    vn = vertex_nodes(surfaces["mid"], np.asarray(centres_mm, dtype=float)[cb], parts)
+    values = {}
+    for name, by_region in panels.items():
+        node_vals = np.array([by_region.get(lab, np.nan) for lab in cb_labels], dtype=float)
+        values[name] = vertex_values(vn, node_vals)
+    if not any(np.isfinite(v).any() for v in values.values()):
+        return message_figure(title, "no cerebellar-cortex values to draw")
+    return fig_crbl_flatmap(
+        surfaces["flat"], surfaces["faces"], values, units=units, cmap=cmap,
+        symmetric=symmetric, borders=surfaces.get("borders"), title=title,
+        difference_panels=difference_panels,
+    )  # fmt: skip
+
+
+def cmf_run_figures(
+    sim: Mapping[str, np.ndarray],
+    signals: Mapping[str, np.ndarray],
+    features: pd.DataFrame,
+    ephys_bold: pd.DataFrame,
+    labels: Sequence[str],
+    roles: Sequence[str],
+    *,
+    rate_traces: Mapping[str, Any],
+    transient_s: float,
+    where: str,
+) -> dict[str, Figure]:
+    """The figures of one cMF run (workflow rule fig_cmf_run), from its files: the packed
+    simulation ``sim``, its signals arrays and feature table, its electrophysiology-to-BOLD
+    table (:func:`cmftvb.signals.ephys_bold_batch`). Each figure shows the batch's first seed.
+
+    Returns ``rate_traces`` (:func:`fig_rate_traces` of the node ``rate_traces["label"]``,
+    ``["side"]``, ``["seconds"]`` s from ``transient_s``, inset ``["inset_ms"]``),
+    ``node_coherence`` (:func:`fig_node_coherence`), ``ephys_bold`` (:func:`fig_ephys_bold`)
+    and ``rhythm_spectra`` (:func:`fig_rhythm_spectra`, mean over the cMF nodes). ``where``
+    names the run in the titles.
+    """
+    from cmftvb.signals import ephys
+    from cmftvb.signals import names as nm
+    from cmftvb.signals.article import rate_traces_of_batch
+
+    seed = int(np.atleast_1d(sim["seeds"])[0])
+    where = f"{where} (seed {seed})"
+    rt = rate_traces
+    t, rates, label = rate_traces_of_batch(
+        sim, roles, label=rt["label"], side=rt["side"], seconds=float(rt["seconds"]),
+        transient_s=float(transient_s),
+    )  # fmt: skip
+    out = {
+        "rate_traces": fig_rate_traces(
+            t,
+            rates,
+            label,
+            ephys.physiological_ranges(),
+            inset_ms=float(rt["inset_ms"]),
+            title=f"Population rates of {label}, {where}",
+        )  # fmt: skip
+    }
+    glob = features[(features["seed"] == seed) & (features["region"] == "global")]
+    if nm.NODE_COHERENCE in signals:
+        bands = [str(b) for b in signals[nm.NODE_COHERENCE_BANDS]]
+        out["node_coherence"] = fig_node_coherence(
+            bands, signals[nm.NODE_COHERENCE][0], labels, roles, glob,
+            title=f"Coherence between nodes, {where}",
+        )  # fmt: skip
+    else:
+        out["node_coherence"] = message_figure(
+            "Coherence between nodes", "no coherence between nodes in this run's signals"
+        )
+    eb = ephys_bold[ephys_bold["seed"] == seed] if len(ephys_bold) else ephys_bold
+    out["ephys_bold"] = fig_ephys_bold(
+        eb, title=f"Population rate through the hemodynamics vs BOLD, {where}"
+    )
+    spectra = {
+        pop: np.asarray(signals[nm.psdabs_key(pop)][0]).mean(axis=0)
+        for pop in _POPS
+        if nm.psdabs_key(pop) in signals
+    }
+    out["rhythm_spectra"] = fig_rhythm_spectra(
+        signals["freqs_hz"], {f"{where}, mean over nodes": spectra}
+    )
+    return out

@@ -136,16 +136,27 @@ def h(y, d):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def rates_g(S_E, S_I, c, G, p):
-    """Firing rates ``(H_E, H_I)`` in Hz at global coupling ``G`` (``p[G_IDX]`` is not read).
+def rates_gj(S_E, S_I, c, G, J_i, p):
+    """Firing rates ``(H_E, H_I)`` in Hz at global coupling ``G`` and inhibitory weight ``J_i``
+    (nA); ``p[G_IDX]`` and ``p[J_I]`` are not read.
 
-    The engine passes each lane's own G, so that lanes of a G sweep share one ``p``.
+    The one copy of the rate equations (module docstring). The engine passes each lane's own
+    G and, under feedback inhibition control (Deco et al. 2014, J Neurosci 34:7886), each
+    node's own J_i, so that lanes and nodes share one ``p``.
     """
     cc = G * p[J_N] * c
     jn_se = p[J_N] * S_E
-    x_e = p[W_PLUS] * jn_se - p[J_I] * S_I + p[W_E] * p[I_0] + cc + p[I_EXT]
+    x_e = p[W_PLUS] * jn_se - J_i * S_I + p[W_E] * p[I_0] + cc + p[I_EXT]
     x_i = jn_se - S_I + p[W_I] * p[I_0] + p[LAMDA] * cc
     return h(p[A_E] * x_e - p[B_E], p[D_E]), h(p[A_I] * x_i - p[B_I], p[D_I])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def rates_g(S_E, S_I, c, G, p):
+    """Firing rates ``(H_E, H_I)`` in Hz at global coupling ``G`` (``p[G_IDX]`` is not read):
+    :func:`rates_gj` with the preset's ``p[J_I]``.
+    """
+    return rates_gj(S_E, S_I, c, G, p[J_I], p)
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -8,6 +8,6 @@
 - :mod:`cmftvb.signals.names`: feature and array names, built and parsed in one place.
 """
 
-from cmftvb.signals.run import run_signals
+from cmftvb.signals.run import ephys_bold_batch, run_signals
 
-__all__ = ["run_signals"]
+__all__ = ["ephys_bold_batch", "run_signals"]

@@ -36,6 +36,7 @@ from cmftvb.models import crbl
 from cmftvb.network import MODEL_INPUTS, MODEL_VARS, NetworkSpec, expand_edges
 from cmftvb.signals import bold as sbold
 from cmftvb.signals import ephys
+from cmftvb.signals import names as nm
 from cmftvb.signals.rhythms import (
     node_linear_modes,
     rhythm_table,
@@ -459,12 +460,13 @@ def node_coherence(
     for b, band in enumerate(names):
         if iu[0].size:
             sub = M[b][np.ix_(cb, cb)][iu]
-            rows.append((f"coh_nodes_crbl_crbl_{band}", "global", float(sub.mean())))
+            rows.append((nm.node_coherence_metric("crbl_crbl", band), "global", float(sub.mean())))
         if cb.size and ce.size:
             sub = M[b][np.ix_(cb, ce)]
-            rows.append((f"coh_nodes_crbl_cerebral_{band}", "global", float(sub.mean())))
+            metric = nm.node_coherence_metric("crbl_cerebral", band)
+            rows.append((metric, "global", float(sub.mean())))
     K = (a.shape[0] - noverlap) // (nperseg - noverlap)
-    rows.append(("coh_nodes_floor", "global", 1.0 / K))
+    rows.append((nm.NODE_COHERENCE_FLOOR, "global", 1.0 / K))
     return names, M, pd.DataFrame(rows, columns=["metric", "region", "value"])
 
 

@@ -7,11 +7,18 @@ Feature (metric) names of the tidy tables (rule signals, then the study's fitnes
   features of a population's spectrum (:func:`cmftvb.signals.ephys.band_features`,
   :func:`cmftvb.signals.ephys.spectral_modes`);
 - ``coh_<a>_<b>_<band>``: mean magnitude-squared coherence of populations ``a`` and ``b`` of a
-  node over a band.
+  node over a band;
+- ``<pop>_dominant_hz``, ``<pop>_peak_hz``, ``<pop>_peak_ratio``, ``<pop>_has_peak`` (0/1),
+  ``<pop>_power_<band>`` (Hz^2): rhythm evidence from the un-normalised spectrum of a
+  population in a node (:func:`cmftvb.signals.rhythms.rhythm_table`);
+- ``coh_nodes_crbl_crbl_<band>``, ``coh_nodes_crbl_cerebral_<band>`` and ``coh_nodes_floor``
+  (region ``global``): mean coherence between nodes
+  (:func:`cmftvb.signals.analyses.node_coherence`).
 
 Array keys of the signals file (:data:`cmftvb.io.SIGNALS`): ``psd_<pop>``, ``nodes_<pop>``,
 ``coh_<a>__<b>``, ``coh_nodes_<a>__<b>`` (double underscore: population names hold single ones,
-e.g. ``r_E``).
+e.g. ``r_E``), ``psdabs_<pop>`` (un-normalised spectra), ``nodecoh`` (coherence between nodes,
+(S, B, N, N)) with ``nodecoh_bands``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,13 @@ RATES_KHZ = ("GrC", "GoC", "MLI", "PC")
 #: Band features of one population's spectrum.
 BAND_FEATURES = ("rel_area", "dominant_hz", "mode_share")
 RATE = "rate_hz"
+#: Rhythm features of one population in one node (besides ``power_<band>``).
+RHYTHM_FEATURES = ("dominant_hz", "peak_hz", "peak_ratio", "has_peak")
+#: Pair groups of the coherence between nodes.
+NODE_COHERENCE_GROUPS = ("crbl_crbl", "crbl_cerebral")
+NODE_COHERENCE_FLOOR = "coh_nodes_floor"
+NODE_COHERENCE = "nodecoh"
+NODE_COHERENCE_BANDS = "nodecoh_bands"
 
 
 def rate_metric(pop: str) -> str:
@@ -45,8 +59,32 @@ def coherence_metric(a: str, b: str, band: str) -> str:
     return f"coh_{a}_{b}_{band}"
 
 
+def rhythm_metric(pop: str, feature: str) -> str:
+    """``<pop>_<feature>`` for a feature of :data:`RHYTHM_FEATURES`."""
+    if feature not in RHYTHM_FEATURES:
+        raise ValueError(f"unknown rhythm feature {feature!r}")
+    return f"{pop}_{feature}"
+
+
+def power_metric(pop: str, band: str) -> str:
+    """Absolute band power of a population's spectrum (Hz^2 for rates in Hz)."""
+    return f"{pop}_power_{band}"
+
+
+def node_coherence_metric(group: str, band: str) -> str:
+    """Mean coherence between nodes of a pair group (:data:`NODE_COHERENCE_GROUPS`)."""
+    if group not in NODE_COHERENCE_GROUPS:
+        raise ValueError(f"unknown node pair group {group!r}")
+    return f"coh_nodes_{group}_{band}"
+
+
 def psd_key(pop: str) -> str:
     return f"psd_{pop}"
+
+
+def psdabs_key(pop: str) -> str:
+    """Un-normalised spectra (Hz^2/Hz) of a population."""
+    return f"psdabs_{pop}"
 
 
 def nodes_key(pop: str) -> str:
@@ -65,7 +103,8 @@ def is_per_seed(key: str) -> bool:
     """Whether an array of the signals file has a leading seed axis (else it is shared by the
     seeds of the batch: frequencies, node indices, labels)."""
     is_coh = key.startswith("coh_") and "__" in key and not key.startswith("coh_nodes_")
-    return key == "bold" or key.startswith("psd_") or is_coh
+    per_seed = key in ("bold", NODE_COHERENCE) or key.startswith(("psd_", "psdabs_"))
+    return per_seed or is_coh
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,45 @@
+"""Rule input_shares: the share of the network's mossy- and parallel-fibre input per cerebellar
+population (the article's Table 5) at the simulated steady state of every cMF run (time means
+of the first seed of the first batch, per subject x preset x G;
+cmftvb.signals.article.input_shares_of_batch). Output: a tidy TSV (subject, preset, G, seed,
+then the columns of cmftvb.signals.analyses.input_shares)."""
+
+from pathlib import Path
+
+import pandas as pd
+from _adapter import run, write_table
+
+from cmftvb import io
+from cmftvb.connectome import Connectome
+from cmftvb.network import NetworkSpec
+from cmftvb.signals.article import input_shares_of_batch
+
+
+def main(snakemake, log):
+    p, i = snakemake.params, snakemake.input
+    tables = []
+    for (subject, preset, G), sim_path, net_path, con_path in zip(
+        p.runs, i.simulations, i.networks, i.connectomes, strict=True
+    ):
+        sim, _ = io.load_simulation_packed(sim_path)
+        net = NetworkSpec.from_json(Path(net_path).read_text(), where=net_path)
+        t = input_shares_of_batch(
+            sim,
+            Connectome.load(con_path),
+            net,
+            monitor_period_ms=p.monitor_period_ms,
+            transient_s=p.transient_s,
+        )
+        keys = {"subject": subject, "preset": preset, "G": float(G), "seed": int(sim["seeds"][0])}
+        tables.append(t.assign(**keys)[[*keys, *t.columns]])
+        log.info(
+            "%s %s G=%s: mossy shares %s",
+            subject,
+            preset,
+            G,
+            t[t["input"] == "mossy"]["share"].round(3).tolist(),
+        )
+    write_table(pd.concat(tables, ignore_index=True), snakemake.output.table)
+
+
+run(main, snakemake)  # noqa: F821 - injected by Snakemake
