@@ -1,7 +1,8 @@
 """Rule tune_fic: feedback inhibition control of one subject x model variant x G (cmftvb.fic.tune:
 per-node J_i putting every Wong-Wang node at the preset's target rate). A G label 'r0.9' is
 0.9 x the subject's reference G* (cmftvb.gstar.absolute_G); a G at or above the variant's G*
-is tuned but warned about (its FIC state is unstable). Output: cmftvb.fic.FicResult (npz)."""
+(from the G* record, or for an absolute G from the Jacobian at the FIC state) is tuned but
+warned about (its FIC state is unstable). Output: cmftvb.fic.FicResult (npz)."""
 
 from pathlib import Path
 
@@ -18,11 +19,16 @@ def main(snakemake, log):
     connectome = Connectome.load(snakemake.input.connectome)
     where = snakemake.input.network
     network = NetworkSpec.from_json(Path(where).read_text(), where=where)
-    record = io.read_json(snakemake.input.critical_G)
-    G = gstar.absolute_G(w.G, record)
-    if warning := gstar.above_critical(G, record, w.model):
+    if "critical_G" in dict(snakemake.input.items()):  # a fraction of the reference G*
+        record = io.read_json(snakemake.input.critical_G)
+        G = gstar.absolute_G(w.G, record)
+        result = fic.tune(connectome, network, G)
+        warning = gstar.above_critical(G, record, w.model)
+    else:
+        result = fic.tune(connectome, network, gstar.absolute_G(w.G))
+        warning = gstar.instability_warning(connectome, network, result)
+    if warning:
         log.warning("%s", warning)
-    result = fic.tune(connectome, network, G)
     meta = {**result.meta(), "G_label": w.G, "provenance": io.provenance(snakemake.config)}
     io.save_npz(snakemake.output[0], result.to_arrays(), meta)
     ww = result.J_i[np.isfinite(result.J_i)]

@@ -189,6 +189,15 @@ def test_fic_initial_is_the_fixed_point(conn, nets):
     assert set(hom) == {"S_E", "S_I"}
 
 
+def test_instability_warning_matches_the_G_star_search(conn, nets, record):
+    """One Jacobian at the FIC state says what the G* bisection says: stable below, not above."""
+    for name, net in nets.items():
+        g = record["variants"][name]
+        assert gstar.instability_warning(conn, net, fic.tune(conn, net, 0.97 * g)) == ""
+        msg = gstar.instability_warning(conn, net, fic.tune(conn, net, 1.03 * g))
+        assert f"at or above G* of {name}-corrected" in msg and "\n" not in msg
+
+
 # ------------------------------------------------------------------ the run's coupling
 def test_run_coupling_relative_label(conn, nets, record):
     net = nets["homogeneous"]

@@ -216,9 +216,12 @@ def test_coherence_between_nodes_is_scipy_coherence(with_roles):
 
 
 def test_without_roles_no_coherence_between_nodes(result):
+    from cmftvb.signals import regime
+
     _, arrays, features = result
     assert nm.NODE_COHERENCE not in arrays
-    assert not (features["region"] == "global").any()
+    # the only whole-run rows are the regime check's
+    assert set(features[features["region"] == "global"]["metric"]) == set(regime.REGIME_METRICS)
 
 
 def test_ephys_bold_is_the_correlation_of_the_kernel_bold(with_roles):

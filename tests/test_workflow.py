@@ -65,7 +65,7 @@ def expected_jobs(cfg: dict, n_subjects: int) -> dict[str, int]:
     fic_presets = [p for p in presets if fic_on(p, cfg["network"]["overrides"])]
     return {
         # FIC presets: G* per subject x preset, J_i per subject x variant x G
-        "critical_G": n_subjects * len(fic_presets),
+        "critical_G": n_subjects * len(fic_presets) * bool(sim.get("G_relative")),
         "tune_fic": n_subjects * len(cfg["network"]["models"]) * len(fic_presets) * n_G,
         "prepare_connectome": n_subjects,
         "prepare_empirical": n_subjects,
@@ -140,8 +140,9 @@ def test_bad_config_stops_with_key_in_message(tmp_path, text, message):
 
 
 def test_absolute_G_under_fic_tunes_and_relative_G_runs_at_fractions(tmp_path):
-    """An FIC preset at absolute G still gets its G* (for the warning) and a J_i per run; with
-    simulation.G_relative the runs are named by fraction and read the subject's G*."""
+    """An FIC preset at absolute G gets a J_i per run but no G* search (tune_fic checks the
+    stability at its G); with simulation.G_relative the runs are named by fraction and read the
+    subject's G*."""
     cfg = tmp_path / "abs.yaml"
     cfg.write_text(
         "cohort:\n  subjects: ['101309']\nsimulation:\n  G: [0.3, 0.45]\n  G_relative: []\n"
@@ -149,7 +150,7 @@ def test_absolute_G_under_fic_tunes_and_relative_G_runs_at_fractions(tmp_path):
     res = snakemake(tmp_path, "results/study/fitness.tsv", "-n", "--configfile", str(cfg))
     assert res.returncode == 0, res.stderr + res.stdout
     counts = job_counts(res.stdout)
-    assert counts["critical_G"] == 1 and counts["tune_fic"] == 4 and counts["simulate"] == 4
+    assert "critical_G" not in counts and counts["tune_fic"] == 4 and counts["simulate"] == 4
     assert "results/fic/101309/cmf-corrected/G0.45.npz" in res.stdout
     rel = tmp_path / "rel.yaml"
     rel.write_text("cohort:\n  subjects: ['101309']\nsimulation:\n  G_relative: [0.7]\n")

@@ -49,6 +49,7 @@ __all__ = [
     "fic_on",
     "fic_initial",
     "format_G_label",
+    "instability_warning",
     "j_i_for_engine",
     "parse_G_label",
     "require_fic_for_relative",
@@ -288,3 +289,24 @@ def fic_initial(fic_result: Any) -> dict[str, float]:
     if "S_E" not in out or "S_I" not in out:
         raise CmftvbError("FIC result: no Wong-Wang node with a finite S_E and S_I")
     return out
+
+
+def instability_warning(connectome: Any, network: Any, fic_result: Any) -> str:
+    """A one-line warning when the FIC state of ``fic_result`` (tuned at its G) is unstable:
+    the leading eigenvalue of the delay-free Jacobian there (:func:`cmftvb.fic.jacobian`) has
+    a non-negative real part, i.e. G is at or above this network's G* (one eigenvalue
+    crossing, :func:`cmftvb.fic.critical_G`); an empty string otherwise. For an absolute G,
+    this needs no G* search (one Jacobian)."""
+    from cmftvb import fic
+
+    J = fic.jacobian(connectome, network, fic_result.G, fic_result)
+    with fic._one_blas_thread():
+        ev = np.linalg.eigvals(J)
+    lead = complex(ev[np.argmax(ev.real)])
+    if lead.real < 0:
+        return ""
+    return (
+        f"G {fic_result.G:g} is at or above G* of {network.model}-{network.preset} (leading "
+        f"eigenvalue {lead.real:.3g} per ms at the FIC state): the FIC resting state is "
+        "unstable there and the run will leave it"
+    )

@@ -3,7 +3,8 @@
 # variant and the reference G* (their minimum: both models of a subject then run at the same
 # absolute G, which common random numbers need); per subject x variant x G, the per-node J_i
 # that puts every Wong-Wang node at the FIC target rate. A G label 'r0.9' means 0.9 x the
-# reference G* (simulation.G_relative).
+# reference G* (simulation.G_relative); an absolute G needs no G* record: its tune_fic job
+# checks the stability of the FIC state at that G (one Jacobian) and warns above G*.
 
 
 rule critical_G:
@@ -28,9 +29,9 @@ rule critical_G:
 
 rule tune_fic:
     input:
+        unpack(critical_g_input),
         connectome=subject_path("connectomes", "npz"),
         network=network_path(),
-        critical_G=critical_g_path(),
     output:
         fic_path(),
     log:

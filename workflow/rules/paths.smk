@@ -47,16 +47,20 @@ def critical_g_path(subject="{subject}", preset="{preset}"):
     return f"{RESULTS}/fic/{subject}/{preset}/critical_G.json"
 
 
+def critical_g_input(wildcards):
+    """The subject's G* record, for a G label relative to it ('r0.9'; none for absolute G)."""
+    if not str(wildcards.G).startswith("r"):
+        return {}
+    return {"critical_G": critical_g_path(wildcards.subject, wildcards.preset)}
+
+
 def fic_inputs(wildcards):
-    """Extra inputs of a run under an FIC preset: its FIC state and the subject's G* record
-    (none when the preset has FIC off)."""
+    """Extra inputs of a run under an FIC preset: its FIC state and, for a relative G, the
+    subject's G* record (none when the preset has FIC off)."""
     if wildcards.preset not in FIC_PRESETS:
         return {}
     w = wildcards
-    return {
-        "fic": fic_path(w.subject, w.model, w.preset, w.G),
-        "critical_G": critical_g_path(w.subject, w.preset),
-    }
+    return {"fic": fic_path(w.subject, w.model, w.preset, w.G), **critical_g_input(w)}
 
 
 def log_path(rule, name):
