@@ -28,19 +28,21 @@ include: "workflow/rules/paths.smk"
 include: "workflow/rules/resources.smk"
 
 
-# Wildcard patterns come from the package (model variants, presets, the subject id pattern):
+# Wildcard patterns come from the package (model variants, presets, the subject id pattern, G
+# labels: absolute '2' or a fraction of the subject's G* 'r0.9', cmftvb.gstar):
 # file-name wildcards hold no slash and no dot-dot, so no output can leave results/.
 wildcard_constraints:
     subject=SUBJECT_RE,
     model=VARIANT_RE,
     preset=PRESET_RE,
-    G=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
+    G=gstar.G_LABEL_RE,
     seeds="[0-9]+(_[0-9]+)*",
 
 
 include: "workflow/rules/download.smk"
 include: "workflow/rules/connectome.smk"
 include: "workflow/rules/substitution.smk"
+include: "workflow/rules/fic.smk"
 include: "workflow/rules/simulation.smk"
 include: "workflow/rules/signals.smk"
 include: "workflow/rules/fitness.smk"

@@ -1,24 +1,28 @@
 """Rule fitness: score the runs of one simulation batch, seed by seed, against the subject's
 empirical BOLD (cmftvb.fitness.score_batch: global FC fit and FCD KS distance, region-wise
 errors on the nodes with empirical data, electrophysiological features summarised per role
-group). Outputs: the tidy table (TSV; columns subject, model, preset, G, seed, metric, region,
-value) and the simulated FC used (``cmftvb.io.FC``).
+group; the regime rows of the signals step; the subject's noise ceiling at the run's length).
+Outputs: the tidy table (TSV; columns subject, model, preset, G, G_abs, seed, metric, region,
+value; G is a fraction of G* under simulation.G_relative, G_abs the absolute coupling) and the
+simulated FC used (``cmftvb.io.FC``).
 """
 
 import numpy as np
 from _adapter import read_table, run, write_table
 
-from cmftvb import fitness, io
+from cmftvb import fitness, gstar, io
 from cmftvb.connectome import Connectome
 
 
 def main(snakemake, log):
     w = snakemake.wildcards
-    sig, _ = io.load_tagged(snakemake.input.signals, io.SIGNALS)
+    sig, sig_meta = io.load_tagged(snakemake.input.signals, io.SIGNALS)
     emp, _ = io.load_tagged(snakemake.input.empirical, io.EMPIRICAL)
     con = Connectome.load(snakemake.input.connectome)
     features = read_table(snakemake.input.features)
-    keys = {"subject": w.subject, "model": w.model, "preset": w.preset, "G": float(w.G)}
+    G, _ = gstar.parse_G_label(w.G)  # the study table's G: absolute or a fraction of G*
+    keys = {"subject": w.subject, "model": w.model, "preset": w.preset, "G": G}
+    keys[fitness.G_ABS] = float(sig_meta.get("G_abs", G))
     table, fcs = fitness.score_batch(
         sig, features, emp, con, keys=keys, **dict(snakemake.params.items())
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from _adapter import run, write_table
 
-from cmftvb import io
+from cmftvb import gstar, io
 from cmftvb.connectome import Connectome
 from cmftvb.network import NetworkSpec
 from cmftvb.signals.article import input_shares_of_batch
@@ -30,7 +30,8 @@ def main(snakemake, log):
             monitor_period_ms=p.monitor_period_ms,
             transient_s=p.transient_s,
         )
-        keys = {"subject": subject, "preset": preset, "G": float(G), "seed": int(sim["seeds"][0])}
+        G_value = gstar.parse_G_label(G)[0]  # as the study table: absolute or a fraction of G*
+        keys = {"subject": subject, "preset": preset, "G": G_value, "seed": int(sim["seeds"][0])}
         tables.append(t.assign(**keys)[[*keys, *t.columns]])
         log.info(
             "%s %s G=%s: mossy shares %s",

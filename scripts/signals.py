@@ -10,14 +10,14 @@ through the hemodynamic model, with the BOLD of each cerebellar-cortex node
 
 from _adapter import run, write_table
 
-from cmftvb import io
+from cmftvb import gstar, io
 from cmftvb.connectome import Connectome
 from cmftvb.signals import ephys_bold_batch, run_signals
 
 
 def main(snakemake, log):
     w = snakemake.wildcards
-    sim, _ = io.load_simulation_packed(snakemake.input.simulation)
+    sim, sim_meta = io.load_simulation_packed(snakemake.input.simulation)
     roles = Connectome.load(snakemake.input.connectome).roles
     params = dict(snakemake.params.items())
     arrays, features = run_signals(sim, roles=roles, **params)
@@ -31,7 +31,8 @@ def main(snakemake, log):
         "subject": w.subject,
         "model": w.model,
         "preset": w.preset,
-        "G": float(w.G),
+        "G": gstar.parse_G_label(w.G)[0],  # as in the study table: absolute or fraction of G*
+        "G_abs": float(sim_meta["G"]),
         "seeds": seeds,
         "bold_model": snakemake.params.bold_model,
         "units": {"bold": "1", "psd": "normalised to max", "psdabs": "Hz^2/Hz", "rates": "Hz"},

@@ -1,14 +1,17 @@
 """Rule simulate: integrate one subject x model variant x G for a batch of seeds
-(cmftvb.batch.simulate_batch) and save it in the workflow's layout
-(``cmftvb.io.SIMULATION_PACKED``: per variable only the nodes that have it, float32)."""
+(cmftvb.batch.simulate_batch; under an FIC preset with the FIC J_i, from the FIC fixed point,
+and a G label 'r0.9' as 0.9 x the subject's reference G*: cmftvb.batch.run_coupling) and save
+it in the workflow's layout (``cmftvb.io.SIMULATION_PACKED``: per variable only the nodes that
+have it, float32)."""
 
 from pathlib import Path
 
 from _adapter import run
 
 from cmftvb import io
-from cmftvb.batch import simulate_batch
+from cmftvb.batch import run_coupling, simulate_batch
 from cmftvb.connectome import Connectome
+from cmftvb.fic import FicResult
 from cmftvb.network import NetworkSpec
 
 
@@ -18,10 +21,16 @@ def main(snakemake, log):
     where = snakemake.input.network
     network = NetworkSpec.from_json(Path(where).read_text(), where=where)
     seeds = [int(s) for s in w.seeds.split("_")]
+    fic_inputs = {}
+    if "fic" in dict(snakemake.input.items()):
+        fic_inputs["fic_result"] = FicResult.from_saved(*io.load_npz(snakemake.input.fic))
+        fic_inputs["critical"] = io.read_json(snakemake.input.critical_G)
+    G, fic_kwargs, g_meta = run_coupling(w.G, network, **fic_inputs)
     result, meta = simulate_batch(
         connectome,
         network,
-        G=float(w.G),
+        G=G,
+        **fic_kwargs,
         seeds=seeds,
         duration_ms=p.duration_ms,
         dt_ms=p.dt_ms,
@@ -31,6 +40,7 @@ def main(snakemake, log):
         engine=p.engine,
         subject=w.subject,
     )
+    meta.update(g_meta)
     meta["provenance"] = io.provenance(snakemake.config, subject=w.subject, seed=seeds, G=meta["G"])
     io.save_simulation_packed(
         snakemake.output[0],

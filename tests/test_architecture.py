@@ -34,6 +34,7 @@ PREFIXES = (
     ("network", "network"),
     ("models", "network"),  # local models are parts of the network
     ("fic", "network"),  # feedback inhibition control tunes a network's J_i before it runs
+    ("gstar", "network"),  # G relative to the FIC state's critical coupling G*
     ("engine", "engine"),
     ("batch", "engine"),  # one workflow batch of the engine
     ("signals", "signals"),

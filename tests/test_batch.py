@@ -85,3 +85,12 @@ def test_config_overrides_the_preset_noise_and_speed(calls):
     run(noise_sigma=0.0, speed=5)
     kwargs = calls[0][2]
     assert kwargs["noise_sigma"] == 0.0 and kwargs["speed"] == 5.0
+
+
+def test_J_i_and_initial_are_forwarded_only_when_given(calls):
+    run()
+    # the engine's defaults: the preset's scalar J_i and random initial history
+    assert "J_i" not in calls[0][2] and "initial" not in calls[0][2]
+    J_i = np.array([0.9, 1.1, 1.0, 1.2])
+    run(J_i=J_i, initial={"S_E": 0.16, "S_I": 0.5})
+    assert calls[1][2]["J_i"] is J_i and calls[1][2]["initial"] == {"S_E": 0.16, "S_I": 0.5}

@@ -257,8 +257,9 @@ def test_diverging_run_fails_its_job_and_spares_the_study_table(tmp_path):
     config = study_config(
         tmp_path,
         cohort={"subjects": ["101309"]},
-        network={"overrides": {"crbl.T": 1.0e-300}},
-        simulation={"G": [2.0]},
+        # FIC off and an absolute G (as before issue 10): the divergence is the simulation's
+        network={"overrides": {"crbl.T": 1.0e-300, "wongwang.fic": False}},
+        simulation={"G": [2.0], "G_relative": []},
     )
     wd = tmp_path / "wd"
     r = snakemake(wd, config, "--keep-going", "results/study/fitness.tsv")

@@ -229,7 +229,12 @@ def test_score_batch_scores_each_seed_like_run_table():
     features = pd.concat([_features(1), _features(2)], ignore_index=True)
     table, fcs = F.score_batch(sig, features, emp, _Con(), keys=KEYS, **OPTIONS)
     assert fcs.shape == (2, 4, 4)
-    assert list(table.columns) == F.TABLE_COLUMNS
+    # G_abs (the absolute coupling; here G itself) follows G
+    assert list(table.columns) == ["subject", "model", "preset", "G", F.G_ABS, *F.TABLE_COLUMNS[4:]]
+    assert set(table[F.G_ABS]) == {1.5}
+    table = table.drop(columns=F.G_ABS)
+    # 400 simulated volumes, 300 empirical ones: no noise ceiling at that length
+    assert F.NOISE_CEILING_METRIC not in set(table.metric)
     assert F.fcd_steps(0.72, 20.0, 1.44) == (28, 2)
     for k, seed in enumerate((1, 2)):
         # the simulated BOLD is band-passed like the empirical one: scipy's Butterworth here
@@ -261,8 +266,63 @@ def test_score_batch_without_empirical_bold_gives_features_only():
     sig = _signals(rng, seeds=(7,))
     emp = {"bold": np.zeros((0, 2)), "tr_s": np.float64(0.72)}
     table, _ = F.score_batch(sig, _features(7), emp, _Con(), keys=KEYS, **OPTIONS)
-    assert not table.metric.isin(["fc_fit", "fcd_ks", "bold_mae"]).any()
+    assert not table.metric.isin(["fc_fit", "fcd_ks", "bold_mae", F.NOISE_CEILING_METRIC]).any()
     assert len(table) == 10 and set(table.seed) == {7} and set(table.G) == {1.5}
+    assert set(table[F.G_ABS]) == {1.5}
+
+
+def _segment_fit_by_hand(e, n):
+    """Mean over non-overlapping n-volume segments of r(upper FC of the segment, upper FC of
+    the whole session), with numpy only."""
+    iu = np.triu_indices(e.shape[1], 1)
+    full = np.corrcoef(e.T)[iu]
+    fits = [
+        np.corrcoef(np.corrcoef(e[s : s + n].T)[iu], full)[0, 1]
+        for s in range(0, len(e) - n + 1, n)
+    ]
+    return float(np.mean(fits))
+
+
+def test_score_batch_adds_the_noise_ceiling_at_the_simulated_length_and_G_abs():
+    class Con3(_Con):
+        has_empirical = np.array([True, True, True, False])
+
+    rng = np.random.default_rng(8)
+    sig = _signals(rng, T=100)
+    # empirical BOLD with a shared component: 4 segments of 100 volumes (50 left over)
+    z = rng.standard_normal((450, 1))
+    emp = {"bold": z * [1.0, 0.6, 0.3] + rng.standard_normal((450, 3)), "tr_s": np.float64(0.72)}
+    features = pd.concat([_features(1), _features(2)], ignore_index=True)
+    keys = {**KEYS, "G": 0.9, F.G_ABS: 0.4437}
+    table, _ = F.score_batch(sig, features, emp, Con3(), keys=keys, **OPTIONS)
+    assert set(table.G) == {0.9} and set(table[F.G_ABS]) == {0.4437}
+    ceil = table[table.metric == F.NOISE_CEILING_METRIC]
+    assert list(ceil.seed) == [1, 2] and set(ceil.region) == {"global"}
+    expected = _segment_fit_by_hand(emp["bold"], 100)
+    assert np.isfinite(expected)
+    np.testing.assert_allclose(ceil.value, expected, rtol=1e-12)
+
+
+def test_ceiling_rows_by_hand():
+    rng = np.random.default_rng(9)
+    z = rng.standard_normal((500, 1))
+    e = z * np.array([1.0, 0.5, 0.2, 0.0, 0.8]) + rng.standard_normal((500, 5))
+    rows = F.ceiling_rows(e, 120, "s1")
+    assert list(rows.columns) == ["metric", "region", "value"]
+    assert list(rows.metric) == [F.NOISE_CEILING_METRIC] and list(rows.region) == ["global"]
+    assert rows.value.iloc[0] == pytest.approx(_segment_fit_by_hand(e, 120), rel=1e-12)
+    assert F.ceiling_rows(e, 501).empty  # longer than the session: not computed
+    assert F.ceiling_rows(np.zeros((0, 5)), 120).empty  # no empirical BOLD
+
+
+def test_summarise_features_passes_whole_run_rows_through():
+    reg = pd.DataFrame(
+        {"seed": 1, "metric": ["regime_SE_saturated_share"], "region": ["global"], "value": [0.25]}
+    )
+    out = F.summarise_features(pd.concat([_features(), reg], ignore_index=True), LABELS, ROLES)
+    hit = out[out.region == "global"]
+    assert list(hit.metric) == ["regime_SE_saturated_share"] and list(hit.value) == [0.25]
+    assert len(out) == len(F.summarise_features(_features(), LABELS, ROLES)) + 1
 
 
 def test_score_batch_refuses_mismatched_tr():
@@ -283,6 +343,12 @@ def test_study_table_concatenates_and_sorts():
     out = F.study_table([run("b", 1, 0.5), run("a", 2, 0.25), run("a", 1, np.nan)])
     assert list(zip(out.subject, out.seed, strict=True)) == [("a", 1), ("a", 2), ("b", 1)]
     assert np.isnan(out.value[0]) and out.value[1] == 0.25 and out.value.dtype == float
+    assert list(out.columns) == F.TABLE_COLUMNS
+    # G_abs is kept, after G, when every run table has it
+    both = [run("b", 1, 0.5).assign(G_abs=0.7), run("a", 1, 0.1).assign(G_abs=0.6)]
+    out = F.study_table(both)
+    assert list(out.columns[:5]) == ["subject", "model", "preset", "G", F.G_ABS]
+    assert list(out[F.G_ABS]) == [0.6, 0.7]
 
 
 def test_prepare_empirical_from_a_bold_table(tmp_path):

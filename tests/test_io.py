@@ -208,6 +208,9 @@ def test_job_manifest_and_its_path(tmp_path):
         io.manifest_path(log) == tmp_path / "results" / "provenance" / "fitness" / "s1" / "run.json"
     )
     assert io.manifest_path(tmp_path / "elsewhere.log") is None
+    # a G label relative to the subject's G* (simulation.G_relative)
+    rel = io.job_manifest("simulate", {"G": "r0.9", "seeds": "1"}, [], None)["provenance"]
+    assert rel["G_relative"] == 0.9 and "G" not in rel
 
 
 def test_read_best_g(tmp_path):

@@ -44,6 +44,8 @@ def batch(seeds=(5, 6), seconds=20.0):
         "GrC": grc.astype(np.float32),
         "nodes_GrC": np.array([1, 2]),
         "bold_input": (0.5 + 0.1 * rng.standard_normal((S, T, 3))).astype(np.float32),
+        "S_E": (0.2 + 0.01 * rng.standard_normal((S, T, 2))).astype(np.float32),
+        "nodes_S_E": np.array([0, 1]),
     }
 
 
@@ -104,16 +106,17 @@ def test_rates_dominant_frequencies_and_coherence(result):
         expected = cxy[(fc >= lo) & (fc < hi)].mean()
         assert f[(seed, "coh_r_E_GrC_beta", "B")] == pytest.approx(expected, rel=1e-10)
     # every feature of every seed: rows per population node (band x 3, rate, rhythm features,
-    # band powers) + coherence
+    # band powers) + coherence + the three regime shares (Wong-Wang band, S_E saturation,
+    # cerebellar ranges)
     n_band = len(BANDS)
-    per_seed = (2 + 2) * (3 * n_band + 1 + len(nm.RHYTHM_FEATURES) + n_band) + n_band
+    per_seed = (2 + 2) * (3 * n_band + 1 + len(nm.RHYTHM_FEATURES) + n_band) + n_band + 3
     assert len(features) == 2 * per_seed
     assert list(features.columns) == ["seed", "metric", "region", "value"]
 
 
 def test_each_seed_is_independent_of_its_batch(result):
     sim, arrays, features = result
-    one = {k: (v[1:] if k in ("r_E", "GrC", "bold_input") else v) for k, v in sim.items()}
+    one = {k: (v[1:] if k in ("r_E", "GrC", "S_E", "bold_input") else v) for k, v in sim.items()}
     one["seeds"] = np.array([6])
     alone, alone_features = run_signals(one, 0.72, **OPTIONS)
     np.testing.assert_array_equal(alone["bold"][0], arrays["bold"][1])
@@ -213,9 +216,12 @@ def test_coherence_between_nodes_is_scipy_coherence(with_roles):
 
 
 def test_without_roles_no_coherence_between_nodes(result):
+    from cmftvb.signals import regime
+
     _, arrays, features = result
     assert nm.NODE_COHERENCE not in arrays
-    assert not (features["region"] == "global").any()
+    # the only whole-run rows are the regime check's
+    assert set(features[features["region"] == "global"]["metric"]) == set(regime.REGIME_METRICS)
 
 
 def test_ephys_bold_is_the_correlation_of_the_kernel_bold(with_roles):
@@ -263,3 +269,41 @@ def test_summarise_features_passes_global_rows():
     out = summarise_features(feats, ["A", "B", "C"], ROLES)
     got = dict(zip(zip(out["metric"], out["region"], strict=True), out["value"], strict=True))
     assert got == {("coh_nodes_floor", "global"): 0.1, ("GrC_dominant_hz", "crbl_cortex"): 5.0}
+
+
+# ------------------------------------------------------------------- regime check
+def test_regime_rows_of_each_lane_by_hand():
+    """Shares computed here from the time means after the transient: node A's r_E mean is
+    5 Hz (inside a 1-10 Hz band), node B's 15 Hz; node B's S_E saturates in seed 4; the GrC
+    shares against physiology.yaml's range are computed here from the means (kHz -> Hz)."""
+    from cmftvb.signals import regime
+    from cmftvb.signals.ephys import physiological_ranges
+
+    sim = batch(seeds=(3, 4), seconds=6.0)
+    sim["r_E"][:, :, 1] += 10.0  # node B at 15 Hz on average
+    sim["S_E"][1, :, 1] = 0.95  # seed 4: node B saturated
+    sim["GrC"][0, :, 1] = 0.002  # seed 3: node C's GrC at 2 Hz
+    _, features = run_signals(sim, 0.72, **{**OPTIONS, "regime_band_hz": (1.0, 10.0)})
+    reg = features[features.metric.str.startswith("regime_")]
+    assert set(reg.region) == {"global"} and len(reg) == 2 * 3
+    skip = int(OPTIONS["ephys_transient_s"] * 1000 / DT_MS)
+    lo, hi = physiological_ranges()["GrC"]["low_hz"], physiological_ranges()["GrC"]["high_hz"]
+    for k, seed in enumerate((3, 4)):
+        got = reg[reg.seed == seed].set_index("metric")["value"]
+        r = sim["r_E"][k].astype(np.float64)[skip:].mean(axis=0)
+        s = sim["S_E"][k].astype(np.float64)[skip:].mean(axis=0)
+        g = 1000.0 * sim["GrC"][k].astype(np.float64)[skip:].mean(axis=0)
+        assert got[regime.REGIME_WW_OUT_OF_BAND] == np.mean((r < 1.0) | (r > 10.0)) == 0.5
+        assert got[regime.REGIME_SE_SATURATED] == np.mean(s > 0.9) == [0.0, 0.5][k]
+        assert got[regime.REGIME_CRBL_OUT_OF_RANGE] == pytest.approx(np.mean((g < lo) | (g > hi)))
+    # a narrower band puts node A outside too
+    _, narrow = run_signals(sim, 0.72, **{**OPTIONS, "regime_band_hz": (6.0, 20.0)})
+    share = narrow[narrow.metric == regime.REGIME_WW_OUT_OF_BAND]["value"]
+    assert list(share) == [0.5, 0.5]  # A (5 Hz) outside, B (15 Hz) inside
+
+
+def test_regime_check_needs_wong_wang_gating():
+    sim = batch(seeds=(1,), seconds=6.0)
+    del sim["S_E"], sim["nodes_S_E"]
+    with pytest.raises(CmftvbError, match="no Wong-Wang r_E and S_E"):
+        run_signals(sim, 0.72, **OPTIONS)

@@ -23,6 +23,8 @@ import numpy as np
 import pytest
 import yaml
 
+from cmftvb.gstar import fic_on
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
@@ -58,8 +60,13 @@ def expected_jobs(cfg: dict, n_subjects: int) -> dict[str, int]:
     presets = cfg["network"]["presets"]
     specified = set(presets) | set(cfg["network"].get("spec_presets", ["corrected", "published"]))
     batches = -(-len(sim["seeds"]) // sim["seeds_per_job"])
-    jobs = n_subjects * variants * len(sim["G"]) * batches
+    n_G = len(sim.get("G_relative") or sim["G"])
+    jobs = n_subjects * variants * n_G * batches
+    fic_presets = [p for p in presets if fic_on(p, cfg["network"]["overrides"])]
     return {
+        # FIC presets: G* per subject x preset, J_i per subject x variant x G
+        "critical_G": n_subjects * len(fic_presets) * bool(sim.get("G_relative")),
+        "tune_fic": n_subjects * len(cfg["network"]["models"]) * len(fic_presets) * n_G,
         "prepare_connectome": n_subjects,
         "prepare_empirical": n_subjects,
         "build_network": n_subjects * len(cfg["network"]["models"]) * len(specified),
@@ -73,7 +80,12 @@ def expected_jobs(cfg: dict, n_subjects: int) -> dict[str, int]:
 
 @pytest.mark.parametrize(
     "name,n_subjects",
-    [("config.yaml", 7), ("configs/tiny.yaml", 2), ("configs/article.yaml", 1)],
+    [
+        ("config.yaml", 7),
+        ("configs/tiny.yaml", 2),
+        ("configs/article.yaml", 1),
+        ("configs/published.yaml", 1),
+    ],
 )
 def test_dry_run(tmp_path, name, n_subjects):
     res = snakemake(tmp_path, "-n", "--configfile", str(ROOT / name))
@@ -81,8 +93,10 @@ def test_dry_run(tmp_path, name, n_subjects):
     counts = job_counts(res.stdout)
     cfg = load(name)
     for rule, n in expected_jobs(cfg, n_subjects).items():
-        assert counts.get(rule) == n, (rule, counts)
+        assert counts.get(rule, 0) == n, (rule, counts)
     assert counts.get("download_sample", 0) == (cfg["cohort"]["source"] == "sample")
+    if cfg["simulation"]["G_relative"]:  # fractions of G*: the run names say so
+        assert "Gr" + str(cfg["simulation"]["G_relative"][0]) in res.stdout
     assert counts.get("fig_node_curves") == 1
     assert counts.get("fig_connectome") == n_subjects
     assert counts.get("all") == 1
@@ -106,6 +120,13 @@ BAD_CONFIGS = [
     ("cohort:\n  source: openneuro\n", "config key 'cohort.source': 'openneuro' is not one of"),
     ("cohort:\n  subjects: ['../x']\n", "config key 'cohort.subjects.0'"),
     ("signals:\n  bold_model: kernel\n", "config key 'signals.bold_model'"),
+    (
+        "network:\n  presets: [corrected, published]\n",
+        "config key 'simulation.G_relative': fractions of G* need feedback inhibition control, "
+        "but preset 'published' has wongwang.fic false",
+    ),
+    ("simulation:\n  G_relative: [0.5, -1]\n", "config key 'simulation.G_relative.1'"),
+    ("signals:\n  regime_band_hz: [1]\n", "config key 'signals.regime_band_hz'"),
 ]
 
 
@@ -116,6 +137,40 @@ def test_bad_config_stops_with_key_in_message(tmp_path, text, message):
     res = snakemake(tmp_path, "-n", "--configfile", str(bad))
     assert res.returncode != 0
     assert message in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+def test_absolute_G_under_fic_tunes_and_relative_G_runs_at_fractions(tmp_path):
+    """An FIC preset at absolute G gets a J_i per run but no G* search (tune_fic checks the
+    stability at its G); with simulation.G_relative the runs are named by fraction and read the
+    subject's G*."""
+    cfg = tmp_path / "abs.yaml"
+    cfg.write_text(
+        "cohort:\n  subjects: ['101309']\nsimulation:\n  G: [0.3, 0.45]\n  G_relative: []\n"
+    )
+    res = snakemake(tmp_path, "results/study/fitness.tsv", "-n", "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr + res.stdout
+    counts = job_counts(res.stdout)
+    assert "critical_G" not in counts and counts["tune_fic"] == 4 and counts["simulate"] == 4
+    assert "results/fic/101309/cmf-corrected/G0.45.npz" in res.stdout
+    rel = tmp_path / "rel.yaml"
+    rel.write_text("cohort:\n  subjects: ['101309']\nsimulation:\n  G_relative: [0.7]\n")
+    target = "results/simulations/101309/cmf-corrected/Gr0.7/seeds1.npz"
+    res = snakemake(tmp_path, target, "-n", "--configfile", str(rel))
+    assert res.returncode == 0, res.stderr + res.stdout
+    counts = job_counts(res.stdout)
+    assert counts == {
+        "prepare_connectome": 1,
+        "build_network": 2,  # the G* record needs both variants
+        "critical_G": 1,
+        "tune_fic": 1,
+        "simulate": 1,
+        "total": 6,
+    }, counts
+    for path in (
+        "results/fic/101309/corrected/critical_G.json",
+        "results/fic/101309/cmf-corrected/Gr0.7.npz",
+    ):
+        assert path in res.stdout
 
 
 def test_duplicate_config_key_is_refused(tmp_path):
@@ -331,9 +386,20 @@ def test_tiny_study_end_to_end(tmp_path):
     assert set(table["subject"]) == set(subjects)
     assert set(table["model"]) == {"homogeneous", "cmf"}
     n_runs = table.groupby(["subject", "model", "preset", "G", "seed"]).ngroups
-    assert n_runs == len(subjects) * 2 * len(tiny["simulation"]["G"]) * 2
+    fractions = tiny["simulation"]["G_relative"]
+    assert n_runs == len(subjects) * 2 * len(fractions) * 2
     fit = table[(table.metric == "fc_fit") & (table.region == "global")]
     assert len(fit) == n_runs and fit["value"].between(-1, 1).all()
+    # G as fractions of each subject's G*, both models of a subject at the same absolute G
+    assert sorted(set(table["G"])) == sorted(fractions)
+    g_abs = table.groupby(["subject", "G"])["G_abs"].nunique()
+    assert (g_abs == 1).all() and (table["G_abs"] < table["G"]).all()  # G* < 1 here
+    for s in subjects:
+        assert (results / "fic" / s / "corrected" / "critical_G.json").is_file()
+    # a regime check and a noise ceiling in every run
+    for metric in ("regime_ww_out_of_band_share", "noise_ceiling_fc_fit"):
+        rows = table[(table.metric == metric) & (table.region == "global")]
+        assert len(rows) == n_runs, metric
     shares = pd.read_csv(results / "study" / "input_shares.tsv", sep="\t", dtype={"subject": str})
     assert set(shares["subject"]) == set(subjects)
     assert np.allclose(shares.groupby(["subject", "G", "input"])["share"].sum(), 1.0)

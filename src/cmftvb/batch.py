@@ -9,8 +9,13 @@ Monitored: population rates and the BOLD input variable averaged over ``monitor_
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
+
+from cmftvb import CmftvbError
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +54,19 @@ def simulate_batch(
     speed: float | None = None,
     engine: str = "numba",
     subject: str = "",
+    J_i: Any = None,
+    initial: Mapping[str, float] | None = None,
 ) -> tuple[Any, dict]:
     """Run one batch: (the engine's result, a meta record for the saved file).
 
     ``noise_sigma`` (per sqrt(ms)) and ``speed`` (mm/ms) default to the network preset's
     (``integration``); durations in ms. Each seed's random stream is keyed by (``subject``,
-    model, G, seed), as with ``cmftvb simulate``.
+    G, seed), as with ``cmftvb simulate`` (the same in every model variant: common random
+    numbers). ``J_i``: per-node inhibitory weight (nA, (N,)), e.g. from feedback inhibition
+    control (:func:`cmftvb.fic.j_i_for_engine`); forwarded to the engine only when given (else
+    the preset's scalar ``wongwang.J_i``). ``initial``: constant initial state per variable
+    (e.g. :func:`cmftvb.gstar.fic_initial`), forwarded only when given (else the preset's
+    random initial history).
     """
     from cmftvb.engine import simulate
 
@@ -88,6 +100,8 @@ def simulate_batch(
         subject=subject,
         progress=progress_logger(duration_ms),
         engine=engine,
+        **({} if J_i is None else {"J_i": J_i}),
+        **({} if initial is None else {"initial": dict(initial)}),
     )
     meta = {
         "subject": subject,
@@ -100,3 +114,63 @@ def simulate_batch(
         "network_summary": network.summary(),
     }
     return result, meta
+
+
+def run_coupling(
+    G_label: str,
+    network: Any,
+    *,
+    critical: dict | None = None,
+    fic_result: Any = None,
+) -> tuple[float, dict, dict]:
+    """The absolute G, the engine's FIC inputs and meta entries of one run (rule simulate).
+
+    ``G_label``: the run's G (:func:`cmftvb.gstar.parse_G_label`: absolute, or ``r<fraction>``
+    of the subject's reference G* in ``critical``, :func:`cmftvb.gstar.critical_G_record`).
+    ``fic_result``: the FIC state of this network at that G (:func:`cmftvb.fic.tune`), required
+    when the preset has FIC on; its G must be the run's. A G at or above the variant's G* is
+    logged as a warning (the FIC state is unstable there). Returns (G, engine keywords for
+    :func:`simulate_batch`: ``J_i`` (N,) (:func:`cmftvb.gstar.j_i_for_engine`) and ``initial``
+    (the FIC fixed point, :func:`cmftvb.gstar.fic_initial`) under FIC, else none; meta with
+    ``fic`` (whether FIC applies), ``initial``, ``G_label``, ``G_relative`` (fraction or None),
+    ``G_star`` (the variant's and the reference, or None)).
+    """
+    from cmftvb import fic, gstar
+
+    value, relative = gstar.parse_G_label(G_label)
+    G = gstar.absolute_G(G_label, critical)
+    engine_kwargs: dict[str, Any] = {}
+    if fic.fic_enabled(network):
+        if fic_result is None:
+            raise CmftvbError(
+                f"preset {network.preset!r} has FIC on (wongwang.fic) but no FIC result was given"
+            )
+        if not math.isclose(float(fic_result.G), G, rel_tol=1e-12, abs_tol=0.0):
+            raise CmftvbError(
+                f"FIC result tuned at G {float(fic_result.G):g}, but the run is at G {G:g}"
+            )
+        engine_kwargs["J_i"] = gstar.j_i_for_engine(fic_result, network)
+        engine_kwargs["initial"] = gstar.fic_initial(fic_result)
+        ww = engine_kwargs["J_i"][np.asarray(network.node_model) == "wongwang"]
+        log.info(
+            "FIC: J_i %.4g-%.4g nA (target %g Hz); start at the FIC state %s",
+            ww.min(),
+            ww.max(),
+            fic_result.target_hz,
+            {k: round(v, 6) for k, v in engine_kwargs["initial"].items()},
+        )
+    if critical is not None and (warning := gstar.above_critical(G, critical, network.model)):
+        log.warning("%s", warning)
+    meta = {
+        "fic": bool(engine_kwargs),
+        "initial": engine_kwargs.get("initial", "preset initial_history (random per seed)"),
+        "G_label": str(G_label),
+        "G_relative": value if relative else None,
+        "G_star": None
+        if critical is None
+        else {
+            "variant": critical["variants"].get(network.model),
+            "reference": critical["reference"],
+        },
+    }
+    return G, engine_kwargs, meta

@@ -689,3 +689,7 @@ def critical_G(
             f"G {hi:g}: {why_hi}"
         )
     return hi
+
+
+# The engine's per-node J_i of a FicResult; it lives beside the G* helpers of the runs.
+from cmftvb.gstar import j_i_for_engine  # noqa: E402, F401

@@ -58,6 +58,11 @@ FCD_WINDOW = 83
 FCD_STEP = 2
 
 TABLE_COLUMNS = ["subject", "model", "preset", "G", "seed", "metric", "region", "value"]
+#: Optional column of the fitness tables: the absolute coupling of the run when ``G`` is a
+#: fraction of the subject's G* (config ``simulation.G_relative``); equal to ``G`` otherwise.
+G_ABS = "G_abs"
+#: Region of the rows that describe a whole run (fc_fit, fcd_ks, regime, noise ceiling).
+GLOBAL = "global"
 
 
 def _bold(x, name: str) -> np.ndarray:
@@ -247,8 +252,8 @@ def summarise_features(features: pd.DataFrame, labels, roles) -> pd.DataFrame:
 
     ``features``: rows of the signals table (metric, region = node label, value) of one run;
     ``labels``/``roles``: the connectome's. Mean rates (``<pop>_rate_hz``) stay per node and
-    rows of region ``global`` (coherence between nodes) pass through; every other feature is
-    averaged over the nodes of each group of :data:`FEATURE_GROUPS` (region =
+    rows of region ``global`` (coherence between nodes, the regime check) pass through; every
+    other feature is averaged over the nodes of each group of :data:`FEATURE_GROUPS` (region =
     the group's name).
     """
     from cmftvb.connectome import ROLE_GROUPS
@@ -256,7 +261,7 @@ def summarise_features(features: pd.DataFrame, labels, roles) -> pd.DataFrame:
 
     kind = [getattr(parse_metric(m), "kind", None) for m in features["metric"]]
     is_rate = np.asarray([k == "rate" for k in kind], dtype=bool)
-    is_global = (features["region"] == "global").to_numpy()  # e.g. coherence between nodes
+    is_global = (features["region"] == GLOBAL).to_numpy()  # coherence between nodes, regime
     per_node = features[is_rate | is_global]
     rest = features[~is_rate & ~is_global]
     role_of = dict(zip(map(str, labels), map(str, roles), strict=True))
@@ -331,8 +336,11 @@ def score_batch(
     ``connectome``: the prepared connectome; ``keys``: subject, model, preset, G of the batch;
     the other options are the config section ``fitness`` (units in their names). The simulated
     BOLD is preprocessed like the empirical one when ``filter_simulated``; :func:`run_table` then
-    scores each seed, with :func:`summarise_features` appended. A subject without empirical
-    BOLD gets only the features. Returns (the batch's tidy table, the simulated FC (S, N, N)).
+    scores each seed, with :func:`summarise_features` and the subject's noise ceiling at the
+    simulated post-transient length (:func:`ceiling_rows`) appended. A subject without
+    empirical BOLD gets only the features. ``keys`` may hold ``G_abs``, the absolute coupling
+    when ``G`` is a fraction of G* (default ``G``); it becomes column :data:`G_ABS`. Returns
+    (the batch's tidy table, the simulated FC (S, N, N)).
     """
     tr_s = float(empirical["tr_s"])
     if abs(float(signals["tr_s"]) - tr_s) > 1e-9:
@@ -341,6 +349,9 @@ def score_batch(
             f"empirical at {tr_s} s"
         )
     window, step = fcd_steps(tr_s, fcd_window_s, fcd_step_s)
+    keys = dict(keys)
+    G_abs = float(keys.pop(G_ABS, keys["G"]))
+    ceiling = ceiling_rows(empirical["bold"], signals["bold"].shape[1], keys["subject"])
     tables, fcs = [], []
     for k, seed in enumerate(int(s) for s in signals["seeds"]):
         sim_bold = signals["bold"][k]
@@ -365,8 +376,9 @@ def score_batch(
                 has_empirical=connectome.has_empirical,
                 fcd_window=window,
                 fcd_step=step,
-                extra=extra,
+                extra=extra if ceiling.empty else pd.concat([extra, ceiling], ignore_index=True),
             )
+        table.insert(TABLE_COLUMNS.index("G") + 1, G_ABS, G_abs)
         for metric in ("fc_fit", "fcd_ks"):
             hit = table[(table.metric == metric) & (table.region == "global")]
             if len(hit):
@@ -377,9 +389,14 @@ def score_batch(
 
 
 def study_table(tables) -> pd.DataFrame:
-    """The study's tidy table from per-run tables (columns :data:`TABLE_COLUMNS`): rows
-    concatenated, ``value`` numeric, sorted by every column but ``value`` (stable)."""
-    table = pd.concat(list(tables), ignore_index=True)[TABLE_COLUMNS]
+    """The study's tidy table from per-run tables (columns :data:`TABLE_COLUMNS`, plus
+    :data:`G_ABS` after ``G`` when every table has it): rows concatenated, ``value`` numeric,
+    sorted by every column of :data:`TABLE_COLUMNS` but ``value`` (stable)."""
+    tables = list(tables)
+    columns = list(TABLE_COLUMNS)
+    if tables and all(G_ABS in t.columns for t in tables):
+        columns.insert(columns.index("G") + 1, G_ABS)
+    table = pd.concat(tables, ignore_index=True)[columns]
     table["value"] = pd.to_numeric(table["value"])
     return table.sort_values(TABLE_COLUMNS[:-1], kind="stable").reset_index(drop=True)
 
@@ -502,3 +519,41 @@ def noise_ceiling(emp_bold, n_volumes: int, *, mask=None, step: int | None = Non
         "sd": float(fits.std(ddof=1)) if k >= 2 else np.nan,
         "n_segments": int(k),
     }
+
+
+def ceiling_rows(emp_bold, n_volumes: int, subject: str = "") -> pd.DataFrame:
+    """The noise-ceiling row of a run (metric :data:`NOISE_CEILING_METRIC`, region ``global``).
+
+    ``emp_bold`` (T, n_emp): the subject's preprocessed empirical BOLD, only the nodes with
+    empirical data (a :data:`cmftvb.io.EMPIRICAL` file's ``bold``); ``n_volumes``: the
+    simulated post-transient BOLD length (volumes). The value is :func:`noise_ceiling`'s mean
+    over non-overlapping segments of that length. No row (an empty table) when the subject
+    has no empirical BOLD or fewer than ``n_volumes`` volumes of it (logged).
+    """
+    empty = pd.DataFrame(columns=["metric", "region", "value"])
+    e = np.asarray(emp_bold, dtype=np.float64)
+    if e.ndim != 2 or e.shape[0] == 0:
+        return empty
+    if not 3 <= int(n_volumes) <= e.shape[0]:
+        log.warning(
+            "noise ceiling of %s: %d simulated volumes but %d empirical ones; not computed",
+            subject,
+            int(n_volumes),
+            e.shape[0],
+        )
+        return empty
+    c = noise_ceiling(e, int(n_volumes))
+    log.info(
+        "noise ceiling of %s at %d volumes: fc_fit %.3f (SD %.3f over %d segments)",
+        subject,
+        int(n_volumes),
+        c["mean"],
+        c["sd"],
+        c["n_segments"],
+    )
+    return pd.DataFrame(
+        [(NOISE_CEILING_METRIC, GLOBAL, c["mean"])], columns=["metric", "region", "value"]
+    )
+
+
+__all__ += ["G_ABS", "GLOBAL", "ceiling_rows"]

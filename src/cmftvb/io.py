@@ -457,8 +457,9 @@ def job_manifest(
 
     Holds the rule, its wildcards, each existing output's path and sha256, and
     :func:`provenance` with the wildcards as extras (``seeds`` "1_2" -> ``seed`` [1, 2],
-    ``seed`` -> int, ``G`` -> float): the provenance of files that cannot carry it inside
-    (tables, figures, Markdown) and a checksum of those that do.
+    ``seed`` -> int, ``G`` -> float, or ``G`` 'r0.9' -> ``G_relative`` 0.9, a fraction of G*):
+    the provenance of files that cannot carry it inside (tables, figures, Markdown) and a
+    checksum of those that do.
     """
     extra: dict[str, Any] = {}
     for key, value in wildcards.items():
@@ -466,8 +467,12 @@ def job_manifest(
             extra["seed"] = [int(s) for s in str(value).split("_")]
         elif key == "seed":
             extra["seed"] = int(value)
-        elif key == "G":
-            extra["G"] = float(value)
+        elif key == "G":  # absolute ('2') or a fraction of the subject's G* ('r0.9')
+            text = str(value)
+            if text.startswith("r"):
+                extra["G_relative"] = float(text[1:])
+            else:
+                extra["G"] = float(text)
         else:
             extra[key] = str(value)
     files = [

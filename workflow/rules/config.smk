@@ -22,7 +22,7 @@ except ImportError:  # a checkout without the package installed
     import cmftvb
 
 from cmftvb import config as config_checks
-from cmftvb import datasets, io
+from cmftvb import datasets, gstar, io
 from cmftvb.connectome import sources
 from cmftvb.models.presets import PRESETS as PRESET_NAMES
 from cmftvb.network import MODELS as VARIANT_NAMES
@@ -143,7 +143,21 @@ PRESETS = list(config["network"]["presets"])
 SPEC_PRESETS = PRESETS + [
     p for p in config["network"]["spec_presets"] if p not in PRESETS
 ]
-G_VALUES = [fmt_G(g) for g in config["simulation"]["G"]]
+#: Presets with feedback inhibition control on (wongwang.fic, network.overrides applied): their
+#: runs get a per-node J_i (rule tune_fic) and the subject's G* (rule critical_G).
+FIC_PRESETS = [
+    p for p in PRESETS if cmftvb_call(gstar.fic_on, p, config["network"]["overrides"])
+]
+#: G wildcard values: absolute (simulation.G, '2') or, when simulation.G_relative is given,
+#: fractions of each subject's reference G* ('r0.9', cmftvb.gstar).
+G_RELATIVE = [float(g) for g in config["simulation"]["G_relative"]]
+cmftvb_call(
+    gstar.require_fic_for_relative, G_RELATIVE, PRESETS, config["network"]["overrides"]
+)
+if G_RELATIVE:
+    G_VALUES = [gstar.format_G_label(g, relative=True) for g in G_RELATIVE]
+else:
+    G_VALUES = [fmt_G(g) for g in config["simulation"]["G"]]
 SEEDS = [int(s) for s in config["simulation"]["seeds"]]
 BATCHES = [
     batch_name(b) for b in seed_batches(SEEDS, config["simulation"]["seeds_per_job"])
@@ -153,4 +167,5 @@ HAS_EMPIRICAL = sources.cohort_has_bold(config["cohort"])
 TR_S = sources.cohort_tr_s(config["cohort"])
 
 if len(set(G_VALUES)) != len(G_VALUES):
-    raise WorkflowError("config key 'simulation.G': values repeat")
+    key = "simulation.G_relative" if G_RELATIVE else "simulation.G"
+    raise WorkflowError(f"config key '{key}': values repeat")

@@ -37,6 +37,32 @@ def network_path(subject="{subject}", model="{model}", preset="{preset}"):
     return f"{RESULTS}/networks/{subject}/{model}-{preset}.json"
 
 
+def fic_path(subject="{subject}", model="{model}", preset="{preset}", G="{G}"):
+    """FIC state (cmftvb.fic.FicResult) of one network variant at one G label."""
+    return f"{RESULTS}/fic/{subject}/{model}-{preset}/G{G}.npz"
+
+
+def critical_g_path(subject="{subject}", preset="{preset}"):
+    """G* of every simulated variant of a subject under a preset, and the reference G*."""
+    return f"{RESULTS}/fic/{subject}/{preset}/critical_G.json"
+
+
+def critical_g_input(wildcards):
+    """The subject's G* record, for a G label relative to it ('r0.9'; none for absolute G)."""
+    if not str(wildcards.G).startswith("r"):
+        return {}
+    return {"critical_G": critical_g_path(wildcards.subject, wildcards.preset)}
+
+
+def fic_inputs(wildcards):
+    """Extra inputs of a run under an FIC preset: its FIC state and, for a relative G, the
+    subject's G* record (none when the preset has FIC off)."""
+    if wildcards.preset not in FIC_PRESETS:
+        return {}
+    w = wildcards
+    return {"fic": fic_path(w.subject, w.model, w.preset, w.G), **critical_g_input(w)}
+
+
 def log_path(rule, name):
     """``results/logs/<rule>/<name>.log`` (its provenance manifest goes beside, under
     results/provenance/)."""

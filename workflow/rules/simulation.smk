@@ -2,11 +2,14 @@
 # x batch of seeds (cmftvb.batch.simulate_batch; seeds of a batch are lanes of one compiled
 # loop, and each seed's result does not depend on its batch). Stored (cmftvb.io
 # SIMULATION_PACKED): population rates and the BOLD input variable averaged over
-# simulation.monitor_period_ms, with a leading seed axis.
+# simulation.monitor_period_ms, with a leading seed axis. Under an FIC preset the run reads its
+# FIC state (per-node J_i) and the subject's G* record (the absolute G of a label 'r0.9'; a
+# warning in the log when G is at or above the variant's G*): rules in fic.smk.
 
 
 rule simulate:
     input:
+        unpack(fic_inputs),
         connectome=subject_path("connectomes", "npz"),
         network=network_path(),
     output:

@@ -32,7 +32,7 @@ rule stats:
             "noise_sigma": config["simulation"]["noise_sigma"],
             "duration_ms": config["simulation"]["duration_ms"],
             "bold_transient_s": config["signals"]["bold_transient_s"],
-            "tr_s": config["cohort"]["tr_s"],
+            "tr_s": TR_S,
         },
     script:
         "../../scripts/stats.py"

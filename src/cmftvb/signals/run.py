@@ -13,6 +13,10 @@ For every seed (lane) of a :data:`cmftvb.io.SIMULATION_PACKED` batch:
   (``ephys.rate_summary``);
 - magnitude-squared coherence between the populations of every node that has several
   (``ephys.coherence``, band means with ``ephys.band_coherence``);
+- the regime check of the lane (:func:`lane_regime`, :mod:`cmftvb.signals.regime`): shares of
+  Wong-Wang nodes with mean r_E outside ``regime_band_hz`` and with mean S_E > 0.9, and of
+  cerebellar (node, population) pairs outside ``signals/physiology.yaml``, as feature rows with
+  region ``"global"``;
 - rhythm evidence per population and node (issue 12): un-normalised Welch spectra
   (:func:`cmftvb.signals.rhythms.unnormalised_spectra`) and
   :func:`cmftvb.signals.rhythms.rhythm_table` (dominant frequency, the most prominent peak and
@@ -40,7 +44,7 @@ import pandas as pd
 
 from cmftvb import CmftvbError
 from cmftvb.signals import bold as sbold
-from cmftvb.signals import ephys
+from cmftvb.signals import ephys, regime
 from cmftvb.signals import names as nm
 
 log = logging.getLogger(__name__)
@@ -121,6 +125,55 @@ def node_coherence(series, labels, fs: float, nperseg: int, noverlap: int):
             out[nm.coherence_key(a, b)] = np.asarray(curves)
             out[nm.coherence_nodes_key(a, b)] = common
     return out, rows
+
+
+def lane_regime(
+    sim: Mapping[str, np.ndarray],
+    k: int,
+    *,
+    dt_ms: float,
+    transient_s: float,
+    band_hz=regime.DEFAULT_BAND_HZ,
+) -> pd.DataFrame:
+    """Regime rows (metric, region ``"global"``, value) of lane ``k`` of a simulation batch.
+
+    Time averages over the samples after ``transient_s`` (s; ``dt_ms`` the sampling period of
+    ``sim``): mean r_E (Hz) and mean S_E of every Wong-Wang node (the nodes that have both),
+    and, when the network has cerebellar mean-field nodes, the mean GrC, GoC, MLI and PC rates
+    (kHz in ``sim``, Hz here). Shares from :func:`cmftvb.signals.regime.regime_check` with
+    ``band_hz`` (Hz); rows from :func:`cmftvb.signals.regime.regime_rows`.
+    """
+    skip = int(round(float(transient_s) * 1000.0 / float(dt_ms)))
+
+    def means(var: str):
+        if var not in sim or sim[nm.nodes_key(var)].size == 0:
+            return None, None
+        a = np.asarray(sim[var][k], dtype=np.float64)
+        if skip >= a.shape[0]:
+            raise CmftvbError(
+                f"regime check: a transient of {transient_s:g} s leaves no sample of {var} "
+                f"({a.shape[0]} samples every {dt_ms:g} ms)"
+            )
+        return np.asarray(sim[nm.nodes_key(var)]), a[skip:].mean(axis=0)
+
+    nodes_r, r_E = means("r_E")
+    nodes_s, S_E = means("S_E")
+    if r_E is None or S_E is None:
+        raise CmftvbError("regime check: the simulation holds no Wong-Wang r_E and S_E")
+    ww, ir, i_s = np.intersect1d(nodes_r, nodes_s, return_indices=True)
+    crbl = {}
+    for pop in regime.CRBL_POPULATIONS:
+        _, m = means(pop)
+        if m is not None:
+            crbl[pop] = m * (1000.0 if pop in nm.RATES_KHZ else 1.0)
+    check = regime.regime_check(r_E[ir], S_E[i_s], crbl_rates_hz=crbl or None, band_hz=band_hz)
+    log.info(
+        "regime: %s (%d Wong-Wang nodes, median r_E %.3g Hz)",
+        ", ".join(f"{m} {v:.3g}" for m, v in check.items()),
+        ww.size,
+        float(np.median(r_E[ir])),
+    )
+    return regime.regime_rows(check)
 
 
 def rhythm_rows(sig, fs: float, region, pop: str, o: Mapping):
@@ -233,6 +286,8 @@ def one_lane(sim: Mapping[str, np.ndarray], k: int, tr_ms: float, o: Mapping, ro
     out.update(coh)
     if coh_rows:
         rows.append(pd.DataFrame(coh_rows, columns=["metric", "region", "value"]))
+    band = tuple(float(b) for b in o["regime_band_hz"])
+    rows.append(lane_regime(sim, k, dt_ms=dt_ms, transient_s=o["ephys_transient_s"], band_hz=band))
     if roles is not None:
         between = between_nodes(sim, k, roles, o)
         if between is not None:
@@ -254,6 +309,7 @@ def run_signals(
     fs_hz: float = 250.0,
     welch_nperseg: int = 500,
     welch_noverlap: int = 250,
+    regime_band_hz=regime.DEFAULT_BAND_HZ,
     roles=None,
     node_coherence_crbl_var: str = "PC",
     node_coherence_ww_var: str = "r_E",
@@ -268,7 +324,8 @@ def run_signals(
     connectome's node roles, needed for the coherence between nodes (skipped without).
     Returns the arrays of a :data:`cmftvb.io.SIGNALS` file (per-seed arrays stacked on a
     leading seed axis) and the tidy feature table (columns seed, metric, region, value;
-    region = node label).
+    region = node label, or ``"global"`` for the coherence between nodes and the regime rows of
+    :func:`lane_regime`, with ``regime_band_hz`` (Hz) the resting r_E band).
     """
     options = {
         "monitor_period_ms": monitor_period_ms,
@@ -278,6 +335,7 @@ def run_signals(
         "fs_hz": fs_hz,
         "welch_nperseg": welch_nperseg,
         "welch_noverlap": welch_noverlap,
+        "regime_band_hz": regime_band_hz,
         "node_coherence_crbl_var": node_coherence_crbl_var,
         "node_coherence_ww_var": node_coherence_ww_var,
         "rhythm_background_hz": rhythm_background_hz,
