@@ -98,7 +98,9 @@ def load_yaml(path: str | os.PathLike) -> Any:
         raise CmftvbError(f"{p}: YAML syntax error: {problem}") from None
 
 
-def _get(config: Mapping, dotted: str, default: Any = None) -> Any:
+def lookup(config: Mapping, dotted: str, default: Any = None) -> Any:
+    """The value at a dotted key (``"simulation.dt_ms"``) of nested mappings, or ``default``
+    where a part of the key is missing."""
     node: Any = config
     for part in dotted.split("."):
         if not isinstance(node, Mapping) or part not in node:
@@ -163,14 +165,14 @@ def check_config(config: Mapping, where: str) -> None:
 
 
 def _check_config(config: Mapping) -> None:
-    for i, g in enumerate(_get(config, "simulation.G", []) or []):
+    for i, g in enumerate(lookup(config, "simulation.G", []) or []):
         check_G(g, f"config key 'simulation.G[{i}]'")
-    for i, s in enumerate(_get(config, "simulation.seeds", []) or []):
+    for i, s in enumerate(lookup(config, "simulation.seeds", []) or []):
         check_seed(s, f"config key 'simulation.seeds[{i}]'")
-    dt = _get(config, "simulation.dt_ms")
+    dt = lookup(config, "simulation.dt_ms")
     if dt is not None:
         for key in ("duration_ms", "monitor_period_ms"):
-            value = _get(config, f"simulation.{key}")
+            value = lookup(config, f"simulation.{key}")
             if value is not None:
                 check_multiple(
                     float(value),
@@ -178,19 +180,19 @@ def _check_config(config: Mapping) -> None:
                     f"config key 'simulation.{key}'",
                     "config key 'simulation.dt_ms'",
                 )
-    overrides = _get(config, "network.overrides", {}) or {}
+    overrides = lookup(config, "network.overrides", {}) or {}
     if overrides:
-        models = tuple(_get(config, "network.models", ("homogeneous", "cmf")))
+        models = tuple(lookup(config, "network.models", ("homogeneous", "cmf")))
         presets = tuple(
             dict.fromkeys(
-                list(_get(config, "network.presets", ["corrected"]))
-                + list(_get(config, "network.spec_presets", []))
+                list(lookup(config, "network.presets", ["corrected"]))
+                + list(lookup(config, "network.spec_presets", []))
             )
         )
         check_overrides(overrides, "network.overrides", models, presets)
-    source = _get(config, "cohort.source")
+    source = lookup(config, "cohort.source")
     if source == "participants":
-        path = _get(config, "cohort.participants", "")
+        path = lookup(config, "cohort.participants", "")
         if not path:
             raise CmftvbError(
                 "config key 'cohort.participants': required for cohort.source 'participants'"
@@ -206,7 +208,7 @@ def _check_config(config: Mapping) -> None:
                 f"config key 'cohort.participants': {path} lists no participants "
                 "(a header line but no rows)"
             )
-    if source == "sample" and not _get(config, "connectome.prewired", False):
+    if source == "sample" and not lookup(config, "connectome.prewired", False):
         raise CmftvbError(
             "config key 'connectome.prewired': cohort.source 'sample' is the authors' "
             "already prewired subject; set connectome.prewired: true (prewiring it again "
