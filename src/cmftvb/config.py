@@ -38,14 +38,21 @@ SEED_MIN = 0
 MULTIPLE_RTOL = 1e-9
 
 
+def finite_number(value: Any, where: str, what: str) -> float:
+    """``value`` as a finite float; ``where`` names the key or flag, ``what`` the quantity
+    (``"G"``) in the one-line :class:`CmftvbError` otherwise."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise CmftvbError(f"{where}: {what} must be a number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise CmftvbError(f"{where}: {what} must be a finite number, got {x}")
+    return x
+
+
 def check_G(value: Any, where: str) -> float:
     """``value`` as a finite float in [``G_MIN``, ``G_MAX``]; ``where`` names the key or flag."""
-    try:
-        g = float(value)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"{where}: G must be a number, got {value!r}") from None
-    if not math.isfinite(g):
-        raise CmftvbError(f"{where}: G must be a finite number, got {g}")
+    g = finite_number(value, where, "G")
     if not G_MIN <= g <= G_MAX:
         raise CmftvbError(f"{where}: G must be between {G_MIN:g} and {G_MAX:g}, got {g:g}")
     return g
