@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from cmftvb import CmftvbError
+from cmftvb.connectome.validate import finite_number
+from cmftvb.models.presets import lookup, merged
 
 #: Limits of the global coupling G (dimensionless), the same as the config schema's
 #: ``simulation.G`` items (tests/test_cli_validation.py checks that they agree).
@@ -36,18 +38,6 @@ G_MAX = 1000.0
 SEED_MIN = 0
 #: Relative tolerance of "is a whole multiple of" (ms values such as 0.1 are not exact).
 MULTIPLE_RTOL = 1e-9
-
-
-def finite_number(value: Any, where: str, what: str) -> float:
-    """``value`` as a finite float; ``where`` names the key or flag, ``what`` the quantity
-    (``"G"``) in the one-line :class:`CmftvbError` otherwise."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"{where}: {what} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise CmftvbError(f"{where}: {what} must be a finite number, got {x}")
-    return x
 
 
 def check_G(value: Any, where: str) -> float:
@@ -103,17 +93,6 @@ def load_yaml(path: str | os.PathLike) -> Any:
                 f"{p}:{mark.line + 1}:{mark.column + 1}: YAML syntax error: {problem}"
             ) from None
         raise CmftvbError(f"{p}: YAML syntax error: {problem}") from None
-
-
-def lookup(config: Mapping, dotted: str, default: Any = None) -> Any:
-    """The value at a dotted key (``"simulation.dt_ms"``) of nested mappings, or ``default``
-    where a part of the key is missing."""
-    node: Any = config
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def check_overrides(
@@ -223,17 +202,6 @@ def _check_config(config: Mapping) -> None:
         )
 
 
-def _merge(base: dict, over: Mapping) -> dict:
-    """``over`` merged into a copy of ``base`` key by key (Snakemake's --configfile rule)."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(dict(out[key]), value)
-        else:
-            out[key] = value
-    return out
-
-
 def schema_errors(config: Mapping, schema_path: str | os.PathLike) -> str | None:
     """The first schema violation of ``config`` as ``config key 'a.b': what``, or None."""
     import jsonschema
@@ -272,7 +240,7 @@ def check_config_files(
             data = {}
         if not isinstance(data, Mapping):
             raise CmftvbError(f"{path}: a config file must be a mapping of keys")
-        config = _merge(config, data)
+        config = merged(config, data)
         last = str(path)
     if schema is not None:
         msg = schema_errors(config, schema)

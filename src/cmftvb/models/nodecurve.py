@@ -32,7 +32,7 @@ from scipy import optimize
 
 from cmftvb import CmftvbError, _jitcache
 from cmftvb import _vmath as vmath
-from cmftvb.config import finite_number
+from cmftvb.connectome.validate import finite_number
 from cmftvb.models import crbl
 from cmftvb.models.presets import apply_overrides, load_preset
 

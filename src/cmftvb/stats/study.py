@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from cmftvb.config import lookup
+from cmftvb.models.presets import lookup
 from cmftvb.stats.endpoints import parse_primary
 from cmftvb.stats.grule import _canonical_rule, best_g
 from cmftvb.stats.paired import N_BOOT, paired_comparison
