@@ -9,14 +9,9 @@ regime check, results). Without empirical BOLD only the fixed rule can choose a 
 each G is compared separately (column ``G``) and the summary says so.
 """
 
-from _adapter import read_table, run
+from _adapter import read_table, run, write_table
 
 from cmftvb import io, stats
-
-
-def write_tsv(df, path):
-    with io.atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="nan")
 
 
 def main(snakemake, log):
@@ -34,8 +29,8 @@ def main(snakemake, log):
         design=dict(p.design),
     )
     log.info("G (%s):\n%s", p.best_G_rule, chosen.to_string(index=False))
-    write_tsv(chosen, snakemake.output.best_G)
-    write_tsv(comparison, snakemake.output.comparison)
+    write_table(chosen, snakemake.output.best_G)
+    write_table(comparison, snakemake.output.comparison)
     with io.atomic_path(snakemake.output.summary) as tmp:
         tmp.write_text(summary if summary.endswith("\n") else summary + "\n")
     log.info(

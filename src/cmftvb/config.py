@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from cmftvb import CmftvbError
+from cmftvb.connectome.validate import finite_number
+from cmftvb.models.presets import lookup, merged
 
 #: Limits of the global coupling G (dimensionless), the same as the config schema's
 #: ``simulation.G`` items (tests/test_cli_validation.py checks that they agree).
@@ -40,12 +42,7 @@ MULTIPLE_RTOL = 1e-9
 
 def check_G(value: Any, where: str) -> float:
     """``value`` as a finite float in [``G_MIN``, ``G_MAX``]; ``where`` names the key or flag."""
-    try:
-        g = float(value)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"{where}: G must be a number, got {value!r}") from None
-    if not math.isfinite(g):
-        raise CmftvbError(f"{where}: G must be a finite number, got {g}")
+    g = finite_number(value, where, "G")
     if not G_MIN <= g <= G_MAX:
         raise CmftvbError(f"{where}: G must be between {G_MIN:g} and {G_MAX:g}, got {g:g}")
     return g
@@ -96,15 +93,6 @@ def load_yaml(path: str | os.PathLike) -> Any:
                 f"{p}:{mark.line + 1}:{mark.column + 1}: YAML syntax error: {problem}"
             ) from None
         raise CmftvbError(f"{p}: YAML syntax error: {problem}") from None
-
-
-def _get(config: Mapping, dotted: str, default: Any = None) -> Any:
-    node: Any = config
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def check_overrides(
@@ -163,14 +151,14 @@ def check_config(config: Mapping, where: str) -> None:
 
 
 def _check_config(config: Mapping) -> None:
-    for i, g in enumerate(_get(config, "simulation.G", []) or []):
+    for i, g in enumerate(lookup(config, "simulation.G", []) or []):
         check_G(g, f"config key 'simulation.G[{i}]'")
-    for i, s in enumerate(_get(config, "simulation.seeds", []) or []):
+    for i, s in enumerate(lookup(config, "simulation.seeds", []) or []):
         check_seed(s, f"config key 'simulation.seeds[{i}]'")
-    dt = _get(config, "simulation.dt_ms")
+    dt = lookup(config, "simulation.dt_ms")
     if dt is not None:
         for key in ("duration_ms", "monitor_period_ms"):
-            value = _get(config, f"simulation.{key}")
+            value = lookup(config, f"simulation.{key}")
             if value is not None:
                 check_multiple(
                     float(value),
@@ -178,19 +166,19 @@ def _check_config(config: Mapping) -> None:
                     f"config key 'simulation.{key}'",
                     "config key 'simulation.dt_ms'",
                 )
-    overrides = _get(config, "network.overrides", {}) or {}
+    overrides = lookup(config, "network.overrides", {}) or {}
     if overrides:
-        models = tuple(_get(config, "network.models", ("homogeneous", "cmf")))
+        models = tuple(lookup(config, "network.models", ("homogeneous", "cmf")))
         presets = tuple(
             dict.fromkeys(
-                list(_get(config, "network.presets", ["corrected"]))
-                + list(_get(config, "network.spec_presets", []))
+                list(lookup(config, "network.presets", ["corrected"]))
+                + list(lookup(config, "network.spec_presets", []))
             )
         )
         check_overrides(overrides, "network.overrides", models, presets)
-    source = _get(config, "cohort.source")
+    source = lookup(config, "cohort.source")
     if source == "participants":
-        path = _get(config, "cohort.participants", "")
+        path = lookup(config, "cohort.participants", "")
         if not path:
             raise CmftvbError(
                 "config key 'cohort.participants': required for cohort.source 'participants'"
@@ -206,23 +194,12 @@ def _check_config(config: Mapping) -> None:
                 f"config key 'cohort.participants': {path} lists no participants "
                 "(a header line but no rows)"
             )
-    if source == "sample" and not _get(config, "connectome.prewired", False):
+    if source == "sample" and not lookup(config, "connectome.prewired", False):
         raise CmftvbError(
             "config key 'connectome.prewired': cohort.source 'sample' is the authors' "
             "already prewired subject; set connectome.prewired: true (prewiring it again "
             "would replace its cerebellar block)"
         )
-
-
-def _merge(base: dict, over: Mapping) -> dict:
-    """``over`` merged into a copy of ``base`` key by key (Snakemake's --configfile rule)."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(dict(out[key]), value)
-        else:
-            out[key] = value
-    return out
 
 
 def schema_errors(config: Mapping, schema_path: str | os.PathLike) -> str | None:
@@ -263,7 +240,7 @@ def check_config_files(
             data = {}
         if not isinstance(data, Mapping):
             raise CmftvbError(f"{path}: a config file must be a mapping of keys")
-        config = _merge(config, data)
+        config = merged(config, data)
         last = str(path)
     if schema is not None:
         msg = schema_errors(config, schema)

@@ -449,6 +449,21 @@ def _wide(values: pd.DataFrame, endpoints: Sequence[Endpoint], pair: Sequence[st
     return np.asarray(w.index), D, V
 
 
+def _cohort_values(
+    table, generator, endpoints, test, region_roles, keep_regions, masked_metrics, chosen_G
+):
+    """``(generator, endpoint values, endpoints used)`` of each generator's cohort, after the
+    checks shared by :func:`confusion` and :func:`power` (the test's name, the endpoints)."""
+    if test not in TESTS:
+        raise CmftvbError(f"recovery: test {test!r}: choose {' or '.join(TESTS)}")
+    eps = parse_endpoints(endpoints, region_roles)
+    for gen, t in _cohorts(table, generator):
+        values, used = endpoint_values(
+            t, eps, keep_regions=keep_regions, masked_metrics=masked_metrics, chosen_G=chosen_G
+        )
+        yield gen, values, used
+
+
 def _group_iter(values: pd.DataFrame):
     cols = [c for c in ("length_s",) if c in values.columns] + ["preset"]
     for key, grp in values.groupby(cols, sort=True, dropna=False):
@@ -486,15 +501,12 @@ def confusion(
     significant or not), ``correct`` (``better`` is the generator). ``scope`` labels the rows
     (default ``all`` or ``masked``); ``keep_regions`` and ``masked_metrics``: module docstring.
     """
-    if test not in TESTS:
-        raise CmftvbError(f"recovery: test {test!r}: choose {' or '.join(TESTS)}")
-    eps = parse_endpoints(endpoints, region_roles)
     scope = scope or ("all" if keep_regions is None else "masked")
     rows = []
-    for gen, t in _cohorts(table, generator):
-        values, used = endpoint_values(
-            t, eps, keep_regions=keep_regions, masked_metrics=masked_metrics, chosen_G=chosen_G
-        )
+    cohorts = _cohort_values(
+        table, generator, endpoints, test, region_roles, keep_regions, masked_metrics, chosen_G
+    )
+    for gen, values, used in cohorts:
         pair = _pair(values["model"].unique(), gen, fitted)
         for key, grp in _group_iter(values):
             subjects, D, V = _wide(grp[grp["model"].isin(pair)], used, pair)
@@ -591,19 +603,16 @@ def power(
     ``power``, ``power_low``, ``power_high``, ``false_positive``, ``fp_low``, ``fp_high``
     (Clopper-Pearson 95 %), ``n_resamples``, ``cohort_size``.
     """
-    if test not in TESTS:
-        raise CmftvbError(f"recovery: test {test!r}: choose {' or '.join(TESTS)}")
     if isinstance(n_resamples, bool) or int(n_resamples) < 1:
         raise CmftvbError(f"power: n_resamples must be a positive integer, got {n_resamples}")
     R = int(n_resamples)
-    eps = parse_endpoints(endpoints, region_roles)
     scope = scope or ("all" if keep_regions is None else "masked")
     rows = []
     cell = 0
-    for gen, t in _cohorts(table, generator):
-        values, used = endpoint_values(
-            t, eps, keep_regions=keep_regions, masked_metrics=masked_metrics, chosen_G=chosen_G
-        )
+    cohorts = _cohort_values(
+        table, generator, endpoints, test, region_roles, keep_regions, masked_metrics, chosen_G
+    )
+    for gen, values, used in cohorts:
         pair = _pair(values["model"].unique(), gen, fitted)
         if pair[0] != gen:
             raise CmftvbError(f"power: generator {gen!r} is not one of the fitted models {pair}")

@@ -130,6 +130,21 @@ class Connectome:
             **{k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in fields.items()}
         )
 
+    @classmethod
+    def from_labelled(
+        cls, weights, tract_lengths, labels, *, where, overrides=None, **fields
+    ) -> Connectome:
+        """A connectome read from files: node roles inferred from ``labels`` (with
+        ``overrides``, see :func:`roles.annotate`), a role error naming ``where`` (the file);
+        ``fields`` are the other :class:`Connectome` fields (centres, volumes, meta)."""
+        try:
+            roles = _roles.annotate(labels, overrides)
+        except CmftvbError as exc:
+            raise CmftvbError(f"{where}: {exc}") from None
+        return cls(
+            weights=weights, tract_lengths=tract_lengths, labels=labels, roles=roles, **fields
+        )
+
     # ---------------------------------------------------------------- files
     def save(self, path: str | os.PathLike) -> None:
         """Write the prepared connectome (.npz, atomically, via :func:`cmftvb.io.save_npz`)."""
@@ -213,17 +228,9 @@ class Connectome:
         n = w.shape[0]
         lengths = _v.tract_lengths(_parse_matrix(ldata, f"{path}:{lname}"), f"{path}:{lname}", n, w)
         labels, centres = _parse_centres(cdata, f"{path}:{cname}", n)
-        try:
-            roles = _roles.annotate(labels, overrides)
-        except CmftvbError as exc:
-            raise CmftvbError(f"{path}: {exc}") from None
-        return cls(
-            weights=w,
-            tract_lengths=lengths,
-            labels=labels,
-            roles=roles,
-            centres=centres,
-            meta={"source": str(path), "format": "tvb_zip"},
+        meta = {"source": str(path), "format": "tvb_zip"}
+        return cls.from_labelled(
+            w, lengths, labels, where=path, overrides=overrides, centres=centres, meta=meta
         )
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from cmftvb import CmftvbError
-from cmftvb.connectome import roles as _roles
 from cmftvb.connectome import validate as _v
 from cmftvb.connectome.core import Connectome, _decode
 
@@ -266,18 +265,9 @@ def read_connectome(
     ln = _v.tract_lengths(ln, str(lpath), w.shape[0], w)
     where = str(labels) if isinstance(labels, str | os.PathLike) else f"{wpath} labels"
     labs = _v.labels(_labels_from(labels, where), where, w.shape[0])
-    try:
-        role = _roles.annotate(labs, overrides)
-    except CmftvbError as exc:
-        raise CmftvbError(f"{where}: {exc}") from None
-    return Connectome(
-        weights=w,
-        tract_lengths=ln,
-        labels=labs,
-        roles=role,
-        centres=centres,
-        volumes=volumes,
-        meta={"source": str(wpath), "format": "matrices", "lengths": str(lpath)},
+    meta = {"source": str(wpath), "format": "matrices", "lengths": str(lpath)}
+    return Connectome.from_labelled(
+        w, ln, labs, where=where, overrides=overrides, centres=centres, volumes=volumes, meta=meta
     )
 
 
@@ -305,28 +295,18 @@ def read_mrtrix(
     weights: str | os.PathLike,
     lengths: str | os.PathLike | None,
     labels: str | os.PathLike | list[str],
-    *,
-    centres=None,
-    volumes=None,
-    overrides=None,
+    **options,
 ) -> Connectome:
     """MRtrix3 ``tck2connectome`` output (CSV or whitespace text, no header) -> Connectome.
 
-    Weights and lengths (the output of a second ``tck2connectome -scale_length -stat_edge mean``
-    run, mm) are symmetrised when only the upper triangle is filled
-    (:func:`symmetrise_triangular`), as ``tck2connectome`` writes by default. The diagonal is
-    kept as written. ``labels`` is the node names in parcellation order (e.g. from the LUT
-    passed to ``labelconvert``).
+    :func:`read_connectome` with ``symmetrise=True``: weights and lengths (the output of a
+    second ``tck2connectome -scale_length -stat_edge mean`` run, mm) are symmetrised when only
+    the upper triangle is filled (:func:`symmetrise_triangular`), as ``tck2connectome`` writes
+    by default. The diagonal is kept as written. ``labels`` is the node names in parcellation
+    order (e.g. from the LUT passed to ``labelconvert``); ``options`` (``centres``, ``volumes``,
+    ``overrides``) as in :func:`read_connectome`.
     """
-    con = read_connectome(
-        weights,
-        lengths,
-        labels,
-        centres=centres,
-        volumes=volumes,
-        overrides=overrides,
-        symmetrise=True,
-    )
+    con = read_connectome(weights, lengths, labels, symmetrise=True, **options)
     con.meta["format"] = "mrtrix_tck2connectome"
     con.meta["symmetrised"] = "upper triangle mirrored when the lower one was empty"
     return con

@@ -1,4 +1,4 @@
-"""Validation of connectome arrays; every failure is a :class:`cmftvb.CmftvbError`.
+"""Validation of input values and connectome arrays; every failure is a :class:`cmftvb.CmftvbError`.
 
 The messages follow ARCHITECTURE.md "Errors": ``<file or key>: <what is wrong>``, e.g.
 ``subjects/s01/weights.csv: not square (94 x 93)``.
@@ -6,11 +6,25 @@ The messages follow ARCHITECTURE.md "Errors": ``<file or key>: <what is wrong>``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from cmftvb import CmftvbError
+
+
+def finite_number(value: Any, where: str, what: str) -> float:
+    """``value`` as a finite float; ``where`` names the key or flag, ``what`` the quantity
+    (``"G"``) in the one-line :class:`CmftvbError` otherwise."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise CmftvbError(f"{where}: {what} must be a number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise CmftvbError(f"{where}: {what} must be a finite number, got {x}")
+    return x
 
 
 def as_float_array(x, where: str) -> np.ndarray:

@@ -32,6 +32,7 @@ from scipy import optimize
 
 from cmftvb import CmftvbError, _jitcache
 from cmftvb import _vmath as vmath
+from cmftvb.connectome.validate import finite_number
 from cmftvb.models import crbl
 from cmftvb.models.presets import apply_overrides, load_preset
 
@@ -188,11 +189,8 @@ def initial_khz(initial_hz: Mapping[str, float] | None) -> np.ndarray:
             raise CmftvbError(
                 f"--initial {name}: unknown population (expected one of {', '.join(POPULATIONS)})"
             )
-        try:
-            hz = float(value)
-        except (TypeError, ValueError):
-            raise CmftvbError(f"--initial {name}={value}: not a number (Hz)") from None
-        if not math.isfinite(hz) or hz < 0:
+        hz = finite_number(value, f"--initial {name}", "the rate (Hz)")
+        if hz < 0:
             raise CmftvbError(f"--initial {name}={value}: rates must be finite and >= 0 Hz")
         x[POPULATIONS.index(name)] = hz * 1e-3
     return x

@@ -116,12 +116,24 @@ def _read_yaml(name: str) -> dict:
     return data
 
 
-def _merge(base: dict, over: Mapping) -> dict:
-    """Nested merge: mappings merge key by key, any other value replaces."""
-    out = copy.deepcopy(base)
+def lookup(config: Mapping, dotted: str, default: Any = None) -> Any:
+    """The value at a dotted key (``"simulation.dt_ms"``) of nested mappings, or ``default``
+    where a part of the key is missing."""
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def merged(base: Mapping, over: Mapping) -> dict:
+    """``over`` merged into a deep copy of ``base``: mappings merge key by key, any other value
+    replaces (Snakemake's --configfile rule; preset inheritance). The inputs are not changed."""
+    out = copy.deepcopy(dict(base))
     for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merged(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -143,7 +155,7 @@ def load_preset(name: str) -> dict:
             raise CmftvbError(f"preset {name!r}: inheritance chain too long (a cycle?)")
         data = _read_yaml(str(parent))
     for child in reversed(chain):
-        data = _merge(data, child)
+        data = merged(data, child)
     data["name"] = name
     validate(data, source=f"preset {name!r}")
     return data

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from cmftvb.models.presets import lookup
 from cmftvb.stats.endpoints import parse_primary
 from cmftvb.stats.grule import _canonical_rule, best_g
 from cmftvb.stats.paired import N_BOOT, paired_comparison
@@ -17,12 +18,7 @@ from cmftvb.stats.tables import _check
 def _preset_value(preset: Mapping, dotted: str, overrides: Mapping | None):
     if overrides and dotted in overrides:
         return overrides[dotted]
-    node = preset
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
+    return lookup(preset, dotted)
 
 
 def study_design(
