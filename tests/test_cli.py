@@ -351,3 +351,54 @@ def test_make_help_lists_every_target_and_pyproject_allows_311_to_313():
         assert re.search(rf"^make {re.escape(target)}\s+- ", out, re.M), target
     project = tomllib.loads((ROOT_DIR / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == ">=3.11,<3.14"
+
+
+# ---------------------------------------------------------------- FIC on the command line
+def test_fic_preset_runs_at_rest_at_a_fraction_of_g_star(tmp_path, capsys):
+    """corrected (FIC on), no --G: the CLI runs at 0.9 G* of this network, with the J_i that
+    FIC tuned there, from the FIC state; without noise every node of the homogeneous network
+    then stays at the 3.0631 Hz target (a fixed point of the delayed network too, its history
+    being constant). (The cMF variant starts its cerebellar nodes at their mean rates, so it
+    relaxes to rest through a transient instead.)"""
+    from cmftvb import gstar
+    from cmftvb.connectome import load_any
+    from cmftvb.io import load_npz
+    from cmftvb.network import build_network
+
+    conn = tiny_zip(tmp_path / "tiny.zip")
+    rc, out = _simulate(tmp_path, "--duration", "200", "--monitor", "mean", "--monitor-period",
+                        "10", "--noise-sigma", "0", "--model", "homogeneous", conn=conn)  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    net = build_network(load_any(conn), "homogeneous", "corrected")
+    g_star = gstar.critical_G_record(load_any(conn), {"homogeneous": net})["reference"]
+    arrays, meta = load_npz(out)
+    params = json.loads(str(arrays["params"]))
+    assert meta["fic"] is True
+    assert params["G"] == [pytest.approx(0.9 * g_star, rel=1e-12)]
+    assert f"G = 0.9 x G* = {0.9 * g_star:.4g}" in err
+    assert np.abs(arrays["r_E"] - 3.0631).max() < 1e-6, arrays["r_E"]
+
+
+def test_fic_beyond_its_range_refused_with_the_way_out(tmp_path, capsys):
+    """A deep nucleus fed only by Purkinje cells (inhibitory) would need J_i < 0 at G 5."""
+    w = np.full((5, 5), 0.5)
+    w[4, :2] = w[:2, 4] = 0.0
+    conn = tiny_zip(tmp_path / "dcn.zip", weights=w)
+    rc, out = _simulate(tmp_path, "--G", "5", "--quiet", conn=conn)
+    err = capsys.readouterr().err
+    assert rc == 2 and not out.exists()
+    assert "node 'Left_Dentate' (index 4) needs J_i = " in err
+    assert "lower --G, give --G-relative, or switch FIC off" in err and err.count("\n") == 1
+
+
+def test_published_preset_has_no_fic_and_refuses_a_relative_g(tmp_path, capsys):
+    from cmftvb.io import load_npz
+
+    rc, out = _simulate(tmp_path, "--preset", "published", "--G", "1", "--quiet")
+    assert rc == 0 and load_npz(out)[1]["fic"] is False
+    rc, _ = _simulate(tmp_path, "--preset", "published", "--G-relative", "0.5",
+                      out=tmp_path / "x.npz")  # fmt: skip
+    assert rc == 2 and "has FIC off" in capsys.readouterr().err
+    rc, _ = _simulate(tmp_path, "--G", "0.2", "--G-relative", "0.5", out=tmp_path / "y.npz")
+    assert rc == 2 and "give one of them" in capsys.readouterr().err

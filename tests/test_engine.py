@@ -307,7 +307,11 @@ def test_cli_writes_documented_keys(tmp_path, nseeds):
         assert arrays[v].shape == (*lead, 4, n)
     params = json.loads(str(arrays["params"]))
     assert params["preset_params"]["crbl"]["alpha"]["PC"] == 2.5
-    assert params["initial"] == {"PC": 0.02} and params["seeds"] == list(range(1, nseeds + 1))
+    # corrected has FIC on: the run starts at the FIC state, --initial overrides PC only
+    assert params["initial"]["PC"] == 0.02 and set(params["initial"]) == {
+        "S_E", "S_I", "GrC", "GoC", "MLI", "PC"
+    }  # fmt: skip
+    assert meta["fic"] is True and params["seeds"] == list(range(1, nseeds + 1))
     assert meta["provenance"]["seed"] == list(range(1, nseeds + 1))
     bad = main(["simulate", str(SAMPLE), "--out", str(tmp_path / "x.npz"), "--quiet",
                 "--set", "crbl.nope=1"])  # fmt: skip

@@ -141,7 +141,7 @@ def test_npy_and_npz_never_unpickle(tmp_path):
 def _package_patterns() -> dict[str, str]:
     """Wildcard patterns the workflow takes from the package (workflow/rules/config.smk),
     rebuilt here the same way from the same package names."""
-    from cmftvb import datasets
+    from cmftvb import datasets, gstar
     from cmftvb.models.presets import PRESETS
     from cmftvb.network import MODELS
 
@@ -149,6 +149,7 @@ def _package_patterns() -> dict[str, str]:
         "SUBJECT_RE": datasets.PARTICIPANT_ID.pattern,
         "VARIANT_RE": "|".join(map(re.escape, MODELS)),
         "PRESET_RE": "|".join(map(re.escape, PRESETS)),
+        "gstar.G_LABEL_RE": gstar.G_LABEL_RE,
     }
 
 
@@ -177,8 +178,21 @@ def _rule_files() -> list[Path]:
     return [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]
 
 
+def _rule_constraints() -> dict[str, str]:
+    """The `wildcard_constraints:` blocks inside rules (literal patterns), as name -> regex."""
+    out = {}
+    for f in _rule_files():
+        text = f.read_text()
+        for block in re.finditer(r"^([ \t]+)wildcard_constraints:\n((?:\1[ \t]+.*\n)+)", text, re.M):
+            for line in block.group(2).splitlines():
+                m = re.match(r"\s*(\w+)\s*=\s*(\".*\"),?\s*$", line)
+                if m:
+                    out[m.group(1)] = ast.literal_eval(m.group(2))
+    return out
+
+
 def test_every_wildcard_is_constrained_and_cannot_escape():
-    constraints = _global_constraints()
+    constraints = {**_rule_constraints(), **_global_constraints()}
     used = set()
     for f in _rule_files():
         text = f.read_text()

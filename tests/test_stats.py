@@ -429,6 +429,11 @@ def test_summary_reports_design_ceiling_and_regime():
     # FIC off and not-a-key
     off = S.study_design(presets=["corrected"], overrides={"wongwang.fic": False})
     assert off["fic"] == {"corrected": False}
+    # a text override reads as YAML, as presets.apply_overrides reads it ("false" is off)
+    text = S.study_design(presets=["corrected"], overrides={"wongwang.fic": "false"})
+    assert text["fic"] == {"corrected": False}
+    with pytest.raises(CmftvbError, match="wongwang.fic must be true or false"):
+        S.study_design(presets=["corrected"], overrides={"wongwang.fic": "maybe"})
     assert S.study_design(presets=["corrected"], noise_sigma=0.0)["noise_sigma"] == {
         "corrected": 0.0
     }

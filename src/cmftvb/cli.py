@@ -25,7 +25,11 @@ docs/MODEL.md describes the models and presets, docs/STUDY.md the study."""
 SIMULATE_DESCRIPTION = """\
 Integrate a whole-brain network on a connectome (stochastic Heun, delays from tract lengths)
 and save the monitored activity as .npz. homogeneous: Wong-Wang in every node; cmf: the
-cerebellar mean field in the cerebellar-cortex nodes, Wong-Wang elsewhere."""
+cerebellar mean field in the cerebellar-cortex nodes, Wong-Wang elsewhere. Under a preset
+with feedback inhibition control on (wongwang.fic; corrected), every Wong-Wang node's J_i is
+tuned at the run's G so that its excitatory rate sits at wongwang.fic_target_hz (3.06 Hz),
+and the run starts at that resting state; above the critical G* (about 0.5 for the sample
+subject) the resting state is unstable and a warning says so (docs/MODEL.md, FIC)."""
 
 SIMULATE_EPILOG = """\
 output (.npz, written atomically: an interrupted run leaves no file; read it with
@@ -46,7 +50,9 @@ per simulated second for the 126-node sample subject, so long runs should use
 examples:
   cmftvb simulate SC_dirCB.zip --model cmf --duration 2000 --monitor mean \\
       --monitor-period 4 --out cmf.npz
-  cmftvb simulate SC_dirCB.zip --model homogeneous --G 1.5 --seed 1 --seed 2 --out ww.npz"""
+  cmftvb simulate SC_dirCB.zip --model homogeneous --G-relative 0.9 --seed 1 --seed 2 \\
+      --monitor mean --monitor-period 4 --out ww.npz
+  cmftvb simulate SC_dirCB.zip --preset published --G 2 --out published.npz"""
 
 NODE_CURVE_DESCRIPTION = """\
 Steady-state rates of one isolated cerebellar node (no network, no noise) under constant
@@ -157,8 +163,14 @@ def _add_simulate(sub) -> None:
     )  # fmt: skip
     sim.add_argument(
         "--G", type=float, default=None, metavar="G",
-        help="global coupling, dimensionless, 0 to 1000 (default: the preset's coupling.G, "
-        "2.0)",
+        help="global coupling, dimensionless, 0 to 1000 (default: 0.9 x G* when the preset "
+        "has FIC on, as corrected does, see --G-relative; else the preset's coupling.G, 2.0)",
+    )  # fmt: skip
+    sim.add_argument(
+        "--G-relative", type=float, default=None, metavar="FRACTION",
+        help="global coupling as a fraction of this network's critical G* (the stability "
+        "limit of the FIC resting state, found by bisection, about 20 s), instead of --G; "
+        "needs a preset with FIC on (default: unset)",
     )  # fmt: skip
     _add_simulate_run_options(sim)
 
@@ -173,7 +185,8 @@ def _add_simulate_run_options(sim) -> None:
     sim.add_argument(
         "--initial", type=_key_value, action="append", default=[], metavar="NAME=VALUE",
         help="constant initial history of a state variable: S_E, S_I (dimensionless) or GrC, "
-        "GoC, MLI, PC (kHz); repeatable (default: the preset's random initial history)",
+        "GoC, MLI, PC (kHz); repeatable (default: the FIC fixed point when the preset has FIC "
+        "on, as corrected does; else the preset's random initial history)",
     )  # fmt: skip
     sim.add_argument(
         "--engine", choices=["numba", "tvb"], default="numba",

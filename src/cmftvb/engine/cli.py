@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from cmftvb import CmftvbError, io
 from cmftvb import config as _cfg
 
@@ -101,7 +103,73 @@ def _check_args(args) -> tuple[list[int], float | None, float]:
     return seeds, G, period
 
 
+#: G as a fraction of G* when a FIC preset runs without --G or --G-relative (the workflow's
+#: highest default fraction, config simulation.G_relative).
+DEFAULT_G_RELATIVE = 0.9
+
+
+def _relative_G(conn, net, fraction: float, G: float | None, *, quiet: bool) -> float:
+    """--G-relative: fraction x this network's G* (:func:`cmftvb.gstar.critical_G_record`;
+    the workflow takes the smaller G* of the two variants, so that both run at one G)."""
+    from cmftvb import fic, gstar
+
+    if G is not None:
+        raise CmftvbError("--G and --G-relative: give one of them")
+    if not (math.isfinite(fraction) and fraction > 0):
+        raise CmftvbError(f"--G-relative: must be a positive fraction of G*, got {fraction:g}")
+    if not fic.fic_enabled(net):
+        raise CmftvbError(
+            f"--G-relative: preset {net.preset!r} has FIC off (wongwang.fic); G* is the "
+            "stability limit of the FIC state, give --G instead"
+        )
+    if not quiet:
+        print("cmftvb simulate: finding the critical G* (bisection)", file=sys.stderr)
+    record = gstar.critical_G_record(conn, {net.model: net})
+    G_abs = fraction * float(record["reference"])
+    if not quiet:
+        print(
+            f"cmftvb simulate: G* = {record['reference']:.4g}; G = {fraction:g} x G* = "
+            f"{G_abs:.4g}",
+            file=sys.stderr,
+        )
+    return G_abs
+
+
+def _fic_inputs(conn, net, G: float | None, initial: dict, *, quiet: bool):
+    """Under a preset with FIC on (``wongwang.fic``, e.g. ``corrected``), as the workflow's
+    rule tune_fic does: per-node J_i tuned at this G (:func:`cmftvb.fic.tune`) and the FIC
+    fixed point as the initial state (``--initial`` still wins, variable by variable), with a
+    warning when G is at or above the network's critical G*. Returns (J_i or None, initial)."""
+    from cmftvb import fic, gstar
+
+    if not fic.fic_enabled(net):
+        return None, initial
+    G_run = float(net.params["coupling"]["G"]) if G is None else G
+    try:
+        result = fic.tune(conn, net, G_run)
+    except CmftvbError as exc:
+        raise CmftvbError(
+            f"{exc}; the FIC resting state exists only below a critical G (about 0.5 for the "
+            "sample subject): lower --G, give --G-relative, or switch FIC off with --set "
+            "wongwang.fic=false"
+        ) from None
+    J_i = gstar.j_i_for_engine(result, net)
+    warning = gstar.instability_warning(conn, net, result)
+    if warning:
+        print(f"cmftvb simulate: warning: {warning} (switch FIC off with --set "
+              "wongwang.fic=false)", file=sys.stderr)  # fmt: skip
+    if not quiet:
+        ww = J_i[np.asarray(net.node_model) == "wongwang"]
+        print(
+            f"FIC (wongwang.fic): J_i {ww.min():.4g}-{ww.max():.4g} nA for r_E "
+            f"{result.target_hz:g} Hz at G {G_run:g}; start at the FIC state",
+            file=sys.stderr,
+        )
+    return J_i, {**gstar.fic_initial(result), **initial}
+
+
 def run_simulate(args: argparse.Namespace) -> int:
+    from cmftvb import fic
     from cmftvb.connectome import load_any
     from cmftvb.connectome import validate as _v
     from cmftvb.engine import simulate
@@ -146,7 +214,14 @@ def run_simulate(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         print(f"output: about {size / 1e6:.3g} MB", file=sys.stderr)
+    fraction = args.G_relative
+    if fraction is None and G is None and fic.fic_enabled(net):
+        fraction = DEFAULT_G_RELATIVE  # the preset's coupling.G (2) has no FIC resting state
+    if fraction is not None:
+        G = _relative_G(conn, net, fraction, args.G, quiet=args.quiet)
+    J_i, initial = _fic_inputs(conn, net, G, initial, quiet=args.quiet)
     run = dict(
+        J_i=J_i,
         dt=dt,
         seeds=seeds,
         noise_sigma=sigma,
@@ -189,6 +264,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         "subject": args.subject,
         "units": {"time_ms": "ms", "S_E": "1", "S_I": "1", "rates": "kHz", "r_E/r_I": "Hz"},
         "network_summary": net.summary(),
+        "fic": J_i is not None,
         "provenance": io.provenance(None, seed=seeds, overrides=[list(kv) for kv in args.set]),
     }
     io.save_simulation_full(

@@ -6,7 +6,9 @@ import math
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
+import yaml
 
+from cmftvb import CmftvbError
 from cmftvb.models.presets import lookup
 from cmftvb.stats.endpoints import parse_primary
 from cmftvb.stats.grule import _canonical_rule, best_g
@@ -16,8 +18,11 @@ from cmftvb.stats.tables import _check
 
 
 def _preset_value(preset: Mapping, dotted: str, overrides: Mapping | None):
+    """The preset's value at ``dotted``, or its override; a text override is read as a YAML
+    scalar, as ``presets.apply_overrides`` reads it (so "false" is False, not a true string)."""
     if overrides and dotted in overrides:
-        return overrides[dotted]
+        value = overrides[dotted]
+        return yaml.safe_load(value) if isinstance(value, str) else value
     return lookup(preset, dotted)
 
 
@@ -35,8 +40,8 @@ def study_design(
     ``presets``: simulated preset names; ``overrides``: ``network.overrides`` (dotted key ->
     value); ``noise_sigma``: ``simulation.noise_sigma`` (None = each preset's
     ``integration.noise_sigma``); run length = ``duration_ms`` / 1000 - ``bold_transient_s``
-    (s), volumes = floor(run length / ``tr_s``). FIC per preset from ``wongwang.fic`` (a bool,
-    or a mapping whose ``enabled`` is read, default on); None where the preset has no such key.
+    (s), volumes = floor(run length / ``tr_s``). FIC per preset from ``wongwang.fic`` (true or
+    false); None where the preset has no such key.
     """
     from cmftvb.models.presets import load_preset
 
@@ -44,9 +49,9 @@ def study_design(
     for name in presets:
         p = load_preset(name)
         f = _preset_value(p, "wongwang.fic", overrides)
-        if isinstance(f, Mapping):
-            f = f.get("enabled", True)
-        fic[name] = None if f is None else bool(f)
+        if f is not None and not isinstance(f, bool):
+            raise CmftvbError(f"network.overrides: wongwang.fic must be true or false, got {f!r}")
+        fic[name] = f
         ns = noise_sigma
         if ns is None:
             ns = _preset_value(p, "integration.noise_sigma", overrides)
