@@ -366,8 +366,9 @@ def test_fic_preset_runs_at_rest_at_a_fraction_of_g_star(tmp_path, capsys):
     from cmftvb.network import build_network
 
     conn = tiny_zip(tmp_path / "tiny.zip")
-    rc, out = _simulate(tmp_path, "--duration", "200", "--monitor", "mean", "--monitor-period",
-                        "10", "--noise-sigma", "0", "--model", "homogeneous", conn=conn)  # fmt: skip
+    quiet_run = ["--duration", "200", "--monitor", "mean", "--monitor-period", "10"]
+    rc, out = _simulate(tmp_path, *quiet_run, "--noise-sigma", "0", "--model", "homogeneous",
+                        conn=conn)  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 0, err
     net = build_network(load_any(conn), "homogeneous", "corrected")

@@ -652,6 +652,16 @@ def test_g_sweep(tmp_path):
         assert expect == pytest.approx(row.score, rel=1e-12)
 
 
+def test_g_sweep_relative_axis_names_g_star():
+    """Runs given as fractions of G* (G_abs != G) get a G / G* axis; absolute runs do not."""
+    tab = _table(n_subj=3, gs=(0.5, 0.9))
+    relative = tab.assign(G_abs=tab["G"].astype(float) * 0.48)
+    ax = _data_axes(figures.g_sweep(relative, "fc_fit", None))[0]
+    assert ax.get_xlabel().startswith("G / G*")
+    ax = _data_axes(figures.g_sweep(tab.assign(G_abs=tab["G"]), "fc_fit", None))[0]
+    assert ax.get_xlabel() == "global coupling G (unitless)"
+
+
 def _per_subject_best(tab):
     """A hand-made best_G table (rule loso form) with different G for different subjects."""
     subjects = sorted(tab.subject.unique())

@@ -183,7 +183,8 @@ def _rule_constraints() -> dict[str, str]:
     out = {}
     for f in _rule_files():
         text = f.read_text()
-        for block in re.finditer(r"^([ \t]+)wildcard_constraints:\n((?:\1[ \t]+.*\n)+)", text, re.M):
+        blocks = r"^([ \t]+)wildcard_constraints:\n((?:\1[ \t]+.*\n)+)"
+        for block in re.finditer(blocks, text, re.M):
             for line in block.group(2).splitlines():
                 m = re.match(r"\s*(\w+)\s*=\s*(\".*\"),?\s*$", line)
                 if m:

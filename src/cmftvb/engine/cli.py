@@ -128,8 +128,7 @@ def _relative_G(conn, net, fraction: float, G: float | None, *, quiet: bool) -> 
     G_abs = fraction * float(record["reference"])
     if not quiet:
         print(
-            f"cmftvb simulate: G* = {record['reference']:.4g}; G = {fraction:g} x G* = "
-            f"{G_abs:.4g}",
+            f"cmftvb simulate: G* = {record['reference']:.4g}; G = {fraction:g} x G* = {G_abs:.4g}",
             file=sys.stderr,
         )
     return G_abs
@@ -168,12 +167,28 @@ def _fic_inputs(conn, net, G: float | None, initial: dict, *, quiet: bool):
     return J_i, {**gstar.fic_initial(result), **initial}
 
 
+def _print_summary(conn, net, dt: float, speed: float, size: float) -> None:
+    """The network, its edges and the output size, on stderr before a run."""
+    from cmftvb.connectome import validate as _v
+    from cmftvb.network import edge_summary, expand_edges
+
+    print(net.summary(), file=sys.stderr)
+    print(edge_summary(expand_edges(conn, net, dt, speed), net), file=sys.stderr)
+    n0 = _v.weights_without_length(conn.weights, conn.tract_lengths)
+    if n0:
+        print(
+            f"note: {n0} connections have a weight but a zero tract length (zero conduction delay)",
+            file=sys.stderr,
+        )
+    print(f"output: about {size / 1e6:.3g} MB", file=sys.stderr)
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     from cmftvb import fic
     from cmftvb.connectome import load_any
     from cmftvb.connectome import validate as _v
     from cmftvb.engine import simulate
-    from cmftvb.network import build_network, edge_summary, expand_edges
+    from cmftvb.network import build_network
 
     seeds, G, period = _check_args(args)
     conn = load_any(args.connectome)
@@ -204,16 +219,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             "--monitor-period 4, or raise --max-output-gb"
         )
     if not args.quiet:
-        print(net.summary(), file=sys.stderr)
-        print(edge_summary(expand_edges(conn, net, dt, speed), net), file=sys.stderr)
-        n0 = _v.weights_without_length(conn.weights, conn.tract_lengths)
-        if n0:
-            print(
-                f"note: {n0} connections have a weight but a zero tract length"
-                " (zero conduction delay)",
-                file=sys.stderr,
-            )
-        print(f"output: about {size / 1e6:.3g} MB", file=sys.stderr)
+        _print_summary(conn, net, dt, speed, size)
     fraction = args.G_relative
     if fraction is None and G is None and fic.fic_enabled(net):
         fraction = DEFAULT_G_RELATIVE  # the preset's coupling.G (2) has no FIC resting state

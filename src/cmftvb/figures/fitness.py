@@ -306,6 +306,16 @@ def _sweep_curve(ax, sm: pd.DataFrame, model: str, k: int, chosen: Mapping[str, 
 
 
 @style.styled
+def g_axis_label(table: pd.DataFrame) -> str:
+    """x label of a G axis: a fraction of each subject's critical G* when the table's G differs
+    from its absolute coupling (``G_abs``, runs given by ``simulation.G_relative``)."""
+    if "G_abs" in table.columns and not np.allclose(
+        table["G"].astype(float), table["G_abs"].astype(float)
+    ):
+        return "G / G* (fraction of each subject's critical coupling)"
+    return "global coupling G (unitless)"
+
+
 def g_sweep(
     table: pd.DataFrame,
     metric: str,
@@ -351,7 +361,7 @@ def g_sweep(
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.use_sticky_edges = False  # fill_between would otherwise pin the end points to the frame
     ax.margins(x=0.05)
-    ax.set_xlabel("global coupling G (unitless)")
+    ax.set_xlabel(g_axis_label(table))
     ax.set_ylabel(ylabel or style.metric_label(metric))
     ax.set_title(f"G sweep: {_where(metric, region)}")
     ax.legend(frameon=False, loc="best")
