@@ -426,6 +426,12 @@ def test_summary_reports_design_ceiling_and_regime():
     assert "fc_fit cmf 0.906, homogeneous 0.125 (mean over subjects at the chosen G)" in md
     assert "**Warning**: 1 run check(s) outside" in md and "s2/cmf/corrected/G 3/seed 1" in md
     assert "declared but absent from this study: fcd_ks/global" in md
+    assert "- Coupling: absolute G = 1, 2, 3, the same for every subject" in md
+    # G as fractions of G*: the absolute range it meant
+    rel = t.assign(G_abs=t["G"].astype(float) * 0.25)
+    md_rel = S.study_stats(rel, n_boot=50, design=design)[2]
+    assert "- Coupling: G = 1, 2, 3 x each subject's reference G*" in md_rel
+    assert "absolute G 0.25-0.75" in md_rel
     # FIC off and not-a-key
     off = S.study_design(presets=["corrected"], overrides={"wongwang.fic": False})
     assert off["fic"] == {"corrected": False}

@@ -176,6 +176,27 @@ def _design_lines(
     return lines
 
 
+def _coupling_line(table: pd.DataFrame) -> str:
+    """The design line on G: fractions of each subject's critical G* (``G`` differs from the
+    absolute ``G_abs``, config simulation.G_relative) with the absolute range they meant, or
+    absolute values."""
+    g = np.unique(table["G"].astype(float))
+    listed = ", ".join(_fmt(v) for v in g)
+    if "G_abs" in table.columns:
+        g_abs = table["G_abs"].astype(float).to_numpy()
+        if not np.allclose(table["G"].astype(float), g_abs):
+            return (
+                f"- Coupling: G = {listed} x each subject's reference G* (the smaller critical "
+                "G of the two models, below which the FIC resting state is stable), i.e. "
+                f"absolute G {_fmt(np.nanmin(g_abs))}-{_fmt(np.nanmax(g_abs))}; both models of "
+                "a subject at the same absolute G."
+            )
+    return (
+        f"- Coupling: absolute G = {listed}, the same for every subject (under FIC, a G at or "
+        "above a subject's G* leaves the resting state: see the regime check)."
+    )
+
+
 def _fact_line(value, name: str, per_preset: str, each, one) -> str:
     """One design line: per preset (``value`` a mapping), one value for all, or not stated."""
     if isinstance(value, Mapping) and value:
@@ -237,6 +258,8 @@ def summary_markdown(
             "bound exceeds it."
         )
     lines += [""] + _design_lines(design, endpoints, chosen_G, compared, diagnostics)
+    if table is not None:
+        lines.append(_coupling_line(table))
     if table is not None:
         ceiling = _ceiling_lines(table, chosen_G)
         if ceiling:
