@@ -7,7 +7,7 @@ import pandas as pd
 from _adapter import read_table, run, write_table
 
 from cmftvb.connectome import Connectome
-from cmftvb.recovery import recovery_tables
+from cmftvb.recovery.workflow import recovery_tables
 
 
 def main(snakemake, log):

@@ -7,7 +7,7 @@ from _adapter import run, write_table
 
 from cmftvb import gstar, io
 from cmftvb.connectome import Connectome
-from cmftvb.recovery import score_synthetic
+from cmftvb.recovery.workflow import score_synthetic
 
 
 def main(snakemake, log):

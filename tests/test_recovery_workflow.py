@@ -20,7 +20,7 @@ import yaml
 
 from cmftvb import CmftvbError
 from cmftvb.config import check_config
-from cmftvb.recovery import length_volumes, recovery_tables, score_synthetic
+from cmftvb.recovery.workflow import length_volumes, recovery_tables, score_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
