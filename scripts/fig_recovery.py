@@ -1,7 +1,6 @@
 """Rule fig_recovery: power and false-positive curves of the primary family vs subjects and run
 length, and the confusion heatmap (cmftvb.figures.recovery.make_recovery)."""
 
-import pandas as pd
 from _adapter import read_table, run
 
 from cmftvb import figures
@@ -10,7 +9,7 @@ from cmftvb.figures.recovery import make_recovery
 
 def table(path):
     t = read_table(path)
-    t["length_s"] = pd.to_numeric(t["length_s"])  # 'nan' = the full run
+    t["length_s"] = t["length_s"].astype(float)  # "nan" = the full run
     return t
 
 
