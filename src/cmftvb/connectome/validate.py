@@ -46,8 +46,9 @@ def number(value: Any, name: str, *, positive: bool = False, nonnegative: bool =
     return x
 
 
-def time_series(x: Any, name: str, columns: str) -> np.ndarray:
-    """``x`` as a finite float64 array (time, ``columns``), a 1-D input as one column; ``name``
+def time_columns(x: Any, name: str, columns: str) -> np.ndarray:
+    """``x`` as a finite float64 array (time, ``columns``), a 1-D input as one column (the
+    signal modules' layout; :func:`timeseries` is the empirical (nodes, time) one); ``name``
     heads the one-line :class:`CmftvbError` otherwise."""
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 1:

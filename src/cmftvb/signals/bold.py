@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from cmftvb import CmftvbError
-from cmftvb.connectome.validate import time_series
+from cmftvb.connectome.validate import time_columns
 
 __all__ = [
     "BALLOON_DEFAULTS",
@@ -81,7 +81,7 @@ def _steps(period_ms: float, dt_ms: float, what: str) -> int:
 
 
 def _as_2d(x, name: str = "x") -> np.ndarray:
-    return time_series(x, name, "nodes")
+    return time_columns(x, name, "nodes")
 
 
 def bold_times_ms(n_volumes: int, tr_ms: float) -> np.ndarray:

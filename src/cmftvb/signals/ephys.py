@@ -20,7 +20,7 @@ import yaml
 from scipy import signal
 
 from cmftvb import CmftvbError
-from cmftvb.connectome.validate import time_series
+from cmftvb.connectome.validate import time_columns
 
 __all__ = [
     "BANDS",
@@ -47,7 +47,7 @@ BANDS: dict[str, tuple[float, float]] = {
 
 
 def _as_2d(x, name: str = "x") -> np.ndarray:
-    return time_series(x, name, "channels")
+    return time_columns(x, name, "channels")
 
 
 def _band_masks(f: np.ndarray, bands) -> dict[str, np.ndarray]:
