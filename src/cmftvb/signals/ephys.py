@@ -20,6 +20,7 @@ import yaml
 from scipy import signal
 
 from cmftvb import CmftvbError
+from cmftvb.connectome.validate import time_columns
 
 __all__ = [
     "BANDS",
@@ -45,15 +46,8 @@ BANDS: dict[str, tuple[float, float]] = {
 }
 
 
-def _as_2d(x, name="x") -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise CmftvbError(f"{name}: expected an array (time, channels), got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise CmftvbError(f"{name}: contains NaN or infinite values")
-    return a
+def _as_2d(x, name: str = "x") -> np.ndarray:
+    return time_columns(x, name, "channels")
 
 
 def _band_masks(f: np.ndarray, bands) -> dict[str, np.ndarray]:
