@@ -268,14 +268,16 @@ def coherence_matrix(
     f = np.fft.rfftfreq(nperseg, 1.0 / fs_hz)
     masks = _band_masks(f, bands)
     win = signal.get_window("hann", nperseg)
+    used = np.logical_or.reduce(list(masks.values()))  # the bins some band averages
+    X = np.empty((K, int(used.sum()), C), dtype=np.complex128)
+    for k in range(K):  # one segment at a time: (nperseg, C) in memory
+        seg = a[k * step : k * step + nperseg]
+        seg = (seg - seg.mean(axis=0)) * win[:, None]
+        X[k] = np.fft.rfft(seg, axis=0)[used]
     M = np.ones((len(masks), C, C))
     for b, m in enumerate(masks.values()):
-        X = np.empty((K, int(m.sum()), C), dtype=np.complex128)
-        for k in range(K):  # one segment at a time: (nperseg, C) in memory
-            seg = a[k * step : k * step + nperseg]
-            seg = (seg - seg.mean(axis=0)) * win[:, None]
-            X[k] = np.fft.rfft(seg, axis=0)[m]
-        Pxy = np.einsum("kfc,kfd->fcd", X.conj(), X, optimize=True)  # (F_band, C, C)
+        Xb = X[:, m[used]]
+        Pxy = np.einsum("kfc,kfd->fcd", Xb.conj(), Xb, optimize=True)  # (F_band, C, C)
         Pxx = np.real(np.einsum("fcc->fc", Pxy))
         coh = np.abs(Pxy) ** 2 / (Pxx[:, :, None] * Pxx[:, None, :])
         M[b] = coh.mean(axis=0)
