@@ -65,12 +65,19 @@ def _render(fig: Figure) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_network_inputs_equal_hand_sums():
+def _inputs_case(preset: str, seed: int):
+    """The small cMF network under ``preset`` and a random S_E at its two Wong-Wang nodes and
+    GrC at its three cerebellar nodes (NaN elsewhere); the generator goes on."""
     con = _small()
-    net = build_network(con, "cmf", "corrected")
-    rng = np.random.default_rng(3)
+    net = build_network(con, "cmf", preset)
+    rng = np.random.default_rng(seed)
     s_e = np.r_[rng.uniform(0.1, 0.6, 2), np.full(3, np.nan)]
     grc = np.r_[np.full(2, np.nan), rng.uniform(0.001, 0.01, 3)]
+    return con, net, rng, s_e, grc
+
+
+def test_network_inputs_equal_hand_sums():
+    con, net, rng, s_e, grc = _inputs_case("corrected", 3)
     pc = np.r_[np.full(2, np.nan), rng.uniform(0.03, 0.08, 3)]
     state = {"S_E": s_e, "S_I": np.r_[0.1, 0.1, np.nan, np.nan, np.nan], "GrC": grc, "PC": pc}
     got = A.network_inputs(con, net, state)
@@ -88,11 +95,7 @@ def test_network_inputs_equal_hand_sums():
 def test_network_inputs_published_routing():
     # MODEL.md §6.6: one sum c0 = W (S_E or GrC) reaches cerebellar nodes as mossy and again as
     # parallel-fibre input, and Wong-Wang nodes as coupling
-    con = _small()
-    net = build_network(con, "cmf", "published")
-    rng = np.random.default_rng(8)
-    s_e = np.r_[rng.uniform(0.1, 0.6, 2), np.full(3, np.nan)]
-    grc = np.r_[np.full(2, np.nan), rng.uniform(0.001, 0.01, 3)]
+    con, net, _, s_e, grc = _inputs_case("published", 8)
     got = A.network_inputs(con, net, {"S_E": s_e, "GrC": grc})
     c0 = np.where(np.isnan(s_e), grc, s_e)
     want = con.weights @ c0

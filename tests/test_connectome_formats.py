@@ -1,5 +1,7 @@
 """Readers for a user's cohort: valid inputs, named errors, and garbage in (hypothesis)."""
 
+from io import BytesIO
+
 import numpy as np
 import pytest
 import scipy.io
@@ -110,20 +112,29 @@ def test_read_connectome_errors(tmp_path, w, lengths, labels, message):
     assert ".csv" in str(exc.value) or "labels" in str(exc.value)
 
 
-def test_missing_and_truncated(tmp_path):
+def test_missing_weights_file(tmp_path):
     with pytest.raises(CmftvbError, match="w.csv: weights file not found"):
         formats.read_connectome(tmp_path / "w.csv", tmp_path / "l.csv", LABELS)
-    np.save(tmp_path / "w.npy", sym())
-    data = (tmp_path / "w.npy").read_bytes()
-    (tmp_path / "t.npy").write_bytes(data[:-20])
-    with pytest.raises(CmftvbError, match="truncated"):
-        formats.read_matrix(tmp_path / "t.npy")
-    (tmp_path / "e.csv").write_text("")
-    with pytest.raises(CmftvbError, match="empty"):
-        formats.read_matrix(tmp_path / "e.csv")
-    (tmp_path / "r.csv").write_text("1,2,3\n4,5,6\n7,8\n")
-    with pytest.raises(CmftvbError, match="ragged"):
-        formats.read_matrix(tmp_path / "r.csv")
+
+
+def _npy_bytes(a: np.ndarray) -> bytes:
+    buf = BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("t.npy", lambda: _npy_bytes(sym())[:-20], "truncated"),
+        ("e.csv", lambda: b"", "empty"),
+        ("r.csv", lambda: b"1,2,3\n4,5,6\n7,8\n", "ragged"),
+    ],
+)
+def test_bad_matrix_file(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content())
+    with pytest.raises(CmftvbError, match=message):
+        formats.read_matrix(tmp_path / name)
 
 
 # ------------------------------------------------------------------ BOLD
@@ -234,6 +245,15 @@ def _call_all(path):
             pass
 
 
+def _call_all_on(path, content: bytes | str):
+    """Write ``content`` (bytes or text) at ``path`` and call every reader on it."""
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    _call_all(path)
+
+
 _settings = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -242,9 +262,7 @@ _settings = settings(
 @_settings
 @given(data=st.binary(max_size=600), suffix=st.sampled_from(SUFFIXES))
 def test_garbage_bytes_only_cmftvb_error(tmp_path, data, suffix):
-    path = tmp_path / f"g{suffix}"
-    path.write_bytes(data)
-    _call_all(path)
+    _call_all_on(tmp_path / f"g{suffix}", data)
 
 
 @_settings
@@ -263,9 +281,7 @@ def test_garbage_bytes_only_cmftvb_error(tmp_path, data, suffix):
     suffix=st.sampled_from(SUFFIXES),
 )
 def test_garbage_with_magic_only_cmftvb_error(tmp_path, prefix, tail, suffix):
-    path = tmp_path / f"m{suffix}"
-    path.write_bytes(prefix + tail)
-    _call_all(path)
+    _call_all_on(tmp_path / f"m{suffix}", prefix + tail)
 
 
 @_settings
@@ -274,9 +290,7 @@ def test_garbage_with_magic_only_cmftvb_error(tmp_path, prefix, tail, suffix):
     suffix=st.sampled_from([".csv", ".tsv", ".txt"]),
 )
 def test_garbage_text_only_cmftvb_error(tmp_path, text, suffix):
-    path = tmp_path / f"t{suffix}"
-    path.write_text(text)
-    _call_all(path)
+    _call_all_on(tmp_path / f"t{suffix}", text)
 
 
 @_settings

@@ -9,7 +9,6 @@ test that needs finished outputs.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import os
@@ -24,6 +23,7 @@ import pytest
 import yaml
 
 from cmftvb import io
+from cmftvb.models.presets import merged
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "tiny.yaml"
@@ -45,20 +45,9 @@ NOT_RESULTS = ("logs", "benchmarks")
 _counter = itertools.count()
 
 
-def merge(base: dict, changes: dict) -> dict:
-    """``base`` with ``changes`` merged in key by key (mappings recursively)."""
-    out = copy.deepcopy(base)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def study_config(folder: Path, **changes) -> Path:
     """Write the test study's config (tiny.yaml + TEST_STUDY + ``changes``) into ``folder``."""
-    cfg = merge(merge(yaml.safe_load(TINY.read_text()), TEST_STUDY), changes)
+    cfg = merged(merged(yaml.safe_load(TINY.read_text()), TEST_STUDY), changes)
     path = Path(folder) / f"config-{next(_counter)}.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path

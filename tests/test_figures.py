@@ -114,6 +114,16 @@ def _assert_no_overlap(fig):
         assert b.x0 >= -1 and b.y0 >= -1 and b.x1 <= W + 1 and b.y1 <= H + 1, f"{name} cut off"
 
 
+def _saved_and_drawn(make, stem):
+    """Save ``make()``'s figure at ``stem`` (files checked by :func:`_check_files`) and draw it
+    again, checked for units and overlaps; returns (the SVG text, the new figure)."""
+    svg = _check_files(figures.save_figure(make(), stem), stem)
+    fig = make()
+    _assert_units(fig)
+    _assert_no_overlap(fig)
+    return svg, fig
+
+
 def test_overlap_check_detects_title_under_legend():
     """The layout check fails on the overlap first seen by eye (suptitle + outside legend)."""
     from matplotlib.figure import Figure
@@ -296,15 +306,11 @@ def test_paired_fitness(tmp_path):
         n_boot=200,
     )
     row = comp[(comp.metric == "fc_fit") & (comp.region == "global")].iloc[0]
-    paths = figures.save_figure(
-        figures.paired_fitness(tab, "fc_fit", chosen_G=chosen, test=row), tmp_path / "paired"
+    svg, fig = _saved_and_drawn(
+        lambda: figures.paired_fitness(tab, "fc_fit", chosen_G=chosen, test=row),
+        tmp_path / "paired",
     )
-    svg = _check_files(paths, tmp_path / "paired")
     assert "FC fit (Pearson r, unitless)" in svg and "Wilcoxon" in svg
-
-    fig = figures.paired_fitness(tab, "fc_fit", chosen_G=chosen, test=row)
-    _assert_units(fig)
-    _assert_no_overlap(fig)
     ax = _data_axes(fig)[0]
     # the dots are the seed means per subject at each model's chosen G (computed here)
     pts = [c for c in ax.collections if isinstance(c, PathCollection)]
@@ -344,13 +350,8 @@ CRBL = ["Right_X", "Left_I_IV", "Vermis_IX", "Left_CrusII", "Vermis_VI", "Right_
 def test_regional_error(tmp_path):
     regions = ("global", "Precentral_L", "Left_Dentate", *CRBL)
     tab = _table(n_subj=4, gs=(1.0,), regions=regions)
-    paths = figures.save_figure(figures.regional_error(tab), tmp_path / "reg")
-    svg = _check_files(paths, tmp_path / "reg")
+    svg, fig = _saved_and_drawn(lambda: figures.regional_error(tab), tmp_path / "reg")
     assert "BOLD MAE" in svg and "FC-profile error" in svg
-
-    fig = figures.regional_error(tab)
-    _assert_units(fig)
-    _assert_no_overlap(fig)
     axes = _data_axes(fig)
     assert len(axes) == 6  # 2 metrics x (left, vermis, right)
     titles = [ax.get_title() for ax in axes[:3]]
@@ -413,15 +414,10 @@ def spectra():
 
 def test_population_spectra(tmp_path, spectra):
     f, psd = spectra
-    paths = figures.save_figure(figures.population_spectra(f, psd), tmp_path / "spec")
-    svg = _check_files(paths, tmp_path / "spec")
+    svg, fig = _saved_and_drawn(lambda: figures.population_spectra(f, psd), tmp_path / "spec")
     assert "frequency (Hz)" in svg
     for sym in "δθαβγ":
         assert sym in svg
-
-    fig = figures.population_spectra(f, psd)
-    _assert_units(fig)
-    _assert_no_overlap(fig)
     for ax in _data_axes(fig):
         line = max(ax.lines, key=lambda ln: len(ln.get_xdata()))
         x, y = line.get_xdata(), line.get_ydata()
@@ -471,13 +467,8 @@ def test_coherence_plot(tmp_path):
     f, cab = signal.coherence(a, b, FS, nperseg=500)
     _, cac = signal.coherence(a, c, FS, nperseg=500)
     coh = {("GrC", "PC"): cab, ("GrC", "noise"): cac}
-    paths = figures.save_figure(figures.coherence_plot(f, coh), tmp_path / "coh")
-    svg = _check_files(paths, tmp_path / "coh")
+    svg, fig = _saved_and_drawn(lambda: figures.coherence_plot(f, coh), tmp_path / "coh")
     assert "magnitude-squared coherence" in svg and "GrC – PC" in svg
-
-    fig = figures.coherence_plot(f, coh)
-    _assert_units(fig)
-    _assert_no_overlap(fig)
     ax = _data_axes(fig)[0]
     lines = {ln.get_label(): ln for ln in ax.lines}
     x, y = lines["GrC – PC"].get_xdata(), lines["GrC – PC"].get_ydata()
@@ -526,13 +517,8 @@ def test_firing_rates(tmp_path):
         }
     )
     ranges = {"GrC": (0.1, 10.0, "Chadderton et al. 2004"), "r_E": (1.0, 10.0)}
-    paths = figures.save_figure(figures.firing_rates(rt, ranges), tmp_path / "rates")
-    svg = _check_files(paths, tmp_path / "rates")
+    svg, fig = _saved_and_drawn(lambda: figures.firing_rates(rt, ranges), tmp_path / "rates")
     assert "firing rate (Hz)" in svg and "Chadderton et al. 2004" in svg
-
-    fig = figures.firing_rates(rt, ranges)
-    _assert_units(fig)
-    _assert_no_overlap(fig)
     axes = {ax.get_title(): ax for ax in _data_axes(fig)}
     ticks = {k: [t.get_text() for t in ax.get_xticklabels()] for k, ax in axes.items()}
     # GrC: only cMF has it; 3 of 4 values inside 0.1-10 Hz

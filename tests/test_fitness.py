@@ -115,55 +115,24 @@ def test_run_table_absent_nodes_and_columns():
     emp_sub = rng.standard_normal((210, 4))
     labels = [f"n{i}" for i in range(N)]
     extra = pd.DataFrame({"metric": ["pc_rate_hz"], "region": ["n5"], "value": [55.0]})
-    tab = F.run_table(
-        subject="s1",
-        model="cmf",
-        preset="corrected",
-        G=2.0,
-        seed=3,
-        sim_bold=sim,
-        emp_bold=emp_sub,
-        labels=labels,
-        has_empirical=has,
-        fcd_window=30,
-        fcd_step=5,
-        extra=extra,
-    )
+    run = dict(
+        subject="s1", model="cmf", preset="corrected", G=2.0, seed=3, sim_bold=sim,
+        labels=labels, has_empirical=has,
+    )  # fmt: skip
+    tab = F.run_table(**run, emp_bold=emp_sub, fcd_window=30, fcd_step=5, extra=extra)
     assert list(tab.columns) == F.TABLE_COLUMNS
     regional = tab[tab.metric.isin(["bold_mae", "fc_profile_error"])]
     assert set(regional.region) == {"n0", "n1", "n2", "n3"}  # n4, n5 absent, not invented
     full = np.full((210, N), np.nan)
     full[:, :4] = emp_sub
-    tab2 = F.run_table(
-        subject="s1",
-        model="cmf",
-        preset="corrected",
-        G=2.0,
-        seed=3,
-        sim_bold=sim,
-        emp_bold=full,
-        labels=labels,
-        has_empirical=has,
-        fcd_window=30,
-        fcd_step=5,
-    )
+    tab2 = F.run_table(**run, emp_bold=full, fcd_window=30, fcd_step=5)
     pd.testing.assert_frame_equal(tab.iloc[: len(tab2)], tab2)
     g = tab2.set_index(["metric", "region"])["value"]
     assert g["fc_fit", "global"] == pytest.approx(F.fc_fit(F.fc(sim), F.fc(full), has), rel=1e-12)
     assert g["bold_mae", "n2"] == pytest.approx(F.regional_bold_mae(sim, full, has)[2])
     assert (tab.subject == "s1").all() and (tab.seed == 3).all() and (tab.G == 2.0).all()
     with pytest.raises(CmftvbError, match="columns"):
-        F.run_table(
-            subject="s1",
-            model="cmf",
-            preset="corrected",
-            G=2.0,
-            seed=3,
-            sim_bold=sim,
-            emp_bold=emp_sub[:, :3],
-            labels=labels,
-            has_empirical=has,
-        )
+        F.run_table(**run, emp_bold=emp_sub[:, :3])
 
 
 # ------------------------------------------------- batch scoring (rule fitness)

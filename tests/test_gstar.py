@@ -9,35 +9,11 @@ import logging
 
 import numpy as np
 import pytest
+from small_networks import small_connectome
 
 from cmftvb import CmftvbError, fic, gstar
 from cmftvb.batch import run_coupling
-from cmftvb.connectome import Connectome
 from cmftvb.network import build_network
-
-ROLES = ["cortex"] * 4 + ["thalamus"] + ["crbl_hemisphere"] * 2 + ["crbl_vermis"] + ["dcn"] * 2
-
-
-def small_connectome(seed: int = 3) -> Connectome:
-    """Ten nodes with every role group (as tests/test_fic.py's, built here)."""
-    rng = np.random.default_rng(seed)
-    n = len(ROLES)
-    r = np.asarray(ROLES)
-    cer = np.isin(r, ["cortex", "thalamus"])
-    cb = np.isin(r, ["crbl_hemisphere", "crbl_vermis"])
-    dcn = r == "dcn"
-    W = rng.uniform(0.2, 1.0, (n, n)) * (rng.random((n, n)) < 0.7)
-    W[np.ix_(cb, cer | dcn)] *= 0.05
-    W[np.ix_(cer, cb)] *= 0.05
-    W[np.ix_(dcn, cb)] *= 0.5
-    W[np.ix_(cb, cb)] *= 0.3
-    np.fill_diagonal(W, 0.0)
-    W /= W.max()
-    L = rng.uniform(10.0, 90.0, (n, n))
-    L = (L + L.T) / 2
-    np.fill_diagonal(L, 0.0)
-    labels = [f"n{i}_{role}" for i, role in enumerate(ROLES)]
-    return Connectome(weights=W, tract_lengths=L, labels=labels, roles=ROLES)
 
 
 @pytest.fixture(scope="module")

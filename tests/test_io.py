@@ -58,14 +58,6 @@ def test_corrupt_npz_is_a_named_error(tmp_path, cut):
         io.load_npz(bad)
 
 
-def test_read_json_errors_name_the_file(tmp_path):
-    with pytest.raises(CmftvbError, match="missing.json: file not found"):
-        io.read_json(tmp_path / "missing.json")
-    (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(CmftvbError, match="bad.json: not valid JSON"):
-        io.read_json(tmp_path / "bad.json")
-
-
 # --------------------------------------------------------------------- YAML
 def test_read_yaml_refuses_duplicate_keys_naming_file_key_and_lines(tmp_path):
     path = tmp_path / "c.yaml"
@@ -91,15 +83,26 @@ def test_read_yaml_equals_safe_load_without_duplicates(tmp_path):
     assert io.read_yaml(path) == {"a": {"k": 1}, "b": {"k": 2}}
 
 
-def test_read_yaml_errors_name_the_file(tmp_path):
-    with pytest.raises(CmftvbError, match="nope.yaml: file not found"):
-        io.read_yaml(tmp_path / "nope.yaml")
-    (tmp_path / "bad.yaml").write_text("a: [1, 2\n")
-    with pytest.raises(CmftvbError, match="bad.yaml: not valid YAML"):
-        io.read_yaml(tmp_path / "bad.yaml")
-    (tmp_path / "code.yaml").write_text("a: !!python/object/apply:os.system ['true']\n")
-    with pytest.raises(CmftvbError, match="code.yaml: not valid YAML"):
-        io.read_yaml(tmp_path / "code.yaml")
+@pytest.mark.parametrize(
+    ("reader", "name", "text", "message"),
+    [
+        (io.read_json, "missing.json", None, "missing.json: file not found"),
+        (io.read_json, "bad.json", "{not json", "bad.json: not valid JSON"),
+        (io.read_yaml, "nope.yaml", None, "nope.yaml: file not found"),
+        (io.read_yaml, "bad.yaml", "a: [1, 2\n", "bad.yaml: not valid YAML"),
+        (
+            io.read_yaml,
+            "code.yaml",
+            "a: !!python/object/apply:os.system ['true']\n",
+            "code.yaml: not valid YAML",
+        ),
+    ],
+)
+def test_read_errors_name_the_file(tmp_path, reader, name, text, message):
+    if text is not None:
+        (tmp_path / name).write_text(text)
+    with pytest.raises(CmftvbError, match=message):
+        reader(tmp_path / name)
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "configs/tiny.yaml", "configs/article.yaml"])

@@ -7,34 +7,13 @@ import numpy as np
 import pytest
 from tvb.simulator.models.wong_wang_exc_inh import ReducedWongWangExcInh
 
+from cmftvb.engine.tvb import TVB_WW_PARAMS
 from cmftvb.models import wongwang as ww
 from cmftvb.models.presets import apply_overrides, load_preset
 
-# preset key -> TVB attribute
-TVB_NAMES = {
-    "a_E": "a_e",
-    "b_E": "b_e",
-    "d_E": "d_e",
-    "gamma_E": "gamma_e",
-    "tau_E": "tau_e",
-    "w_plus": "w_p",
-    "J_N": "J_N",
-    "W_E": "W_e",
-    "a_I": "a_i",
-    "b_I": "b_i",
-    "d_I": "d_i",
-    "gamma_I": "gamma_i",
-    "tau_I": "tau_i",
-    "J_i": "J_i",
-    "W_I": "W_i",
-    "I_0": "I_o",
-    "lamda": "lamda",
-    "I_ext": "I_ext",
-}
-
 
 def _tvb_model(preset):
-    kw = {tvb: np.array([float(preset["wongwang"][key])]) for key, tvb in TVB_NAMES.items()}
+    kw = {tvb: np.array([float(preset["wongwang"][key])]) for key, tvb in TVB_WW_PARAMS.items()}
     model = ReducedWongWangExcInh(G=np.array([float(preset["coupling"]["G"])]), **kw)
     model.configure()
     return model
@@ -55,7 +34,7 @@ def _z_both(S_E, S_I, c, p):
 def test_preset_defaults_equal_tvb_defaults():
     pr = load_preset("corrected")
     default = ReducedWongWangExcInh()
-    for key, tvb in TVB_NAMES.items():
+    for key, tvb in TVB_WW_PARAMS.items():
         assert pr["wongwang"][key] == float(getattr(default, tvb)[0]), key
     assert pr["coupling"]["G"] == float(default.G[0])
 

@@ -25,9 +25,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_determinism import ROOT, completed_study, merge
+from test_determinism import ROOT, completed_study
 
 from cmftvb import io
+from cmftvb.models.presets import merged
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 PACKAGES = ("cmftvb", "numpy", "scipy", "numba", "tvb-library", "snakemake", "pandas")
@@ -43,7 +44,7 @@ def effective_config(configfile: Path) -> dict:
     """The config a run used: config.yaml, the --configfile over it, schema defaults."""
     from snakemake.utils import validate
 
-    cfg = merge(
+    cfg = merged(
         yaml.safe_load((ROOT / "config.yaml").read_text()), yaml.safe_load(configfile.read_text())
     )
     validate(cfg, str(SCHEMA), set_default=True)

@@ -134,6 +134,12 @@ TOY_SNAKEFILE = textwrap.dedent(
     """
     import os
 
+    def record(log, output, text):
+        with open(log[0], "w") as fh:
+            fh.write(os.environ.get("SLURM_JOB_ID", "none"))
+        with open(output[0], "w") as fh:
+            fh.write(text)
+
     rule all:
         input: "out/total.txt"
 
@@ -142,10 +148,7 @@ TOY_SNAKEFILE = textwrap.dedent(
         log: "logs/square_{n}.log"
         resources: mem_mb=400, runtime=2
         run:
-            with open(log[0], "w") as fh:
-                fh.write(os.environ.get("SLURM_JOB_ID", "none"))
-            with open(output[0], "w") as fh:
-                fh.write(str(int(wildcards.n) ** 2))
+            record(log, output, str(int(wildcards.n) ** 2))
 
     rule total:
         input: expand("out/square_{n}.txt", n=[3, 4])
@@ -153,10 +156,7 @@ TOY_SNAKEFILE = textwrap.dedent(
         log: "logs/total.log"
         resources: mem_mb=400, runtime=2
         run:
-            with open(log[0], "w") as fh:
-                fh.write(os.environ.get("SLURM_JOB_ID", "none"))
-            with open(output[0], "w") as fh:
-                fh.write(str(sum(int(open(f).read()) for f in input)))
+            record(log, output, str(sum(int(open(f).read()) for f in input)))
     """
 )
 

@@ -54,30 +54,27 @@ def _allow_runtime_alias_checks() -> None:
 _allow_runtime_alias_checks()
 
 
-@intrinsic
-def _bits_to_f64(typingctx, x):
-    """Reinterpret the 64 bits of an int64 as a float64 (an LLVM ``bitcast``)."""
-    if not isinstance(x, types.Integer):
-        return None
+def _bitcast(name: str, src_kind: type, src: types.Type, dst: types.Type, dst_ir: ir.Type):
+    """An intrinsic that reinterprets the 64 bits of a ``src`` value (any ``src_kind``
+    argument, cast to ``src`` first) as a ``dst`` value (an LLVM ``bitcast`` to ``dst_ir``)."""
 
-    def codegen(context, builder, signature, args):
-        v = context.cast(builder, args[0], signature.args[0], types.int64)
-        return builder.bitcast(v, ir.DoubleType())
+    def typer(typingctx, x):
+        if not isinstance(x, src_kind):
+            return None
 
-    return types.float64(x), codegen
+        def codegen(context, builder, signature, args):
+            v = context.cast(builder, args[0], signature.args[0], src)
+            return builder.bitcast(v, dst_ir)
+
+        return dst(x), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = f"Reinterpret the 64 bits of a {src} as a {dst} (an LLVM ``bitcast``)."
+    return intrinsic(typer)
 
 
-@intrinsic
-def _f64_to_bits(typingctx, x):
-    """Reinterpret the 64 bits of a float64 as an int64 (an LLVM ``bitcast``)."""
-    if not isinstance(x, types.Float):
-        return None
-
-    def codegen(context, builder, signature, args):
-        v = context.cast(builder, args[0], signature.args[0], types.float64)
-        return builder.bitcast(v, ir.IntType(64))
-
-    return types.int64(x), codegen
+_bits_to_f64 = _bitcast("_bits_to_f64", types.Integer, types.int64, types.float64, ir.DoubleType())
+_f64_to_bits = _bitcast("_f64_to_bits", types.Float, types.float64, types.int64, ir.IntType(64))
 
 
 @intrinsic

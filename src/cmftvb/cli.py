@@ -113,169 +113,106 @@ def _name_hz(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{text!r}: the rate must be a number (Hz)") from None
 
 
-def _add_simulate(sub) -> None:
-    sim = sub.add_parser(
-        "simulate",
-        help="integrate a network on a connectome and save its activity as .npz",
-        description=SIMULATE_DESCRIPTION,
-        epilog=SIMULATE_EPILOG,
-        formatter_class=_Formatter,
-    )
-    sim.add_argument(
-        "connectome",
-        help="TVB connectivity zip (weights.txt, tract_lengths.txt in mm, centres.txt) or a "
-        "prepared connectome (.npz from the workflow)",
-    )
-    sim.add_argument(
-        "--model",
-        choices=["homogeneous", "cmf"],
-        default="cmf",
-        help="homogeneous: Wong-Wang in every node; cmf: cerebellar mean field in the "
-        "cerebellar-cortex nodes (default: cmf)",
-    )
-    sim.add_argument(
-        "--preset",
-        choices=["corrected", "published"],
-        default="corrected",
-        help="parameter set: corrected (the study default) or published (the authors' code, "
-        "quirks included; docs/MODEL.md) (default: corrected)",
-    )
-    sim.add_argument(
-        "--duration", type=float, default=1000.0, metavar="MS",
-        help="simulated time in ms (default: 1000)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--dt", type=float, default=0.1, metavar="MS", help="integration step in ms (default: 0.1)"
-    )
-    sim.add_argument(
-        "--seed", type=int, action="append", default=None, metavar="N",
-        help="random seed, >= 0; repeat for a batch of seeds run together (default: 0)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--noise-sigma", type=float, default=None, metavar="SIGMA",
-        help="additive noise standard deviation per sqrt(ms) on every state variable "
-        "(default: the preset's, 0.001)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--subject", default="", metavar="ID",
-        help="subject id; with model, G and seed it keys each seed's random stream, as in the "
-        "workflow (default: empty)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--G", type=float, default=None, metavar="G",
-        help="global coupling, dimensionless, 0 to 1000 (default: 0.9 x G* when the preset "
-        "has FIC on, as corrected does, see --G-relative; else the preset's coupling.G, 2.0)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--G-relative", type=float, default=None, metavar="FRACTION",
-        help="global coupling as a fraction of this network's critical G* (the stability "
-        "limit of the FIC resting state, found by bisection, about 20 s), instead of --G; "
-        "needs a preset with FIC on (default: unset)",
-    )  # fmt: skip
-    _add_simulate_run_options(sim)
+#: The simulate command's arguments: name -> add_argument keywords (help in SIMULATE_HELP).
+SIMULATE_OPTIONS: dict[str, dict] = {
+    "connectome": {},
+    "--model": dict(choices=["homogeneous", "cmf"], default="cmf"),
+    "--preset": dict(choices=["corrected", "published"], default="corrected"),
+    "--duration": dict(type=float, default=1000.0, metavar="MS"),
+    "--dt": dict(type=float, default=0.1, metavar="MS"),
+    "--seed": dict(type=int, action="append", default=None, metavar="N"),
+    "--noise-sigma": dict(type=float, default=None, metavar="SIGMA"),
+    "--subject": dict(default="", metavar="ID"),
+    "--G": dict(type=float, default=None, metavar="G"),
+    "--G-relative": dict(type=float, default=None, metavar="FRACTION"),
+    "--speed": dict(type=float, default=None, metavar="MM_PER_MS"),
+    "--initial": dict(type=_key_value, action="append", default=[], metavar="NAME=VALUE"),
+    "--engine": dict(choices=["numba", "tvb"], default="numba"),
+    "--monitor": dict(choices=["raw", "mean"], default="raw"),
+    "--monitor-period": dict(type=float, default=None, metavar="MS"),
+    "--set": dict(type=_key_value, action="append", default=[], metavar="KEY=VALUE"),
+    "--out": dict(required=True, metavar="FILE.npz"),
+    "--max-output-gb": dict(type=float, default=2.0, metavar="GB"),
+    "--quiet": dict(action="store_true"),
+}
+SIMULATE_HELP = {
+    "connectome": "TVB connectivity zip (weights.txt, tract_lengths.txt in mm, centres.txt) or "
+    "a prepared connectome (.npz from the workflow)",
+    "--model": "homogeneous: Wong-Wang in every node; cmf: cerebellar mean field in the "
+    "cerebellar-cortex nodes (default: cmf)",
+    "--preset": "parameter set: corrected (the study default) or published (the authors' "
+    "code, quirks included; docs/MODEL.md) (default: corrected)",
+    "--duration": "simulated time in ms (default: 1000)",
+    "--dt": "integration step in ms (default: 0.1)",
+    "--seed": "random seed, >= 0; repeat for a batch of seeds run together (default: 0)",
+    "--noise-sigma": "additive noise standard deviation per sqrt(ms) on every state variable "
+    "(default: the preset's, 0.001)",
+    "--subject": "subject id; with model, G and seed it keys each seed's random stream, as in "
+    "the workflow (default: empty)",
+    "--G": "global coupling, dimensionless, 0 to 1000 (default: 0.9 x G* when the preset has "
+    "FIC on, as corrected does, see --G-relative; else the preset's coupling.G, 2.0)",
+    "--G-relative": "global coupling as a fraction of this network's critical G* (the "
+    "stability limit of the FIC resting state, found by bisection, about 20 s), instead of "
+    "--G; needs a preset with FIC on (default: unset)",
+    "--speed": "conduction speed in mm/ms; delay = tract length / speed (default: the "
+    "preset's, 3.0)",
+    "--initial": "constant initial history of a state variable: S_E, S_I (dimensionless) or "
+    "GrC, GoC, MLI, PC (kHz); repeatable (default: the FIC fixed point when the preset has FIC "
+    "on, as corrected does; else the preset's random initial history)",
+    "--engine": "numba: the project's compiled engine; tvb: tvb-library's Simulator, a slow "
+    "reference (default: numba)",
+    "--monitor": "raw: the state at the end of each monitor period; mean: its average over "
+    "the period (default: raw)",
+    "--monitor-period": "period of the stored samples in ms, a multiple of --dt that divides "
+    "--duration (default: --dt, every step)",
+    "--set": "override a preset parameter or switch (dotted key, e.g. crbl.alpha.PC=2.5; "
+    "docs/MODEL.md lists them); repeatable",
+    "--out": "output file; its folder must exist (required)",
+    "--max-output-gb": "refuse to start when the output would exceed this many GB (estimated "
+    "from the duration, monitor period, nodes and seeds) (default: 2)",
+    "--quiet": "no summary or progress on stderr",
+}
+
+#: The node-curve command's arguments (help in NODE_CURVE_HELP).
+NODE_CURVE_OPTIONS: dict[str, dict] = {
+    "--preset": dict(choices=["corrected", "published"], default="corrected"),
+    "--order": dict(type=int, choices=[1, 2], default=1),
+    "--set": dict(type=_key_value, action="append", default=[], metavar="KEY=VALUE"),
+    "--initial": dict(type=_name_hz, action="append", default=[], metavar="NAME=HZ"),
+    "--scan": dict(action="store_true"),
+    "--mossy": dict(type=float, nargs="+", required=True, metavar="HZ"),
+}
+NODE_CURVE_HELP = {
+    "--preset": "parameter set (default: corrected)",
+    "--order": "1: first-order rate equations; 2: with covariances (El Boustani & Destexhe "
+    "2009) (default: 1)",
+    "--set": "override a preset parameter (dotted key, e.g. crbl.alpha.PC=2.5); repeatable",
+    "--initial": "initial rate in Hz of GrC, GoC, MLI or PC; repeatable; populations not "
+    "named start at 0 (default: a silent node)",
+    "--scan": "list every fixed point found from a grid of starts, with its stability (first "
+    "order only)",
+    "--mossy": "constant mossy-fibre rates in Hz, >= 0 (required; one row each)",
+}
+
+#: The check-config command's arguments (help in CHECK_CONFIG_HELP).
+CHECK_CONFIG_OPTIONS: dict[str, dict] = {
+    "configfile": dict(nargs="*", metavar="FILE"),
+    "--base": dict(default="config.yaml", metavar="FILE"),
+    "--schema": dict(default="workflow/schemas/config.schema.yaml", metavar="FILE"),
+}
+CHECK_CONFIG_HELP = {
+    "configfile": "config files, merged in order over --base, as snakemake --configfile does",
+    "--base": "the default config the others are merged over (default: config.yaml)",
+    "--schema": "JSON schema of the config (default: workflow/schemas/config.schema.yaml)",
+}
 
 
-def _add_simulate_run_options(sim) -> None:
-    """The simulate options past the model: delays, initial state, engine, monitor, output."""
-    sim.add_argument(
-        "--speed", type=float, default=None, metavar="MM_PER_MS",
-        help="conduction speed in mm/ms; delay = tract length / speed (default: the "
-        "preset's, 3.0)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--initial", type=_key_value, action="append", default=[], metavar="NAME=VALUE",
-        help="constant initial history of a state variable: S_E, S_I (dimensionless) or GrC, "
-        "GoC, MLI, PC (kHz); repeatable (default: the FIC fixed point when the preset has FIC "
-        "on, as corrected does; else the preset's random initial history)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--engine", choices=["numba", "tvb"], default="numba",
-        help="numba: the project's compiled engine; tvb: tvb-library's Simulator, a slow "
-        "reference (default: numba)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--monitor", choices=["raw", "mean"], default="raw",
-        help="raw: the state at the end of each monitor period; mean: its average over the "
-        "period (default: raw)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--monitor-period", type=float, default=None, metavar="MS",
-        help="period of the stored samples in ms, a multiple of --dt that divides --duration "
-        "(default: --dt, every step)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
-        help="override a preset parameter or switch (dotted key, e.g. crbl.alpha.PC=2.5; "
-        "docs/MODEL.md lists them); repeatable",
-    )  # fmt: skip
-    sim.add_argument(
-        "--out", required=True, metavar="FILE.npz",
-        help="output file; its folder must exist (required)",
-    )  # fmt: skip
-    sim.add_argument(
-        "--max-output-gb", type=float, default=2.0, metavar="GB",
-        help="refuse to start when the output would exceed this many GB (estimated from "
-        "the duration, monitor period, nodes and seeds) (default: 2)",
-    )  # fmt: skip
-    sim.add_argument("--quiet", action="store_true", help="no summary or progress on stderr")
-
-
-def _add_node_curve(sub) -> None:
-    nc = sub.add_parser(
-        "node-curve",
-        help="steady-state rates of one isolated cerebellar node under constant mossy input",
-        description=NODE_CURVE_DESCRIPTION,
-        epilog=NODE_CURVE_EPILOG,
-        formatter_class=_Formatter,
-    )
-    nc.add_argument(
-        "--preset", choices=["corrected", "published"], default="corrected",
-        help="parameter set (default: corrected)",
-    )  # fmt: skip
-    nc.add_argument(
-        "--order", type=int, choices=[1, 2], default=1,
-        help="1: first-order rate equations; 2: with covariances (El Boustani & Destexhe "
-        "2009) (default: 1)",
-    )  # fmt: skip
-    nc.add_argument(
-        "--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
-        help="override a preset parameter (dotted key, e.g. crbl.alpha.PC=2.5); repeatable",
-    )  # fmt: skip
-    nc.add_argument(
-        "--initial", type=_name_hz, action="append", default=[], metavar="NAME=HZ",
-        help="initial rate in Hz of GrC, GoC, MLI or PC; repeatable; populations not named "
-        "start at 0 (default: a silent node)",
-    )  # fmt: skip
-    nc.add_argument(
-        "--scan", action="store_true",
-        help="list every fixed point found from a grid of starts, with its stability "
-        "(first order only)",
-    )  # fmt: skip
-    nc.add_argument(
-        "--mossy", type=float, nargs="+", required=True, metavar="HZ",
-        help="constant mossy-fibre rates in Hz, >= 0 (required; one row each)",
-    )  # fmt: skip
-
-
-def _add_check_config(sub) -> None:
-    cc = sub.add_parser(
-        "check-config",
-        help="check study config files as the workflow will load them (syntax, schema, values)",
-        description=CHECK_CONFIG_DESCRIPTION,
-        formatter_class=_Formatter,
-    )
-    cc.add_argument(
-        "configfile", nargs="*", metavar="FILE",
-        help="config files, merged in order over --base, as snakemake --configfile does",
-    )  # fmt: skip
-    cc.add_argument(
-        "--base", default="config.yaml", metavar="FILE",
-        help="the default config the others are merged over (default: config.yaml)",
-    )  # fmt: skip
-    cc.add_argument(
-        "--schema", default="workflow/schemas/config.schema.yaml", metavar="FILE",
-        help="JSON schema of the config (default: workflow/schemas/config.schema.yaml)",
-    )  # fmt: skip
+def _add_command(sub, name: str, help: str, options: dict, helps: dict, **kw) -> None:
+    """Add subcommand ``name`` with ``options`` (argument -> add_argument keywords), each
+    with its text from ``helps``."""
+    parser = sub.add_parser(name, help=help, formatter_class=_Formatter, **kw)
+    for arg, keywords in options.items():
+        parser.add_argument(arg, help=helps[arg], **keywords)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -284,9 +221,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cmftvb {__version__}")
     sub = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
-    _add_simulate(sub)
-    _add_node_curve(sub)
-    _add_check_config(sub)
+    _add_command(
+        sub, "simulate",
+        "integrate a network on a connectome and save its activity as .npz",
+        SIMULATE_OPTIONS, SIMULATE_HELP,
+        description=SIMULATE_DESCRIPTION, epilog=SIMULATE_EPILOG,
+    )  # fmt: skip
+    _add_command(
+        sub, "node-curve",
+        "steady-state rates of one isolated cerebellar node under constant mossy input",
+        NODE_CURVE_OPTIONS, NODE_CURVE_HELP,
+        description=NODE_CURVE_DESCRIPTION, epilog=NODE_CURVE_EPILOG,
+    )  # fmt: skip
+    _add_command(
+        sub, "check-config",
+        "check study config files as the workflow will load them (syntax, schema, values)",
+        CHECK_CONFIG_OPTIONS, CHECK_CONFIG_HELP, description=CHECK_CONFIG_DESCRIPTION,
+    )  # fmt: skip
     return parser
 
 

@@ -495,6 +495,14 @@ def _target_state(sys_: _System, target: float) -> tuple[float, float]:
     return x_e, se
 
 
+def _first_bad(sys_: _System, bad: np.ndarray, nodes: np.ndarray) -> tuple[int, str]:
+    """Position ``i`` of the first True in ``bad`` (one entry per node of ``nodes``) and that
+    node named for an error message: ``node '<label>' (index <k>)``."""
+    i = int(np.flatnonzero(bad)[0])
+    k = int(nodes[i])
+    return i, f"node {sys_.labels[k]!r} (index {k})"
+
+
 def _crbl_state(sys_: _System, x: np.ndarray) -> tuple[np.ndarray, int]:
     """Step 4: the cerebellar steady state (kHz, written into ``x``), refused unconverged."""
     if not sys_.cb.size:
@@ -502,12 +510,10 @@ def _crbl_state(sys_: _System, x: np.ndarray) -> tuple[np.ndarray, int]:
     nu, iterations, r = _crbl_steady(sys_, x)
     bad = ~(np.isfinite(nu).all(axis=1) & (r.max(axis=1) < 1e-10) & (nu >= 0).all(axis=1))
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        k = int(sys_.cb[i])
+        i, node = _first_bad(sys_, bad, sys_.cb)
         raise CmftvbError(
-            f"fic: cerebellar steady state did not converge at node {sys_.labels[k]!r} "
-            f"(index {k}): |F - nu| = {float(np.max(r[i])) * 1000:.3g} Hz after "
-            f"{iterations} iterations"
+            f"fic: cerebellar steady state did not converge at {node}: |F - nu| = "
+            f"{float(np.max(r[i])) * 1000:.3g} Hz after {iterations} iterations"
         )
     x[sys_.cb_state] = nu
     return nu, iterations
@@ -528,10 +534,9 @@ def _closed_form_j_i(sys_, G, target, x_e, se, si, icoup) -> np.ndarray:
         jw = num / si
     bad = ~(np.isfinite(jw) & (jw > 0))
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        k = int(sys_.ww[i])
+        i, node = _first_bad(sys_, bad, sys_.ww)
         raise CmftvbError(
-            f"fic: node {sys_.labels[k]!r} (index {k}) needs J_i = {jw[i]:.4g} nA at G {G:g} "
+            f"fic: {node} needs J_i = {jw[i]:.4g} nA at G {G:g} "
             f"(coupling input {icoup[i]:.4g} nA): no positive local inhibition puts it at "
             f"{target:g} Hz ({int(bad.sum())} node(s) fail)"
         )

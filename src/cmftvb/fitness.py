@@ -33,6 +33,7 @@ from cmftvb import CmftvbError
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "g_is_relative",
     "FCD_STEP",
     "FCD_WINDOW",
     "FEATURE_GROUPS",
@@ -61,6 +62,16 @@ TABLE_COLUMNS = ["subject", "model", "preset", "G", "seed", "metric", "region", 
 #: Optional column of the fitness tables: the absolute coupling of the run when ``G`` is a
 #: fraction of the subject's G* (config ``simulation.G_relative``); equal to ``G`` otherwise.
 G_ABS = "G_abs"
+
+
+def g_is_relative(table: pd.DataFrame) -> bool:
+    """Whether a fitness table's ``G`` holds fractions of G*: it has :data:`G_ABS` and that
+    differs from ``G`` (runs given by ``simulation.G_relative``)."""
+    return G_ABS in table.columns and not np.allclose(
+        table["G"].astype(float), table[G_ABS].astype(float)
+    )
+
+
 #: Region of the rows that describe a whole run (fc_fit, fcd_ks, regime, noise ceiling).
 GLOBAL = "global"
 

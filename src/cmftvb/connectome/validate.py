@@ -15,16 +15,49 @@ import numpy as np
 from cmftvb import CmftvbError
 
 
+def _as_float(value: Any, where: str, not_a_number: str) -> float:
+    """``value`` as a float; ``"<where>: <not_a_number>, got <value>"`` otherwise."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise CmftvbError(f"{where}: {not_a_number}, got {value!r}") from None
+
+
 def finite_number(value: Any, where: str, what: str) -> float:
     """``value`` as a finite float; ``where`` names the key or flag, ``what`` the quantity
     (``"G"``) in the one-line :class:`CmftvbError` otherwise."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"{where}: {what} must be a number, got {value!r}") from None
+    x = _as_float(value, where, f"{what} must be a number")
     if not math.isfinite(x):
         raise CmftvbError(f"{where}: {what} must be a finite number, got {x}")
     return x
+
+
+def number(value: Any, name: str, *, positive: bool = False, nonnegative: bool = False) -> float:
+    """``value`` as a finite float, with ``positive`` also > 0, with ``nonnegative`` also >= 0;
+    ``name`` (an argument, key or flag, e.g. ``"dt"``) heads the one-line
+    :class:`CmftvbError` otherwise."""
+    x = _as_float(value, name, "expected a number")
+    if positive and not (math.isfinite(x) and x > 0):
+        raise CmftvbError(f"{name}: must be positive and finite, got {x}")
+    if nonnegative and not (math.isfinite(x) and x >= 0):
+        raise CmftvbError(f"{name}: must be >= 0, got {x}")
+    if not math.isfinite(x):
+        raise CmftvbError(f"{name}: must be finite, got {x}")
+    return x
+
+
+def time_columns(x: Any, name: str, columns: str) -> np.ndarray:
+    """``x`` as a finite float64 array (time, ``columns``), a 1-D input as one column (the
+    signal modules' layout; :func:`timeseries` is the empirical (nodes, time) one); ``name``
+    heads the one-line :class:`CmftvbError` otherwise."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise CmftvbError(f"{name}: expected an array (time, {columns}), got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise CmftvbError(f"{name}: contains NaN or infinite values")
+    return a
 
 
 def as_float_array(x, where: str) -> np.ndarray:

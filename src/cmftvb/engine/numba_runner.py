@@ -17,7 +17,7 @@ every state variable (MODEL.md §5), delays rounded to whole steps as tvb-librar
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,33 +31,21 @@ def simulate_numba(
     connectome: Any,
     network: NetworkSpec,
     *,
-    duration: float,
-    dt: float,
-    seeds: Sequence[int] | int,
-    noise_sigma: float,
-    G: float | Sequence[float] | None = None,
-    speed: float,
-    initial: Mapping[str, float] | None = None,
-    monitor: str = "raw",
-    monitor_period: float | None = None,
-    subject: str = "",
-    progress: Callable[[float, float, float], None] | None = None,
-    bold_var: Mapping[str, str] | None = None,
-    J_i: Any = None,
     chunk_steps: int | None = None,
     lane_layout: str = "auto",
+    **run: Any,
 ) -> pl.SimResult:
-    """The numba runner of :func:`cmftvb.engine.simulate` (same arguments, less ``engine``)."""
+    """The numba runner of :func:`cmftvb.engine.simulate`: the same keyword arguments
+    (:data:`cmftvb.engine.plumbing.RUN_REQUIRED`, ``RUN_OPTIONAL``), less ``engine``."""
     from cmftvb.engine import core
 
-    args = pl.check_run_args(
-        duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period,
-        G_default=float(network.params["coupling"]["G"]),
-    )  # fmt: skip
+    run = pl.run_keywords(run, "the numba runner")
+    args = pl.check_run(run, network)
+    J_i, monitor, subject, initial = run["J_i"], run["monitor"], run["subject"], run["initial"]
     node_model = list(network.node_model)
     L, N = len(args.seeds), len(node_model)
     jil = pl.check_J_i(J_i, network, L)
-    bmap = pl.bold_map(node_model, bold_var)
+    bmap = pl.bold_map(node_model, run["bold_var"])
     blocks = _lane_blocks(lane_layout, L)
     edges = expand_edges(connectome, network, args.dt, args.speed)
     V = 5 if "crbl" in node_model else 2
@@ -78,7 +66,7 @@ def simulate_numba(
         chunk_steps = max(1, min(2000, math.ceil(args.n_steps / 50)))
     _integrate(
         groups, net, par, (mode, args.every, slots["out"], slots["rate"], mon), args,
-        int(chunk_steps), network, pl.Progress(progress, args.n_steps, args.dt),
+        int(chunk_steps), network, pl.Progress(run["progress"], args.n_steps, args.dt),
     )  # fmt: skip
     record = pl.run_record(
         "numba", network, subject, args, monitor, initial, bmap, edges, pl.RNG_NUMBA, J_i=J_i

@@ -12,7 +12,6 @@ dimensionless, J_i nA.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -20,6 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from cmftvb import CmftvbError
+from cmftvb.connectome.validate import number
 from cmftvb.network import BOLD_VAR, MODEL_VARS, NetworkSpec
 
 #: State variables of a :class:`SimResult`, in order.
@@ -130,16 +130,6 @@ class CompactVariables(Mapping):
 # --------------------------------------------------------------------------------------------
 
 
-def _check_positive(name: str, value: float) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"{name}: expected a number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise CmftvbError(f"{name}: must be positive and finite, got {value}")
-    return value
-
-
 def _whole_steps(name: str, value: float, dt: float) -> int:
     n = round(value / dt)
     if n < 1 or abs(n * dt - value) > 1e-9 * max(1.0, abs(value)):
@@ -160,6 +150,43 @@ class RunArgs(NamedTuple):
     every: int  #: monitor period in steps
 
 
+#: Keyword arguments of the runners (required ones first) and the defaults of the others;
+#: the numba runner also takes ``chunk_steps`` and ``lane_layout``.
+RUN_REQUIRED = ("duration", "dt", "seeds", "noise_sigma", "speed")
+RUN_OPTIONAL = {
+    "G": None,
+    "initial": None,
+    "monitor": "raw",
+    "monitor_period": None,
+    "subject": "",
+    "progress": None,
+    "bold_var": None,
+    "J_i": None,
+}
+
+
+def run_keywords(run: Mapping[str, Any], runner: str) -> dict[str, Any]:
+    """A runner's keywords with defaults filled in; unknown or missing ones raise
+    :class:`CmftvbError` naming ``runner`` (e.g. ``"the tvb-library runner"``)."""
+    extra = sorted(set(run) - set(RUN_REQUIRED) - set(RUN_OPTIONAL))
+    if extra:
+        raise CmftvbError(f"{', '.join(extra)}: not an option of {runner}")
+    missing = [k for k in RUN_REQUIRED if k not in run]
+    if missing:
+        raise CmftvbError(f"{', '.join(missing)}: required by {runner}")
+    return {**RUN_OPTIONAL, **run}
+
+
+def check_run(run: Mapping[str, Any], network: NetworkSpec) -> RunArgs:
+    """:func:`check_run_args` of a runner's keywords (:func:`run_keywords`); ``G`` defaults to
+    the preset's ``coupling.G``."""
+    return check_run_args(
+        run["duration"], run["dt"], run["speed"], run["seeds"], run["noise_sigma"], run["G"],
+        run["monitor"], run["monitor_period"],
+        G_default=float(network.params["coupling"]["G"]),
+    )  # fmt: skip
+
+
 def check_run_args(
     duration, dt, speed, seeds, noise_sigma, G, monitor, monitor_period, *, G_default=None
 ) -> RunArgs:
@@ -169,19 +196,16 @@ def check_run_args(
     every)``: ``Gs`` has one value per seed (``G_default`` where ``G`` is None), ``every`` is
     the monitor period in steps. Raises :class:`CmftvbError` naming the argument.
     """
-    dt = _check_positive("dt", dt)
-    duration = _check_positive("duration", duration)
-    speed = _check_positive("speed", speed)
-    try:
-        noise_sigma = float(noise_sigma)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"noise_sigma: expected a number, got {noise_sigma!r}") from None
-    if not (math.isfinite(noise_sigma) and noise_sigma >= 0):
-        raise CmftvbError(f"noise_sigma: must be >= 0, got {noise_sigma}")
+    dt = number(dt, "dt", positive=True)
+    duration = number(duration, "duration", positive=True)
+    speed = number(speed, "speed", positive=True)
+    noise_sigma = number(noise_sigma, "noise_sigma", nonnegative=True)
     if monitor not in MONITORS:
         raise CmftvbError(f"monitor {monitor!r}: choose from {', '.join(MONITORS)}")
     n_steps = _whole_steps("duration", duration, dt)
-    period = dt if monitor_period is None else _check_positive("monitor_period", monitor_period)
+    period = (
+        dt if monitor_period is None else number(monitor_period, "monitor_period", positive=True)
+    )
     every = _whole_steps("monitor_period", period, dt)
     if n_steps // every < 1:
         raise CmftvbError(f"duration {duration} ms is shorter than monitor_period {period} ms")
@@ -327,12 +351,7 @@ def _set_initial(x: np.ndarray, node_model: Sequence[str], name: str, value: Any
         raise CmftvbError(
             f"initial {name!r}: unknown state variable (choose from {', '.join(OUTPUT_VARS)})"
         )
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise CmftvbError(f"initial {name}: expected a number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise CmftvbError(f"initial {name}: must be finite, got {value}")
+    value = number(value, f"initial {name}")
     hit = False
     for k, m in enumerate(node_model):
         if name in MODEL_VARS[m]:

@@ -466,11 +466,7 @@ def _run_lanes(connectome, network, run: dict, engine: str, make_lane) -> pl.Sim
     state variable names, nsig)`` of a lane (``J_i``: that lane's row, None for the preset's
     scalar; ``init`` from :func:`initial_states`).
     """
-    args = pl.check_run_args(
-        run["duration"], run["dt"], run["speed"], run["seeds"], run["noise_sigma"], run["G"],
-        run["monitor"], run.get("monitor_period"),
-        G_default=float(network.params["coupling"]["G"]),
-    )  # fmt: skip
+    args = pl.check_run(run, network)
     subject = run.get("subject", "")
     J_i = run.get("J_i")
     jil = pl.check_J_i(J_i, network, len(args.seeds))
@@ -519,7 +515,7 @@ def simulate_tvb(connectome, network: _net.NetworkSpec, **run: Any) -> pl.SimRes
     stochastic runs agree with the engine in distribution only, deterministic runs to float32
     round-off (TVB-CONVENTIONS §2).
     """
-    run = _check_keywords(run)
+    run = pl.run_keywords(run, "the tvb-library runner")
     cls = _classes()
 
     def make_lane(ln, g, J_i, init, args, edges):
@@ -533,32 +529,6 @@ def simulate_tvb(connectome, network: _net.NetworkSpec, **run: Any) -> pl.SimRes
         return con, model, coup, model.state_variables, nsig
 
     return _run_lanes(connectome, network, run, "tvb", make_lane)
-
-
-#: Keyword arguments of the tvb runners (required ones first) and their defaults.
-_REQUIRED = ("duration", "dt", "seeds", "noise_sigma", "speed")
-_OPTIONAL = {
-    "G": None,
-    "initial": None,
-    "monitor": "raw",
-    "monitor_period": None,
-    "subject": "",
-    "progress": None,
-    "bold_var": None,
-    "J_i": None,
-}
-
-
-def _check_keywords(run: Mapping[str, Any]) -> dict[str, Any]:
-    """The runner's keywords with defaults filled in; unknown ones (among them the numba
-    engine's ``chunk_steps`` and ``lane_layout``) raise :class:`CmftvbError`."""
-    extra = sorted(set(run) - set(_REQUIRED) - set(_OPTIONAL))
-    if extra:
-        raise CmftvbError(f"{', '.join(extra)}: not an option of the tvb-library runner")
-    missing = [k for k in _REQUIRED if k not in run]
-    if missing:
-        raise CmftvbError(f"{', '.join(missing)}: required by the tvb-library runner")
-    return {**_OPTIONAL, **run}
 
 
 # --------------------------------------------------------------------------------------------
@@ -662,7 +632,7 @@ def simulate_tvb_homogeneous(connectome, network: _net.NetworkSpec, **run: Any) 
     ``Linear(a=1, b=0)`` on :func:`folded_weights`. Nothing of cmftvb's model code runs: this is
     the independent reference for the Wong-Wang path of both the bridge and the engine.
     """
-    run = _check_keywords(run)
+    run = pl.run_keywords(run, "the tvb-library runner")
     coupling = _tvb()[1]
 
     def make_lane(ln, g, J_i, init, args, edges):

@@ -31,7 +31,7 @@ from cmftvb.figures.tables import (
     subject_means,
     sweep_rows,
 )
-from cmftvb.fitness import NOISE_CEILING_METRIC
+from cmftvb.fitness import NOISE_CEILING_METRIC, g_is_relative
 
 
 def _num(x: Any) -> str:
@@ -305,17 +305,15 @@ def _sweep_curve(ax, sm: pd.DataFrame, model: str, k: int, chosen: Mapping[str, 
         )
 
 
-@style.styled
 def g_axis_label(table: pd.DataFrame) -> str:
-    """x label of a G axis: a fraction of each subject's critical G* when the table's G differs
-    from its absolute coupling (``G_abs``, runs given by ``simulation.G_relative``)."""
-    if "G_abs" in table.columns and not np.allclose(
-        table["G"].astype(float), table["G_abs"].astype(float)
-    ):
+    """x label of a G axis: a fraction of each subject's critical G* for relative runs
+    (:func:`cmftvb.fitness.g_is_relative`), else the absolute coupling."""
+    if g_is_relative(table):
         return "G / G* (fraction of each subject's critical coupling)"
     return "global coupling G (unitless)"
 
 
+@style.styled
 def g_sweep(
     table: pd.DataFrame,
     metric: str,

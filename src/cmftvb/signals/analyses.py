@@ -127,6 +127,29 @@ def _state_arrays(state: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
     return out
 
 
+def _crbl_nodes(network: NetworkSpec, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """The node models (N,) and the indices of the cerebellar mean-field nodes; refused,
+    naming ``who``, when there are none."""
+    models = np.asarray(network.node_model)
+    ci = np.flatnonzero(models == "crbl")
+    if ci.size == 0:
+        raise CmftvbError(f"{who}: the network has no cerebellar mean-field nodes")
+    return models, ci
+
+
+def _constant_state(models: np.ndarray, state: Mapping[str, Any] | None) -> dict:
+    """A state for :func:`network_inputs`: every variable NaN, Wong-Wang S_E and S_I 0, then
+    copies of ``state``'s arrays (checked by :func:`_state_arrays`)."""
+    n = len(models)
+    out = {k: np.full(n, np.nan) for k in ("S_E", "S_I", *POPS)}
+    ww = models == "wongwang"
+    out["S_E"][ww] = 0.0
+    out["S_I"][ww] = 0.0
+    for k, v in _state_arrays(state or {}, n).items():
+        out[k] = v.copy()
+    return out
+
+
 def network_inputs(connectome: Any, network: NetworkSpec, state: Mapping[str, Any]) -> dict:
     """Coupling inputs of every node at a constant state (delays play no role).
 
@@ -199,16 +222,8 @@ def crbl_steady_state(
     :class:`CmftvbError` if ``max |d nu/dt| < tol`` (kHz/ms) is not reached in ``max_ms``.
     """
     n = network.n_nodes
-    models = np.asarray(network.node_model)
-    ci = np.flatnonzero(models == "crbl")
-    if ci.size == 0:
-        raise CmftvbError("crbl_steady_state: the network has no cerebellar mean-field nodes")
-    base = {k: np.full(n, np.nan) for k in ("S_E", "S_I", *POPS)}
-    ww = models == "wongwang"
-    base["S_E"][ww] = 0.0
-    base["S_I"][ww] = 0.0
-    for k, v in _state_arrays(state or {}, n).items():
-        base[k] = v.copy()
+    models, ci = _crbl_nodes(network, "crbl_steady_state")
+    base = _constant_state(models, state)
     p = crbl.pack(network.params)
     x = np.zeros((4, ci.size))
     if initial_khz is not None:
@@ -322,10 +337,7 @@ def input_shares(
     population, input, synapse, rate_hz, events_per_s, share, conductance_ns,
     conductance_share, population_share, article_share (:data:`ARTICLE_TABLE5`).
     """
-    models = np.asarray(network.node_model)
-    ci = np.flatnonzero(models == "crbl")
-    if ci.size == 0:
-        raise CmftvbError("input_shares: the network has no cerebellar mean-field nodes")
+    models, ci = _crbl_nodes(network, "input_shares")
     n = network.n_nodes
     if rates_hz is None:
         rates_hz = crbl_steady_state(connectome, network, state, extra_mossy_hz=extra_mossy_hz)
@@ -334,12 +346,7 @@ def input_shares(
         raise CmftvbError(f"input_shares: rates_hz must have shape ({n}, 4), got {r.shape}")
     if not np.all(np.isfinite(r[ci])):
         raise CmftvbError("input_shares: rates_hz has non-finite rates at cerebellar nodes")
-    full = {k: np.full(n, np.nan) for k in ("S_E", "S_I", *POPS)}
-    ww = models == "wongwang"
-    full["S_E"][ww] = 0.0
-    full["S_I"][ww] = 0.0
-    for k, v in _state_arrays(state or {}, n).items():
-        full[k] = v
+    full = _constant_state(models, state)
     for v, pop in enumerate(POPS):
         full[pop][ci] = r[ci, v] * 1e-3
     inp = network_inputs(connectome, network, full)

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from cmftvb import CmftvbError
+from cmftvb.connectome.validate import time_columns
 
 __all__ = [
     "BALLOON_DEFAULTS",
@@ -80,14 +81,7 @@ def _steps(period_ms: float, dt_ms: float, what: str) -> int:
 
 
 def _as_2d(x, name: str = "x") -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise CmftvbError(f"{name}: expected an array (time, nodes), got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise CmftvbError(f"{name}: contains NaN or infinite values")
-    return a
+    return time_columns(x, name, "nodes")
 
 
 def bold_times_ms(n_volumes: int, tr_ms: float) -> np.ndarray:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from cmftvb.fitness import NOISE_CEILING_METRIC
+from cmftvb.fitness import G_ABS, NOISE_CEILING_METRIC, g_is_relative
 from cmftvb.signals import regime as _regime
 from cmftvb.stats.endpoints import MAX_PRIMARY, family_of, parse_primary
 from cmftvb.stats.grule import at_chosen_g
@@ -180,17 +180,15 @@ def _coupling_line(table: pd.DataFrame) -> str:
     """The design line on G: fractions of each subject's critical G* (``G`` differs from the
     absolute ``G_abs``, config simulation.G_relative) with the absolute range they meant, or
     absolute values."""
-    g = np.unique(table["G"].astype(float))
-    listed = ", ".join(_fmt(v) for v in g)
-    if "G_abs" in table.columns:
-        g_abs = table["G_abs"].astype(float).to_numpy()
-        if not np.allclose(table["G"].astype(float), g_abs):
-            return (
-                f"- Coupling: G = {listed} x each subject's reference G* (the smaller critical "
-                "G of the two models, below which the FIC resting state is stable), i.e. "
-                f"absolute G {_fmt(np.nanmin(g_abs))}-{_fmt(np.nanmax(g_abs))}; both models of "
-                "a subject at the same absolute G."
-            )
+    listed = ", ".join(_fmt(v) for v in np.unique(table["G"].astype(float)))
+    if g_is_relative(table):
+        g_abs = table[G_ABS].astype(float)
+        return (
+            f"- Coupling: G = {listed} x each subject's reference G* (the smaller critical "
+            "G of the two models, below which the FIC resting state is stable), i.e. "
+            f"absolute G {_fmt(g_abs.min())}-{_fmt(g_abs.max())}; both models of "
+            "a subject at the same absolute G."
+        )
     return (
         f"- Coupling: absolute G = {listed}, the same for every subject (under FIC, a G at or "
         "above a subject's G* leaves the resting state: see the regime check)."
@@ -260,7 +258,6 @@ def summary_markdown(
     lines += [""] + _design_lines(design, endpoints, chosen_G, compared, diagnostics)
     if table is not None:
         lines.append(_coupling_line(table))
-    if table is not None:
         ceiling = _ceiling_lines(table, chosen_G)
         if ceiling:
             lines += ["", "## Noise ceiling", ""] + ceiling
