@@ -9,7 +9,7 @@ from cmftvb.figures.recovery import make_recovery
 
 def table(path):
     t = read_table(path)
-    t["length_s"] = t["length_s"].astype(float)  # "nan" = the full run
+    t["length_s"] = t["length_s"].astype(float)  # seconds (the full run too)
     return t
 
 

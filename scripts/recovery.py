@@ -13,7 +13,7 @@ from cmftvb.recovery.workflow import recovery_tables
 def main(snakemake, log):
     p = snakemake.params
     table = pd.concat([read_table(f) for f in snakemake.input.tables], ignore_index=True)
-    table["length_s"] = table["length_s"].astype(float)  # "nan" = the full run
+    table["length_s"] = table["length_s"].astype(float)  # seconds (the full run too)
     write_table(table, snakemake.output.table)
     region_roles = {}
     for path in snakemake.input.connectomes:

@@ -176,8 +176,8 @@ def recovery_fitness_path(generator="{generator}", **run):
 
 
 def synthetic_inputs(wildcards):
-    """Inputs of rule synthetic_bold: the generator's network, its FIC state at the
-    generator's G and the subject's G* record (synthetic.G_relative is a fraction of G*).
+    """Inputs of the synthetic_bold rule (the generator's network, its FIC state at the
+    generator's G and the subject's G* record (synthetic.G_relative is a fraction of G*)).
     """
     s, m, p = wildcards.subject, wildcards.generator, SYNTHETIC_PRESET
     return {

@@ -10,7 +10,6 @@ into the confusion and power tables (:func:`cmftvb.recovery.confusion`,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
@@ -33,12 +32,12 @@ FULL = "full"
 
 def length_volumes(lengths_s: Sequence[float | str], available: int, tr_s: float):
     """``(length_s, volumes)`` per truncation length: ``round(length_s / tr_s)`` volumes (a
-    length longer than the ``available`` volumes is a :class:`CmftvbError`), ``"full"`` -> (NaN,
-    ``available``)."""
+    length longer than the ``available`` volumes is a :class:`CmftvbError`), ``"full"`` ->
+    (``available * tr_s`` rounded to ms, ``available``): tables state the full length in s."""
     out = []
     for length in lengths_s:
         if length == FULL:
-            out.append((math.nan, int(available)))
+            out.append((round(int(available) * tr_s, 3), int(available)))
             continue
         n = int(round(float(length) / tr_s))
         if n > available:
@@ -75,7 +74,7 @@ def score_synthetic(
     ``filter_simulated``. Rows: :func:`cmftvb.fitness.run_table` with every node scored, plus,
     when ``keep_group`` names a role group (``cerebral``), the same on those nodes only under
     :data:`MASKED_METRICS` names (:func:`masked_run_table`); columns ``generator`` and
-    ``length_s`` (NaN = full run) added.
+    ``length_s`` (the full run's length in s for ``"full"``) added.
     """
     from cmftvb import fitness
     from cmftvb.connectome.roles import ROLE_GROUPS
