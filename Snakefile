@@ -50,10 +50,12 @@ include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/article_paths.smk"
 include: "workflow/rules/article.smk"
+include: "workflow/rules/recovery.smk"
 
 
 rule all:
     default_target: True
     input:
-        all_outputs(),
-        article_outputs(),
+        # a synthetic cohort (cohort.source: synthetic) targets model recovery only
+        recovery_outputs() if SYNTHETIC else all_outputs(),
+        [] if SYNTHETIC else article_outputs(),

@@ -21,6 +21,8 @@ START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
 def _type(sub: dict) -> str:
+    if "anyOf" in sub:
+        return " or ".join(_type(alt) for alt in sub["anyOf"])
     t = sub.get("type", "")
     t = " or ".join(t) if isinstance(t, list) else t
     if "enum" in sub:

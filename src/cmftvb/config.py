@@ -10,7 +10,11 @@ run already refuses a config that would fail inside a job:
 - ``network.overrides``: every key exists in the presets or the projection table;
 - ``cohort.participants``: the table lists at least one participant;
 - ``cohort.source: sample`` needs ``connectome.prewired: true`` (the sample subject's
-  cerebellum is already prewired; prewiring it again would silently change it).
+  cerebellum is already prewired; prewiring it again would silently change it);
+- ``cohort.source: synthetic`` (model recovery, issue 11; :func:`check_synthetic`): the base
+  cohort is checked as above, the generators are among the two fitted models, the generator's
+  preset is simulated and has FIC on, its G is one of ``simulation.G_relative``, its seed is
+  not a fitting seed, and every truncation length fits in the runs and holds FCD windows.
 
 The same limits serve ``cmftvb simulate`` (:func:`check_G`, :func:`check_seed`,
 :func:`check_multiple`), so the command line and the workflow accept the same values.
@@ -177,6 +181,9 @@ def _check_config(config: Mapping) -> None:
         )
         check_overrides(overrides, "network.overrides", models, presets)
     source = lookup(config, "cohort.source")
+    if source == "synthetic":
+        check_synthetic(config)
+        source = lookup(config, "synthetic.base_source")
     if source == "participants":
         path = lookup(config, "cohort.participants", "")
         if not path:
@@ -200,6 +207,72 @@ def _check_config(config: Mapping) -> None:
             "already prewired subject; set connectome.prewired: true (prewiring it again "
             "would replace its cerebellar block)"
         )
+
+
+def _check_synthetic_lengths(config: Mapping) -> None:
+    """Every numeric ``synthetic.lengths_s`` fits in the runs and holds >= 3 FCD windows."""
+    post = float(lookup(config, "simulation.duration_ms")) / 1000.0 - float(
+        lookup(config, "signals.bold_transient_s")
+    )
+    syn = float(lookup(config, "synthetic.duration_s"))
+    shortest = float(lookup(config, "fitness.fcd_window_s")) + 2 * float(
+        lookup(config, "fitness.fcd_step_s")
+    )
+    for i, length in enumerate(lookup(config, "synthetic.lengths_s")):
+        if length == "full":
+            continue
+        key = f"config key 'synthetic.lengths_s[{i}]'"
+        if float(length) > min(post, syn) + 1e-9:
+            raise CmftvbError(
+                f"{key}: {length} s is longer than the runs ({post:g} s of simulated BOLD after "
+                f"the transient, synthetic.duration_s {syn:g} s)"
+            )
+        if float(length) < shortest:
+            raise CmftvbError(
+                f"{key}: {length} s holds fewer than 3 FCD windows "
+                f"(fitness.fcd_window_s + 2 x fitness.fcd_step_s = {shortest:g} s)"
+            )
+
+
+def check_synthetic(config: Mapping) -> None:
+    """Checks of ``cohort.source: synthetic`` (module docstring); one line naming the key."""
+    from cmftvb import gstar
+
+    syn = lookup(config, "synthetic")
+    models = list(lookup(config, "network.models"))
+    if len(models) != 2:
+        raise CmftvbError(
+            f"config key 'network.models': a synthetic cohort compares two fitted models, "
+            f"got {models}"
+        )
+    for g in syn["generators"]:
+        if g not in models:
+            raise CmftvbError(
+                f"config key 'synthetic.generators': {g!r} is not a fitted model ({models})"
+            )
+    preset = syn["preset"]
+    if preset not in lookup(config, "network.presets"):
+        raise CmftvbError(
+            f"config key 'synthetic.preset': {preset!r} must be one of network.presets "
+            "(the fits are compared under the generator's preset)"
+        )
+    if not gstar.fic_on(preset, lookup(config, "network.overrides", {})):
+        raise CmftvbError(f"config key 'synthetic.preset': {preset!r} has FIC off")
+    rel = [float(g) for g in lookup(config, "simulation.G_relative")]
+    if not any(math.isclose(float(syn["G_relative"]), g) for g in rel):
+        raise CmftvbError(
+            f"config key 'synthetic.G_relative': {syn['G_relative']} must be one of "
+            f"simulation.G_relative {rel} (the fits are scored at the generator's G)"
+        )
+    check_seed(syn["seed"], "config key 'synthetic.seed'")
+    if int(syn["seed"]) in [int(s) for s in lookup(config, "simulation.seeds")]:
+        raise CmftvbError(
+            f"config key 'synthetic.seed': {syn['seed']} is a fitting seed (simulation.seeds)"
+        )
+    for i, n in enumerate(syn["n_subjects"]):
+        if int(n) < 2:
+            raise CmftvbError(f"config key 'synthetic.n_subjects[{i}]': must be >= 2, got {n}")
+    _check_synthetic_lengths(config)
 
 
 def schema_errors(config: Mapping, schema_path: str | os.PathLike) -> str | None:

@@ -38,14 +38,18 @@ def _check(table: pd.DataFrame, cols: set[str], what: str) -> None:
 
 
 def _lengths(t: pd.DataFrame) -> list:
+    """Truncation lengths (s) in the table, ascending, NaN (the full run) last."""
     if "length_s" not in t.columns or t["length_s"].isna().all():
         return [np.nan]
-    return sorted(t["length_s"].dropna().unique())
+    out = sorted(t["length_s"].dropna().unique())
+    return out + [np.nan] if t["length_s"].isna().any() else out
 
 
 def _at_length(t: pd.DataFrame, length) -> pd.DataFrame:
-    if "length_s" not in t.columns or (isinstance(length, float) and np.isnan(length)):
+    if "length_s" not in t.columns:
         return t
+    if isinstance(length, float) and np.isnan(length):
+        return t[t["length_s"].isna()]
     return t[t["length_s"] == length]
 
 
@@ -99,7 +103,7 @@ def make_recovery(
     ax = fig.add_subplot(gs[1, :])
     conf = confusion_table
     if "length_s" in conf.columns and conf["length_s"].notna().any():
-        conf = conf[conf["length_s"] == conf["length_s"].max()]
+        conf = _at_length(conf, _lengths(conf)[-1])  # the full run, else the longest length
     rows = list(conf.groupby(["generator", "scope"], sort=True).groups)
     cols = list(dict.fromkeys(conf["endpoint"]))
     M = np.full((len(rows), len(cols)), np.nan)

@@ -194,13 +194,17 @@ def _run_generator(
     monitor_period_ms: float,
     key_subject: str,
     J_i: np.ndarray | None,
+    initial: dict[str, float] | None = None,
 ) -> Any:
-    """One engine run of the generator (``monitor="mean"``); ``J_i`` passed only when given."""
+    """One engine run of the generator (``monitor="mean"``); ``J_i`` and ``initial`` passed
+    only when given."""
     from cmftvb.engine import simulate
 
     kw: dict[str, Any] = {}
     if J_i is not None:
         kw["J_i"] = np.asarray(J_i, dtype=np.float64)
+    if initial is not None:
+        kw["initial"] = {str(k): float(v) for k, v in initial.items()}
     try:
         return simulate(
             connectome,
@@ -263,6 +267,7 @@ def _generator_meta(
     monitor_period_ms: float,
     sigma: float,
     speed: float,
+    initial_meta: Any = None,
 ) -> dict[str, Any]:
     """The JSON-able provenance record of :attr:`SyntheticBold.meta`."""
     return {
@@ -275,6 +280,7 @@ def _generator_meta(
             "engine_subject": key_subject,
             "fic": J_i is not None,
             "J_i": None if J_i is None else [float(v) for v in np.ravel(J_i)],
+            "initial": initial_meta,
         },
         "subject": str(subject),
         "snr": snr,
@@ -313,6 +319,7 @@ def generate_bold(
     speed: float | None = None,
     J_i: np.ndarray | None = None,
     G_relative: float | None = None,
+    initial: dict[str, float] | None = None,
 ) -> SyntheticBold:
     """Simulate the generator ``network`` on ``connectome`` and return its BOLD on every node.
 
@@ -328,7 +335,10 @@ def generate_bold(
     ``balloon`` (:func:`cmftvb.signals.bold.bold_balloon`). ``snr``: measurement noise (module
     docstring). ``dt_ms``, ``noise_sigma`` (per sqrt(ms)), ``speed`` (mm/ms): the preset's
     ``integration`` values unless given. ``J_i``: per-node feedback-inhibition weights (nA),
-    passed to the engine only when not None.
+    passed to the engine only when not None. ``initial``: constant initial state per variable
+    (the engine's ``initial``, e.g. the FIC fixed point of :func:`cmftvb.gstar.fic_initial`),
+    passed only when not None (else the preset's random initial history of the generator's key
+    domain).
 
     Deterministic: the same inputs give bitwise the same arrays.
     """
@@ -352,6 +362,7 @@ def generate_bold(
         monitor_period_ms=monitor_period_ms,
         key_subject=key_subject,
         J_i=J_i,
+        initial=initial,
     )
     clean = _clean_bold(result, bold_model, monitor_period_ms, tr_ms, n_trans, n_vol)
     noisy = add_measurement_noise(
@@ -375,6 +386,7 @@ def generate_bold(
         monitor_period_ms=monitor_period_ms,
         sigma=sigma,
         speed=speed,
+        initial_meta=None if initial is None else {k: float(v) for k, v in initial.items()},
     )
     return SyntheticBold(
         bold=noisy,

@@ -72,6 +72,9 @@ calibrated when the cohort is exchangeable between the two models
 (``tests/test_recovery.py``), and a non-discriminating endpoint shows equal power and
 false-positive rates, which is how to tell it from a real effect.
 
+Workflow steps (:mod:`cmftvb.recovery.workflow`): scoring a fitting run against a generator's
+synthetic BOLD at several run lengths, and the confusion and power tables of both scopes.
+
 G: each fitted model at one G per subject, as given by
 ``chosen_G`` (columns model, preset, G, optionally subject for a per-subject choice such as
 leave-one-subject-out); the choice is not redone inside resamples.
