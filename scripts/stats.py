@@ -5,8 +5,8 @@ One package call, cmftvb.stats.study_stats: best_G (stats.best_G_rule: loso, fix
 in-sample rule), paired_comparison (Wilcoxon signed-rank and paired t, effect sizes, bootstrap
 CI; Benjamini-Hochberg q within the primary family of stats.primary and within each secondary
 metric; rates and spectral features descriptive) and summary_markdown (design, noise ceiling,
-regime check, results). Without empirical BOLD only the fixed rule can choose a G; otherwise
-each G is compared separately (column ``G``) and the summary says so.
+regime check, input shares, results). Without empirical BOLD only the fixed rule can choose a
+G; otherwise each G is compared separately (column ``G``) and the summary says so.
 """
 
 from _adapter import read_table, run, write_table
@@ -27,6 +27,7 @@ def main(snakemake, log):
         alpha=p.alpha,
         regime_max_share=p.regime_max_share,
         design=dict(p.design),
+        input_shares=read_table(snakemake.input.shares[0]) if snakemake.input.shares else None,
     )
     log.info("G (%s):\n%s", p.best_G_rule, chosen.to_string(index=False))
     write_table(chosen, snakemake.output.best_G)

@@ -6,6 +6,8 @@ Each check names the config key; the limits are the schema's, shared with `cmftv
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -195,3 +197,18 @@ def test_rules_env_has_no_test_or_lint_tools_and_dev_env_has_everything():
         ROOT / "requirements.lock"
     ), "run `make envs`"
     assert len(mod.pinned(ROOT / "requirements.lock")) == len(pip) + len(mod.DEV_ONLY)
+
+
+def test_rules_env_post_deploy_installs_the_makefiles_suitpy():
+    """The rules' conda environment gets SUITPy (the flatmap surfaces) through Snakemake's
+    post-deploy script, at the version and with --no-deps as the Makefile installs it; Snakemake
+    finds the script by replacing the environment file's .yaml with .post-deploy.sh."""
+    import re
+
+    script = ROOT / "envs" / "cmftvb.post-deploy.sh"
+    assert script.is_file() and os.access(script, os.X_OK)
+    make = re.search(r"--no-deps (suitpy==[0-9.]+)", (ROOT / "Makefile").read_text())
+    post = re.search(r"pip install --no-deps (suitpy==[0-9.]+)", script.read_text())
+    assert make and post and make.group(1) == post.group(1)
+    res = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

@@ -456,3 +456,47 @@ def test_study_stats_without_fit_compares_every_g():
     assert "compared at every G separately" in md
     chosen, comp, md = S.study_stats(both, best_G_rule="fixed", fixed_G=2.0, n_boot=200)
     assert (chosen.G == 2.0).all() and (comp.G_a == 2.0).all()
+
+
+def test_summary_reports_input_shares_beside_the_article():
+    """The summary's input-share section: per preset, input and population, the mean and range
+    over runs of the share (computed here independently with pandas), the article's Table 5
+    value, and no line for a route that carries nothing anywhere."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for subject in ("s1", "s2", "s3"):
+        mossy = rng.uniform(0.9, 0.99)
+        for pop, inp, share, art in [
+            ("GrC", "mossy", mossy, 0.97),
+            ("GoC", "mossy", 1 - mossy, 0.03),
+            ("MLI", "mossy", 0.0, 0.0),
+            ("MLI", "parallel", rng.uniform(0.5, 0.6), 0.55),
+        ]:
+            rows.append(
+                dict(preset="corrected", subject=subject, population=pop, input=inp,
+                     share=share, article_share=art)
+            )  # fmt: skip
+    shares = pd.DataFrame(rows)
+    md = S.summary_markdown(_table_res_for_shares(), 3, input_shares=shares)
+    assert "## Input shares (article Table 5)" in md
+    for (pop, inp), g in shares.groupby(["population", "input"]):
+        line = [x for x in md.splitlines() if x.startswith(f"| corrected | {inp} | {pop} |")]
+        if (g.share == 0).all():
+            assert not line  # a route without input in any run
+            continue
+        assert len(line) == 1
+        cells = [c.strip() for c in line[0].strip("|").split("|")]
+        assert float(cells[3]) == pytest.approx(
+            g.share.mean(), rel=5e-3
+        )  # printed to 3 significant digits
+        lo, hi = (float(x) for x in cells[4].split("-"))
+        assert lo == pytest.approx(g.share.min(), rel=5e-3)  # printed to 3 significant digits
+        assert hi == pytest.approx(g.share.max(), rel=5e-3)  # printed to 3 significant digits
+        assert float(cells[5]) == g.article_share.iloc[0]
+    assert "Input shares" not in S.summary_markdown(_table_res_for_shares(), 3)
+
+
+def _table_res_for_shares():
+    rng = np.random.default_rng(3)
+    t = _table(rng, n_subj=3, Gs=(2.0,))
+    return S.paired_comparison(t, n_boot=200)

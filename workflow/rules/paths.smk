@@ -153,6 +153,11 @@ def figures_all():
     return out
 
 
+def stats_shares_input():
+    """The input-shares table that the summary reports (rule input_shares), or [] without cMF."""
+    return [f"{RESULTS}/study/input_shares.tsv"] if "cmf" in MODELS else []
+
+
 def all_outputs():
     """Final targets of the default target (all): the outputs of every stage."""
     return (

@@ -8,6 +8,7 @@
 rule stats:
     input:
         f"{RESULTS}/study/fitness.tsv",
+        shares=stats_shares_input(),
     output:
         best_G=f"{RESULTS}/study/best_G.tsv",
         comparison=f"{RESULTS}/study/comparison.tsv",

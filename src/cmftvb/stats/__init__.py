@@ -71,7 +71,7 @@ from cmftvb.stats.endpoints import (
 from cmftvb.stats.grule import G_RULES, at_chosen_g, best_g
 from cmftvb.stats.paired import N_BOOT, paired_comparison, paired_stats
 from cmftvb.stats.study import study_design, study_stats
-from cmftvb.stats.summary import regime_summary, summary_markdown
+from cmftvb.stats.summary import input_share_lines, regime_summary, summary_markdown
 from cmftvb.stats.tables import KEYS, average_seeds
 
 __all__ = [
@@ -95,4 +95,5 @@ __all__ = [
     "study_design",
     "study_stats",
     "summary_markdown",
+    "input_share_lines",
 ]

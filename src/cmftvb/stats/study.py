@@ -78,13 +78,15 @@ def study_stats(
     design: Mapping | None = None,
     model_a: str = "homogeneous",
     model_b: str = "cmf",
+    input_shares: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """The stats stage: (best_G table, comparison table, Markdown summary).
 
     G is chosen by ``best_G_rule`` (:func:`best_g`); without empirical BOLD (no global
     fc_fit) only ``fixed`` can choose, and otherwise every G is compared separately (column
     ``G`` of the comparison; empty best_G table). ``design``: keyword arguments of
-    :func:`study_design` (or None). The other options go to :func:`paired_comparison` and
+    :func:`study_design` (or None). ``input_shares``: the input-shares table (rule
+    input_shares) for the summary, or None. The other options go to :func:`paired_comparison` and
     :func:`summary_markdown`.
     """
     _check(table)
@@ -95,6 +97,7 @@ def study_stats(
     options |= {"model_a": model_a, "model_b": model_b}
     report = {"alpha": alpha, "model_a": model_a, "model_b": model_b, "primary": endpoints}
     report |= {"table": table, "design": facts, "regime_max_share": regime_max_share}
+    report["input_shares"] = input_shares
     has_fit = ((table.metric == "fc_fit") & (table.region == "global")).any()
     rule = _canonical_rule(best_G_rule)
     if has_fit or rule == "fixed":
@@ -107,7 +110,8 @@ def study_stats(
     for G, sub in table.groupby("G", sort=True):
         part = paired_comparison(sub, **options)
         parts.append(part.assign(G=G))
-        texts.append(f"## G = {G:g}\n\n" + summary_markdown(part, n_subjects, **report))
+        once = report | {"input_shares": None if texts else input_shares}  # shares once
+        texts.append(f"## G = {G:g}\n\n" + summary_markdown(part, n_subjects, **once))
     summary = (
         "No empirical BOLD in this study, so no G could be chosen by FC fit; the models are "
         "compared at every G separately.\n\n" + "\n\n".join(texts)

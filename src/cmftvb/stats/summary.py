@@ -70,6 +70,46 @@ def regime_summary(table: pd.DataFrame, *, max_share: float = 0.0, max_listed: i
     return lines
 
 
+def input_share_lines(shares: pd.DataFrame) -> list[str]:
+    """Markdown lines on the network's input shares (article Table 5; rule input_shares).
+
+    ``shares``: the tidy table of ``results/study/input_shares.tsv`` (columns preset,
+    population, input, share, article_share, one row per run and route). Per preset, each
+    population's share of the network's mossy- and parallel-fibre input (synaptic events, a
+    fraction of each input's total): mean and range over runs (subjects, G, seeds), beside the
+    article's value. Routes that carry no input in any run and have no article value are left
+    out.
+    """
+    need = {"preset", "population", "input", "share"}
+    if shares is None or shares.empty or not need <= set(shares.columns):
+        return []
+    lines = [
+        "Share of each network input (synaptic events per s) received by each population, "
+        "at the simulated steady state of every cMF run (mean, range over runs), beside the "
+        "article's Table 5.",
+        "",
+        "| preset | input | population | share | range | article |",
+        "|---|---|---|---|---|---|",
+    ]
+    article = shares["article_share"] if "article_share" in shares else np.nan
+    t = shares.assign(article_share=pd.to_numeric(article, errors="coerce"))
+    keys = ["preset", "input", "population"]
+    order = {p: i for i, p in enumerate(dict.fromkeys(t["population"]))}
+    for (preset, inp, pop), g in sorted(
+        t.groupby(keys, sort=False), key=lambda kv: (kv[0][0], kv[0][1], order[kv[0][2]])
+    ):
+        v = g["share"].astype(float)
+        ref = g["article_share"].dropna()
+        if (v == 0).all() and (ref.empty or (ref == 0).all()):
+            continue
+        art = _fmt(float(ref.iloc[0]), 2) if not ref.empty else "-"
+        lines.append(
+            f"| {preset} | {inp} | {pop} | {_fmt(v.mean())} | {_fmt(v.min())}-{_fmt(v.max())} "
+            f"| {art} |"
+        )
+    return lines
+
+
 def _ceiling_lines(table: pd.DataFrame, chosen_G: pd.DataFrame | None) -> list[str]:
     ceil = table[(table["metric"] == NOISE_CEILING_METRIC) & (table["region"] == "global")]
     if ceil.empty:
@@ -222,6 +262,7 @@ def summary_markdown(
     primary: Iterable[Mapping[str, str]] | None = None,
     design: Mapping | None = None,
     regime_max_share: float = 0.0,
+    input_shares: pd.DataFrame | None = None,
 ) -> str:
     """A short Markdown report of :func:`paired_comparison`'s table.
 
@@ -231,7 +272,8 @@ def summary_markdown(
     primary family in full, each secondary family's significant regions and counts, and the
     descriptive metrics by direction (never better/worse). With the study ``table`` it also
     reports the noise ceiling beside fc_fit and the regime check (:func:`regime_summary`,
-    with ``regime_max_share``).
+    with ``regime_max_share``); with ``input_shares`` (rule input_shares) the network's input
+    shares beside the article's Table 5 (:func:`input_share_lines`).
     """
     endpoints = parse_primary(primary)
     compared = set(zip(stats_table["metric"], stats_table["region"], strict=True))
@@ -264,6 +306,9 @@ def summary_markdown(
         regime = regime_summary(table, max_share=regime_max_share)
         if regime:
             lines += ["", "## Regime check", ""] + regime
+    shares = input_share_lines(input_shares)
+    if shares:
+        lines += ["", "## Input shares (article Table 5)", ""] + shares
     for preset, tab in stats_table.groupby("preset", sort=True):
         if "family" not in tab:
             tab = tab.assign(
