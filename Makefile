@@ -24,13 +24,14 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 STAMP := $(VENV)/.cmftvb-installed
 PIP := $(VENV)/bin/python -m pip --disable-pip-version-check
 
-.PHONY: help setup demo test lint format report dryrun envs clean-results
+.PHONY: help setup demo test lint format report dryrun plan envs clean-results
 
 help:
 	@echo "make demo          - set up $(VENV) and run the default study (snakemake --cores $(CORES))"
 	@echo "make test          - set up $(VENV) and run the tests (pytest \$$PYTEST_ARGS)"
 	@echo "make setup         - only set up $(VENV) (pip install -r requirements.lock; pip install -e .)"
 	@echo "make dryrun        - show the jobs the default study would run (snakemake -n)"
+	@echo "make plan          - jobs, CPU-hours, memory and disk of a study before running it (SNAKEMAKE_ARGS=\"--configfile X\")"
 	@echo "make lint          - snakemake --lint, snakefmt --check, ruff check, ruff format --check"
 	@echo "make format        - snakefmt and ruff format, in place"
 	@echo "make report        - build results/report.html from a finished run"
@@ -66,6 +67,9 @@ test: $(STAMP)
 
 dryrun: $(STAMP)
 	$(VENV)/bin/snakemake -n --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+plan: $(STAMP)
+	$(VENV)/bin/python scripts/plan_study.py --cores $(CORES) $(SNAKEMAKE_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/snakemake --lint

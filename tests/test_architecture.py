@@ -174,7 +174,7 @@ def test_the_import_check_sees_local_and_relative_imports():
 
 # ------------------------------------------------------------------ scripts
 #: Tools run by hand or by make, not rule adapters: they may be longer.
-TOOLS = {"config_reference.py", "make_conda_env.py"}
+TOOLS = {"config_reference.py", "make_conda_env.py", "plan_study.py"}
 SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
 
 

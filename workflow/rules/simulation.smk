@@ -24,6 +24,7 @@ rule simulate:
     resources:
         mem_mb=simulate_mem_mb,
         runtime=simulate_runtime_min,
+        disk_mb=simulate_disk_mb,
     params:
         engine=config["simulation"]["engine"],
         duration_ms=config["simulation"]["duration_ms"],
