@@ -407,6 +407,8 @@ def test_tiny_study_end_to_end(tmp_path):
     assert len(coh) and coh["value"].between(0, 1).all()
     summary = (results / "study" / "summary.md").read_text()
     assert "n = 2" in summary or "n=2" in summary or "2 subjects" in summary
+    assert "## Input shares (article Table 5)" in summary  # read from input_shares.tsv
+    assert "| corrected | mossy | GrC |" in summary
     for png in (
         "figures/node_curves.png",
         "figures/corrected/paired_fc_fit.png",
