@@ -329,7 +329,9 @@ def test_makefile_takes_the_newest_supported_python(tmp_path, working, picked):
         pytest.skip("make not installed")
     _fake_pythons(tmp_path, working)
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
-    env.pop("PYTHON", None)
+    # under `make test PYTHON=...` the command-line variable reaches a sub-make via MAKEFLAGS
+    for var in ("PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+        env.pop(var, None)
     out = subprocess.run(
         ["make", "-s", "-C", str(ROOT_DIR), "help"], capture_output=True, text=True, env=env
     ).stdout

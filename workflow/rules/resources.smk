@@ -51,7 +51,8 @@ SIM_VALUES_PER_NODE = 5
 
 def simulate_disk_mb(wildcards, input):
     """Disk of a simulation file (MB): float32 values of every node, monitored sample and seed
-    (npz, uncompressed), plus the float64 time axis: 121.03 MB for a demo file of 121.08 MB."""
+    (npz, uncompressed), plus the float64 time axis: 121.03 MB for a demo file of 121.08 MB.
+    """
     sim = config["simulation"]
     samples = sim["duration_ms"] / sim["monitor_period_ms"]
     values = SIM_VALUES_PER_NODE * n_nodes_of(input.network) * batch_size(wildcards)
