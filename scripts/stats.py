@@ -17,17 +17,8 @@ from cmftvb import io, stats
 def main(snakemake, log):
     p = snakemake.params
     table = read_table(snakemake.input[0])
-    chosen, comparison, summary = stats.study_stats(
-        table,
-        best_G_rule=p.best_G_rule,
-        fixed_G=p.fixed_G,
-        primary=p.primary,
-        n_boot=p.n_boot,
-        bootstrap_seed=p.bootstrap_seed,
-        alpha=p.alpha,
-        regime_max_share=p.regime_max_share,
-        design=dict(p.design),
-    )
+    # the rule names its params after study_stats's keywords (tests/test_architecture.py)
+    chosen, comparison, summary = stats.study_stats(table, **snakemake.params)
     log.info("G (%s):\n%s", p.best_G_rule, chosen.to_string(index=False))
     write_table(chosen, snakemake.output.best_G)
     write_table(comparison, snakemake.output.comparison)
