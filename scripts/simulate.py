@@ -16,7 +16,7 @@ from cmftvb.network import NetworkSpec
 
 
 def main(snakemake, log):
-    p, w = snakemake.params, snakemake.wildcards
+    w = snakemake.wildcards
     connectome = Connectome.load(snakemake.input.connectome)
     where = snakemake.input.network
     network = NetworkSpec.from_json(Path(where).read_text(), where=where)
@@ -26,19 +26,9 @@ def main(snakemake, log):
         fic_inputs["fic_result"] = FicResult.from_saved(*io.load_npz(snakemake.input.fic))
         fic_inputs["critical"] = io.read_json(snakemake.input.critical_G)
     G, fic_kwargs, g_meta = run_coupling(w.G, network, **fic_inputs)
+    # the rule names its params after simulate_batch's keywords (tests/test_architecture.py)
     result, meta = simulate_batch(
-        connectome,
-        network,
-        G=G,
-        **fic_kwargs,
-        seeds=seeds,
-        duration_ms=p.duration_ms,
-        dt_ms=p.dt_ms,
-        monitor_period_ms=p.monitor_period_ms,
-        noise_sigma=p.noise_sigma,
-        speed=p.speed,
-        engine=p.engine,
-        subject=w.subject,
+        connectome, network, G=G, seeds=seeds, subject=w.subject, **fic_kwargs, **snakemake.params
     )
     meta.update(g_meta)
     meta["provenance"] = io.provenance(snakemake.config, subject=w.subject, seed=seeds, G=meta["G"])

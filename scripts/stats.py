@@ -17,18 +17,9 @@ from cmftvb import io, stats
 def main(snakemake, log):
     p = snakemake.params
     table = read_table(snakemake.input[0])
-    chosen, comparison, summary = stats.study_stats(
-        table,
-        best_G_rule=p.best_G_rule,
-        fixed_G=p.fixed_G,
-        primary=p.primary,
-        n_boot=p.n_boot,
-        bootstrap_seed=p.bootstrap_seed,
-        alpha=p.alpha,
-        regime_max_share=p.regime_max_share,
-        design=dict(p.design),
-        input_shares=read_table(snakemake.input.shares[0]) if snakemake.input.shares else None,
-    )
+    # the rule names its params after study_stats's keywords (tests/test_architecture.py)
+    shares = read_table(snakemake.input.shares[0]) if snakemake.input.shares else None
+    chosen, comparison, summary = stats.study_stats(table, input_shares=shares, **snakemake.params)
     log.info("G (%s):\n%s", p.best_G_rule, chosen.to_string(index=False))
     write_table(chosen, snakemake.output.best_G)
     write_table(comparison, snakemake.output.comparison)

@@ -29,19 +29,9 @@ def main(snakemake, log):
     G, engine_kwargs, g_meta = run_coupling(
         label, network, critical=critical, fic_result=fic_result
     )
+    # the rule names its params after generate_bold's keywords (tests/test_architecture.py)
     syn = generate_bold(
-        connectome,
-        network,
-        G=G,
-        G_relative=p.G_relative,
-        seed=p.seed,
-        duration_s=p.duration_s,
-        transient_s=p.transient_s,
-        tr_s=p.tr_s,
-        subject=w.subject,
-        bold_model=p.bold_model,
-        snr=p.snr,
-        **engine_kwargs,
+        connectome, network, G=G, subject=w.subject, **engine_kwargs, **snakemake.params
     )
     meta = {**syn.meta, "G_star": g_meta["G_star"]}
     meta["provenance"] = io.provenance(

@@ -184,6 +184,45 @@ def test_scripts_are_short_adapters(path):
     assert n <= 60, f"scripts/{path.name}: {n} lines (an adapter reads, calls cmftvb, writes)"
 
 
+#: Adapters that pass their rule's params on as keywords (``**snakemake.params``): rule file, rule,
+#: the package function they feed.
+PARAMS_AS_KEYWORDS = (
+    ("simulation.smk", "simulate", "cmftvb.batch:simulate_batch"),
+    ("stats.smk", "stats", "cmftvb.stats:study_stats"),
+    ("recovery.smk", "synthetic_bold", "cmftvb.signals.synthetic:generate_bold"),
+)
+
+
+def _rule_param_names(smk: str, rule: str) -> list[str]:
+    """Names of a rule's params: ``name=`` entries and the config section keys of
+    ``**config["section"]`` (from the config schema)."""
+    import re
+
+    import yaml
+
+    text = (ROOT / "workflow" / "rules" / smk).read_text()
+    block = text.split(f"rule {rule}:", 1)[1].split("\nrule ", 1)[0]
+    params = block.split("    params:\n", 1)[1]
+    params = params[: re.search(r"^    \w+:", params, re.M).start()]
+    names = re.findall(r"^        (\w+)=", params, re.M)
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    for section in re.findall(r'^        \*\*config\["(\w+)"\]', params, re.M):
+        names += list(schema["properties"][section]["properties"])
+    return names
+
+
+@pytest.mark.parametrize("smk,rule,func", PARAMS_AS_KEYWORDS, ids=lambda x: str(x))
+def test_rule_params_are_keywords_of_the_function_fed(smk, rule, func):
+    import importlib
+    import inspect
+
+    module, name = func.split(":")
+    accepted = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    names = _rule_param_names(smk, rule)
+    assert names, f"rule {rule}: no params found"
+    assert [n for n in names if n not in accepted] == [], f"rule {rule}: params {func} refuses"
+
+
 # ------------------------------------------------------------------- sizes
 def _is_kernel(node: ast.AST) -> bool:
     """A function compiled by numba (``@njit``, ``@njit(...)``, ``@numba.njit``)."""

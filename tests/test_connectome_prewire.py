@@ -169,6 +169,18 @@ def test_append_cerebellum_geometry_and_loop():
         crbl.append_cerebellum(c)
 
 
+def test_shipped_centre_table_matches_model_md():
+    """The packaged cerebellum_centres.tsv holds MODEL.md §7's 20 left/vermis centres."""
+    t = crbl.LEFT_AND_VERMIS_CENTRES_MM
+    assert len(t) == 20 and all(len(v) == 3 for v in t.values())
+    assert t["Left_I_IV"] == (-6.7, -40.1, -15.1)
+    assert t["Left_Fastigial"] == (-2.0, -48.6, -24.1)
+    assert t["Vermis_X"] == (0.5, -47.8, -35.1)
+    # every label the template appends is either in the table or mirrors a left one
+    for lab in crbl.CRBL_LABELS:
+        assert lab in t or lab.replace("Right_", "Left_", 1) in t
+
+
 def test_unknown_centres_use_default_length():
     base = _appended()
     base = base.replace(centres=np.full((base.n, 3), np.nan))

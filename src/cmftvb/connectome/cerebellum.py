@@ -21,7 +21,9 @@ Everything here is data plus documented rules, not measurements of a particular 
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import importlib.resources
 
 import numpy as np
 
@@ -29,29 +31,19 @@ from cmftvb import CmftvbError
 from cmftvb.connectome import roles as _roles
 from cmftvb.connectome.core import Connectome
 
-#: Left-hemisphere and vermis centres in MNI mm, MODEL.md §7 (the sample subject's centres).
-LEFT_AND_VERMIS_CENTRES_MM: dict[str, tuple[float, float, float]] = {
-    "Left_I_IV": (-6.7, -40.1, -15.1),
-    "Left_V": (-12.3, -46.1, -16.2),
-    "Left_VI": (-21.2, -55.5, -20.9),
-    "Left_CrusI": (-33.6, -64.1, -26.4),
-    "Left_CrusII": (-24.5, -68.7, -36.0),
-    "Left_VIIb": (-24.0, -60.8, -43.4),
-    "Left_VIIIa": (-22.5, -52.2, -44.4),
-    "Left_VIIIb": (-15.9, -44.5, -45.8),
-    "Left_IX": (-6.6, -47.8, -40.7),
-    "Left_X": (-20.3, -32.1, -38.6),
-    "Left_Dentate": (-14.7, -54.6, -30.5),
-    "Left_Interposed": (-6.2, -52.3, -25.5),
-    "Left_Fastigial": (-2.0, -48.6, -24.1),
-    "Vermis_VI": (0.6, -70.6, -21.1),
-    "Vermis_CrusII": (0.5, -74.7, -31.3),
-    "Vermis_VIIb": (-0.2, -68.1, -31.1),
-    "Vermis_VIIIa": (0.2, -67.0, -37.8),
-    "Vermis_VIIIb": (-0.1, -63.3, -41.7),
-    "Vermis_IX": (-0.2, -55.7, -37.3),
-    "Vermis_X": (0.5, -47.8, -35.1),
-}
+
+def _read_centres(name: str = "cerebellum_centres.tsv") -> dict[str, tuple[float, float, float]]:
+    """label -> (x, y, z) MNI mm from the package's tab-separated table ``name`` (columns
+    ``label x_mm y_mm z_mm``; ``#`` lines are comments)."""
+    text = importlib.resources.files("cmftvb.connectome").joinpath(name).read_text("utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    rows = csv.DictReader(lines, delimiter="\t")
+    return {r["label"]: (float(r["x_mm"]), float(r["y_mm"]), float(r["z_mm"])) for r in rows}
+
+
+#: Left-hemisphere and vermis centres in MNI mm, MODEL.md §7 (the sample subject's centres),
+#: read from ``cerebellum_centres.tsv`` beside this module.
+LEFT_AND_VERMIS_CENTRES_MM: dict[str, tuple[float, float, float]] = _read_centres()
 
 #: The 33 cerebellar labels in the sample subject's order (MODEL.md §7).
 CRBL_LABELS: tuple[str, ...] = (

@@ -183,6 +183,22 @@ def _print_summary(conn, net, dt: float, speed: float, size: float) -> None:
     print(f"output: about {size / 1e6:.3g} MB", file=sys.stderr)
 
 
+#: Options of ``cmftvb simulate`` passed to :func:`cmftvb.engine.simulate` as they are.
+_ENGINE_OPTIONS = ("dt", "monitor", "monitor_period", "engine", "subject")
+
+
+def _run_settings(args: argparse.Namespace, net) -> dict:
+    """Engine keywords known before the run's coupling: :data:`_ENGINE_OPTIONS` from the command
+    line, and ``speed`` (mm/ms) and ``noise_sigma`` (per sqrt(ms)) from the command line or,
+    when not given, the preset's ``integration``."""
+    integ = net.params.get("integration", {})
+    run = {name: getattr(args, name) for name in _ENGINE_OPTIONS}
+    run["speed"] = args.speed if args.speed is not None else float(integ["speed"])
+    sigma = args.noise_sigma
+    run["noise_sigma"] = sigma if sigma is not None else float(integ["noise_sigma"])
+    return run
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     from cmftvb import fic
     from cmftvb.connectome import load_any
@@ -194,10 +210,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     conn = load_any(args.connectome)
     _v.has_connections(conn.weights, str(args.connectome))
     net = build_network(conn, args.model, args.preset, overrides=list(args.set or []))
-    integ = net.params.get("integration", {})
-    dt = args.dt
-    speed = args.speed if args.speed is not None else float(integ["speed"])
-    sigma = args.noise_sigma if args.noise_sigma is not None else float(integ["noise_sigma"])
+    run = _run_settings(args, net)
     initial = {}
     for name, value in args.initial or []:
         try:
@@ -219,26 +232,14 @@ def run_simulate(args: argparse.Namespace) -> int:
             "--monitor-period 4, or raise --max-output-gb"
         )
     if not args.quiet:
-        _print_summary(conn, net, dt, speed, size)
+        _print_summary(conn, net, run["dt"], run["speed"], size)
     fraction = args.G_relative
     if fraction is None and G is None and fic.fic_enabled(net):
         fraction = DEFAULT_G_RELATIVE  # the preset's coupling.G (2) has no FIC resting state
     if fraction is not None:
         G = _relative_G(conn, net, fraction, args.G, quiet=args.quiet)
     J_i, initial = _fic_inputs(conn, net, G, initial, quiet=args.quiet)
-    run = dict(
-        J_i=J_i,
-        dt=dt,
-        seeds=seeds,
-        noise_sigma=sigma,
-        G=G,
-        speed=speed,
-        initial=initial or None,
-        monitor=args.monitor,
-        monitor_period=args.monitor_period,
-        engine=args.engine,
-        subject=args.subject,
-    )
+    run.update(J_i=J_i, seeds=seeds, G=G, initial=initial or None)
     if not args.quiet and args.engine == "numba":
         # A one-period warm-up compiles the engine (or loads it from numba's cache), so that
         # the progress rate and ETA below count only the simulation itself.

@@ -7,10 +7,11 @@ physiological ranges (:func:`cmftvb.signals.ephys.physiological_ranges`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import matplotlib.ticker
 import numpy as np
@@ -224,6 +225,46 @@ def _keep(f: np.ndarray, fmax: float | None) -> np.ndarray:
     return keep
 
 
+class SpectralOptions(TypedDict, total=False):
+    """Keywords shared by :func:`population_spectra` and :func:`coherence_plot`: ``bands``
+    name -> (low, high) Hz, shaded (default δ θ α β γ of MODEL.md §8); ``fmax`` the highest
+    frequency drawn, Hz (default 100; None: all); ``title`` (default: the figure's own)."""
+
+    bands: Mapping[str, tuple[float, float]]
+    fmax: float | None
+    title: str | None
+
+
+_SPECTRAL_DEFAULTS: SpectralOptions = {"bands": BANDS, "fmax": 100.0, "title": None}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spectral:
+    """Checked inputs of a spectral figure: frequencies (Hz), bands, ``fmax``, ``title``, the
+    mask of drawn frequencies, whether the data are per model, the data and the models."""
+
+    f: np.ndarray
+    bands: dict
+    fmax: float | None
+    title: str | None
+    keep: np.ndarray
+    nested: bool
+    data: dict
+    models: list[str]
+
+
+def _spectral(freqs, series, opts: SpectralOptions, what: str, form: str, kind: str = "spectra"):
+    """:class:`_Spectral` of a figure ``what`` from its arguments and its :class:`SpectralOptions`
+    (an unknown keyword is a TypeError, as for any function)."""
+    for name in opts:
+        if name not in _SPECTRAL_DEFAULTS:
+            raise TypeError(f"{what}() got an unexpected keyword argument {name!r}")
+    o = {**_SPECTRAL_DEFAULTS, **opts}
+    f, bands, nested, data = _spectral_inputs(freqs, series, o["bands"], what, form, kind)
+    models = style.models_in(data) if nested else [""]
+    return _Spectral(f, bands, o["fmax"], o["title"], _keep(f, o["fmax"]), nested, data, models)
+
+
 # ---------------------------------------------------------------------------------------------
 # Population spectra
 # ---------------------------------------------------------------------------------------------
@@ -234,10 +275,8 @@ def population_spectra(
     freqs: np.ndarray,
     psd_by_population: Mapping[str, Any],
     *,
-    bands: Mapping[str, tuple[float, float]] = BANDS,
-    fmax: float | None = 100.0,
     logy: bool = False,
-    title: str | None = None,
+    **options: Unpack[SpectralOptions],
 ) -> Figure:
     """Normalised Welch spectra per population, frequency bands shaded (MODEL.md §8).
 
@@ -246,18 +285,17 @@ def population_spectra(
     in any unit; or model -> {population -> PSD} to overlay models in their fixed colours
     (see :func:`spectra_by_model`). Each spectrum is divided by its maximum over the plotted
     range (0 < f <= ``fmax``); with several nodes the median and interquartile range are drawn.
-    ``bands``: name -> (low, high) Hz, default δ θ α β γ of MODEL.md §8. Log frequency axis.
+    ``options``: ``bands``, ``fmax``, ``title`` (:class:`SpectralOptions`). Log frequency axis.
     """
     what, form = "population_spectra", "{population: psd} or {model: {population: psd}}"
-    f, bands, nested, data = _spectral_inputs(freqs, psd_by_population, bands, what, form)
+    sp = _spectral(freqs, psd_by_population, options, what, form)
+    f, keep, data, models = sp.f, sp.keep, sp.data, sp.models
     pops = style.pops_in(p for d in data.values() for p in d)
     if not pops:
         raise CmftvbError(f"{what}: no spectra given")
-    keep = _keep(f, fmax)
     fig = style.new_figure(*_grid_size(len(pops), 4.3, 3.3, 0.6, 1.3))
     ylabel = "normalised PSD\n(PSD / max, unitless)"
-    axes = _freq_panels(fig, pops, f, fmax, bands, ylabel)
-    models = style.models_in(data) if nested else [""]
+    axes = _freq_panels(fig, pops, f, sp.fmax, sp.bands, ylabel)
     for i, (ax, pop) in enumerate(zip(axes, pops, strict=True)):
         for k, m in enumerate(models):
             if pop not in data[m]:
@@ -270,18 +308,18 @@ def population_spectra(
                 )
             color = style.model_color(m, k) if m else style.pop_color(pop, i)
             # with several models the first is drawn wider, so identical curves stay visible
-            lw = 3.2 if nested and k == 0 and len(models) > 1 else 1.8
+            lw = 3.2 if sp.nested and k == 0 and len(models) > 1 else 1.8
             _plot_band(ax, f[keep], c / peak, color, style.model_name(m) if m else pop, lw=lw)
         if logy:
             ax.set_yscale("log")
         else:
             ax.set_ylim(0, 1.08)
-    handles = _model_handles(models) if nested else []
+    handles = _model_handles(models) if sp.nested else []
     style.title_legend(
-        fig, handles, title or "Population spectra (Welch PSD, each normalised to its maximum)"
+        fig, handles, sp.title or "Population spectra (Welch PSD, each normalised to its maximum)"
     )
     multi = any(np.ndim(v) == 2 and np.shape(v)[0] > 1 for d in data.values() for v in d.values())
-    note = f"Bands shaded (Hz): {_band_text(bands, False)} (MODEL.md §8)."
+    note = f"Bands shaded (Hz): {_band_text(sp.bands, False)} (MODEL.md §8)."
     if multi:
         note += " Lines: median over nodes; shading: interquartile range."
     style.footnote(fig, note)
@@ -354,10 +392,7 @@ def _coherence_panels(f, fmax, bands, pairs, models, curves, keep, title, nested
 def coherence_plot(
     freqs: np.ndarray,
     coh: Mapping[Any, Any],
-    *,
-    bands: Mapping[str, tuple[float, float]] = BANDS,
-    fmax: float | None = 100.0,
-    title: str | None = None,
+    **options: Unpack[SpectralOptions],
 ) -> Figure:
     """Magnitude-squared coherence spectra with frequency bands shaded (MODEL.md §8).
 
@@ -365,21 +400,22 @@ def coherence_plot(
     (F,), (k, F) or (F, k) with values in [0, 1] (k nodes or node pairs: median and
     interquartile range drawn); or model -> {pair -> coherence} to compare models in their
     fixed colours. Up to :data:`MAX_OVERLAID` pairs share one axes; more pairs, or the
-    per-model form, get one panel per pair.
+    per-model form, get one panel per pair. ``options``: ``bands``, ``fmax``, ``title``
+    (:class:`SpectralOptions`).
     """
     what, form = "coherence_plot", "{pair: coherence} or {model: {pair: ...}}"
-    f, bands, nested, data = _spectral_inputs(freqs, coh, bands, what, form, "coherence spectra")
-    models = style.models_in(data) if nested else [""]
-    pairs = list(dict.fromkeys(p for m in models for p in data[m]))
+    sp = _spectral(freqs, coh, options, what, form, "coherence spectra")
+    pairs = list(dict.fromkeys(p for m in sp.models for p in sp.data[m]))
     if not pairs:
         raise CmftvbError(f"{what}: no coherence spectra given")
-    keep = _keep(f, fmax)
-    curves = _coherence_curves(f, data, models, keep, what)
-    if not nested and len(pairs) <= MAX_OVERLAID:
-        fig = _coherence_overlaid(f, fmax, bands, pairs, curves, keep, title)
+    curves = _coherence_curves(sp.f, sp.data, sp.models, sp.keep, what)
+    if not sp.nested and len(pairs) <= MAX_OVERLAID:
+        fig = _coherence_overlaid(sp.f, sp.fmax, sp.bands, pairs, curves, sp.keep, sp.title)
     else:
-        fig = _coherence_panels(f, fmax, bands, pairs, models, curves, keep, title, nested)
-    note = f"Bands shaded: {_band_text(bands, True)}."
+        fig = _coherence_panels(
+            sp.f, sp.fmax, sp.bands, pairs, sp.models, curves, sp.keep, sp.title, sp.nested
+        )
+    note = f"Bands shaded: {_band_text(sp.bands, True)}."
     if any(c.shape[0] > 1 for c in curves.values()):
         note += " Lines: median over nodes or node pairs; shading: interquartile range."
     style.footnote(fig, note)

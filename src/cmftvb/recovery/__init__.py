@@ -99,6 +99,7 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "MASKED_METRICS",
     "Endpoint",
+    "Selection",
     "bh_rows",
     "clopper_pearson",
     "confusion",
@@ -452,19 +453,48 @@ def _wide(values: pd.DataFrame, endpoints: Sequence[Endpoint], pair: Sequence[st
     return np.asarray(w.index), D, V
 
 
-def _cohort_values(
-    table, generator, endpoints, test, region_roles, keep_regions, masked_metrics, chosen_G
-):
-    """``(generator, endpoint values, endpoints used)`` of each generator's cohort, after the
-    checks shared by :func:`confusion` and :func:`power` (the test's name, the endpoints)."""
-    if test not in TESTS:
-        raise CmftvbError(f"recovery: test {test!r}: choose {' or '.join(TESTS)}")
-    eps = parse_endpoints(endpoints, region_roles)
-    for gen, t in _cohorts(table, generator):
-        values, used = endpoint_values(
-            t, eps, keep_regions=keep_regions, masked_metrics=masked_metrics, chosen_G=chosen_G
-        )
-        yield gen, values, used
+@dataclasses.dataclass(frozen=True, eq=False)
+class Selection:
+    """What :func:`confusion` and :func:`power` compare, in one place: the ``endpoints``
+    (names or :class:`Endpoint`), the BH level ``alpha``, the ``region_roles`` of the parcellation,
+    ``keep_regions`` and ``masked_metrics`` (module docstring), the ``scope`` label of the rows
+    (default ``all``, or ``masked`` when ``keep_regions`` is given), ``chosen_G`` (a table of one
+    G per subject and model, or None for every G), the two ``fitted`` models (default: the two in
+    the table) and the paired ``test`` (``wilcoxon`` or ``t``). Both functions take these as
+    keywords and build one of these."""
+
+    endpoints: Sequence[str | Endpoint] = DEFAULT_ENDPOINTS
+    alpha: float = 0.05
+    region_roles: Mapping[str, str] | None = None
+    keep_regions: Collection[str] | None = None
+    scope: str | None = None
+    masked_metrics: Mapping[str, str | None] = dataclasses.field(
+        default_factory=lambda: MASKED_METRICS
+    )
+    chosen_G: pd.DataFrame | None = None
+    fitted: Sequence[str] | None = None
+    test: str = "wilcoxon"
+
+    @property
+    def label(self) -> str:
+        """The ``scope`` column of the rows."""
+        return self.scope or ("all" if self.keep_regions is None else "masked")
+
+    def cohorts(self, table: pd.DataFrame, generator: str | None):
+        """``(generator, endpoint values, endpoints used, fitted pair)`` of each generator's
+        cohort, after the checks (the test's name, the endpoints, the pair)."""
+        if self.test not in TESTS:
+            raise CmftvbError(f"recovery: test {self.test!r}: choose {' or '.join(TESTS)}")
+        eps = parse_endpoints(self.endpoints, self.region_roles)
+        for gen, t in _cohorts(table, generator):
+            values, used = endpoint_values(
+                t,
+                eps,
+                keep_regions=self.keep_regions,
+                masked_metrics=self.masked_metrics,
+                chosen_G=self.chosen_G,
+            )
+            yield gen, values, used, _pair(values["model"].unique(), gen, self.fitted)
 
 
 def _group_iter(values: pd.DataFrame):
@@ -482,14 +512,7 @@ def confusion(
     generator: str | None = None,
     endpoints: Sequence[str | Endpoint] = DEFAULT_ENDPOINTS,
     alpha: float = 0.05,
-    *,
-    region_roles: Mapping[str, str] | None = None,
-    keep_regions: Collection[str] | None = None,
-    scope: str | None = None,
-    masked_metrics: Mapping[str, str | None] = MASKED_METRICS,
-    chosen_G: pd.DataFrame | None = None,
-    fitted: Sequence[str] | None = None,
-    test: str = "wilcoxon",
+    **selection,
 ) -> pd.DataFrame:
     """Confusion table generator x endpoint x fitted model.
 
@@ -501,16 +524,14 @@ def confusion(
     of ``pair``, in the endpoint's units, positive = the first is better), ``rank_biserial``,
     ``p_w``, ``q_w``, ``p_t``, ``q_t`` (BH within the family of endpoints in scope),
     ``significant`` (q of ``test`` < ``alpha``), ``better`` (the model the test favours,
-    significant or not), ``correct`` (``better`` is the generator). ``scope`` labels the rows
-    (default ``all`` or ``masked``); ``keep_regions`` and ``masked_metrics``: module docstring.
+    significant or not), ``correct`` (``better`` is the generator). ``selection``: the other
+    keywords of :class:`Selection` (``region_roles``, ``keep_regions``, ``scope``,
+    ``masked_metrics``, ``chosen_G``, ``fitted``, ``test``).
     """
-    scope = scope or ("all" if keep_regions is None else "masked")
+    sel = Selection(endpoints, alpha, **selection)
+    scope, test = sel.label, sel.test
     rows = []
-    cohorts = _cohort_values(
-        table, generator, endpoints, test, region_roles, keep_regions, masked_metrics, chosen_G
-    )
-    for gen, values, used in cohorts:
-        pair = _pair(values["model"].unique(), gen, fitted)
+    for gen, values, used, pair in sel.cohorts(table, generator):
         for key, grp in _group_iter(values):
             subjects, D, V = _wide(grp[grp["model"].isin(pair)], used, pair)
             res = []
@@ -587,13 +608,7 @@ def power(
     alpha: float = 0.05,
     *,
     replace: bool = True,
-    region_roles: Mapping[str, str] | None = None,
-    keep_regions: Collection[str] | None = None,
-    scope: str | None = None,
-    masked_metrics: Mapping[str, str | None] = MASKED_METRICS,
-    chosen_G: pd.DataFrame | None = None,
-    fitted: Sequence[str] | None = None,
-    test: str = "wilcoxon",
+    **selection,
 ) -> pd.DataFrame:
     """Power and false-positive rate of the primary family vs the number of subjects.
 
@@ -604,19 +619,17 @@ def power(
     Subjects lacking a value of an endpoint in scope are left out of the cohort. Rows: one per
     endpoint (``endpoint`` its name) and one for the family (``endpoint = "family"``), with
     ``power``, ``power_low``, ``power_high``, ``false_positive``, ``fp_low``, ``fp_high``
-    (Clopper-Pearson 95 %), ``n_resamples``, ``cohort_size``.
+    (Clopper-Pearson 95 %), ``n_resamples``, ``cohort_size``. ``selection``: the other keywords
+    of :class:`Selection`, as in :func:`confusion`.
     """
     if isinstance(n_resamples, bool) or int(n_resamples) < 1:
         raise CmftvbError(f"power: n_resamples must be a positive integer, got {n_resamples}")
     R = int(n_resamples)
-    scope = scope or ("all" if keep_regions is None else "masked")
+    sel = Selection(endpoints, alpha, **selection)
+    scope, test = sel.label, sel.test
     rows = []
     cell = 0
-    cohorts = _cohort_values(
-        table, generator, endpoints, test, region_roles, keep_regions, masked_metrics, chosen_G
-    )
-    for gen, values, used in cohorts:
-        pair = _pair(values["model"].unique(), gen, fitted)
+    for gen, values, used, pair in sel.cohorts(table, generator):
         if pair[0] != gen:
             raise CmftvbError(f"power: generator {gen!r} is not one of the fitted models {pair}")
         for key, grp in _group_iter(values):

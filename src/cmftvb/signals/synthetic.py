@@ -196,29 +196,25 @@ def _run_generator(
     J_i: np.ndarray | None,
     initial: dict[str, float] | None = None,
 ) -> Any:
-    """One engine run of the generator (``monitor="mean"``); ``J_i`` and ``initial`` passed
-    only when given."""
-    from cmftvb.engine import simulate
+    """One engine run of the generator: :func:`cmftvb.batch.simulate_batch` (the workflow's
+    batch run, ``monitor="mean"``, progress logged) with one seed keyed by ``key_subject``;
+    ``J_i`` and ``initial`` passed only when given."""
+    from cmftvb.batch import simulate_batch
 
-    kw: dict[str, Any] = {}
-    if J_i is not None:
-        kw["J_i"] = np.asarray(J_i, dtype=np.float64)
-    if initial is not None:
-        kw["initial"] = {str(k): float(v) for k, v in initial.items()}
     try:
-        return simulate(
+        result, _ = simulate_batch(
             connectome,
             network,
-            duration=total_ms,
-            dt=dt_ms,
-            seeds=[seed],
-            noise_sigma=sigma,
             G=G,
+            seeds=[seed],
+            duration_ms=total_ms,
+            dt_ms=dt_ms,
+            monitor_period_ms=monitor_period_ms,
+            noise_sigma=sigma,
             speed=speed,
-            monitor="mean",
-            monitor_period=monitor_period_ms,
             subject=key_subject,
-            **kw,
+            J_i=None if J_i is None else np.asarray(J_i, dtype=np.float64),
+            initial=None if initial is None else {str(k): float(v) for k, v in initial.items()},
         )
     except TypeError as exc:
         if J_i is not None and "J_i" in str(exc):
@@ -226,6 +222,7 @@ def _run_generator(
                 "J_i: this engine's simulate() does not accept per-node J_i yet"
             ) from None
         raise
+    return result
 
 
 def _clean_bold(
