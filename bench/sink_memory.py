@@ -107,15 +107,15 @@ def main() -> None:
     for r in rows:
         lines.append(
             f"| {r['duration_s']} | {'counting' if r['sink'] else 'none'} | {r['samples']} "
-            f"| {r['sink_calls']} | {r['chunk_samples']} | {r['held_mib']:.1f} "
+            f"| {r['sink_calls'] or '-'} | {r['chunk_samples'] or '-'} | {r['held_mib']:.1f} "
             f"| {r['peak_rss_mib']:.0f} | {r['wall_s']:.1f} |"
         )
     peak = {(r["duration_s"], r["sink"]): r["peak_rss_mib"] for r in rows}
     lines += [
         "",
         f"- Growth of peak RSS from 60 s to 240 s: with the sink "
-        f"{peak[(240, True)] - peak[(60, True)]:+.0f} MiB, without "
-        f"{peak[(240, False)] - peak[(60, False)]:+.0f} MiB.",
+        f"{peak[(240, True)] - peak[(60, True)]:+.1f} MiB, without "
+        f"{peak[(240, False)] - peak[(60, False)]:+.1f} MiB.",
         "",
     ]
     (ROOT / "bench" / "SINK.md").write_text("\n".join(lines))
