@@ -62,6 +62,7 @@ def simulate(
     J_i: Any = None,
     chunk_steps: int | None = None,
     lane_layout: str = "auto",
+    sink: Callable[[int, SimResult], None] | None = None,
 ) -> SimResult:
     """Integrate ``network`` on ``connectome`` for ``duration`` ms; one lane per seed.
 
@@ -83,7 +84,18 @@ def simulate(
     lane axis innermost (one edge visit serves every lane; the local models run as SIMD code
     over lanes); ``sequential`` integrates the lanes one after the other, chunk by chunk, each
     with its own history buffer; ``auto`` (default) picks ``inner``. Results are bitwise
-    identical in both layouts. The tvb runner refuses them (:class:`CmftvbError`).
+    identical in both layouts. ``sink(first_sample, chunk)`` (numba only): the monitored
+    samples go to ``sink`` chunk by chunk instead of into the result, so memory does not grow
+    with ``duration``. After every chunk of ``chunk_steps`` steps (rounded up to whole monitor
+    periods) that wrote samples, ``sink`` receives the index of the chunk's first sample in the
+    run and ``chunk``, a :class:`SimResult` of those samples alone: ``chunk.time_ms`` (t,),
+    ``chunk["GrC"]`` etc. (S, t, N) as the whole run's result would hold them in rows
+    ``first_sample`` .. ``first_sample + t - 1`` (lanes in seed order, NaN where a node lacks
+    the variable), ``chunk.bold_input`` (S, t, N), ``chunk.labels``, ``chunk.params`` (the run
+    record). ``chunk.bold_input`` is a read-only view of a buffer that the next chunk
+    overwrites: copy what must outlive the call. The returned result then holds no samples
+    (``time_ms`` of length 0; ``params["sink_samples"]`` says how many went to the sink).
+    The tvb runner refuses these options (:class:`CmftvbError`).
     """
     run = dict(
         duration=duration, dt=dt, seeds=seeds, noise_sigma=noise_sigma, G=G, speed=speed,
@@ -91,9 +103,9 @@ def simulate(
         progress=progress, bold_var=bold_var, J_i=J_i,
     )  # fmt: skip
     if check_engine(engine) == "tvb":
-        if chunk_steps is not None or lane_layout != "auto":
+        if chunk_steps is not None or lane_layout != "auto" or sink is not None:
             raise CmftvbError(
-                "chunk_steps / lane_layout: options of the numba engine, not of engine='tvb'"
+                "chunk_steps / lane_layout / sink: options of the numba engine, not of engine='tvb'"
             )
         from cmftvb.engine.tvb import simulate_tvb
 
@@ -101,5 +113,5 @@ def simulate(
     from cmftvb.engine.numba_runner import simulate_numba
 
     return simulate_numba(
-        connectome, network, **run, chunk_steps=chunk_steps, lane_layout=lane_layout
+        connectome, network, **run, chunk_steps=chunk_steps, lane_layout=lane_layout, sink=sink
     )

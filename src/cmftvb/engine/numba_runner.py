@@ -17,7 +17,7 @@ every state variable (MODEL.md §5), delays rounded to whole steps as tvb-librar
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,10 +33,16 @@ def simulate_numba(
     *,
     chunk_steps: int | None = None,
     lane_layout: str = "auto",
+    sink: Callable[[int, pl.SimResult], None] | None = None,
     **run: Any,
 ) -> pl.SimResult:
     """The numba runner of :func:`cmftvb.engine.simulate`: the same keyword arguments
-    (:data:`cmftvb.engine.plumbing.RUN_REQUIRED`, ``RUN_OPTIONAL``), less ``engine``."""
+    (:data:`cmftvb.engine.plumbing.RUN_REQUIRED`, ``RUN_OPTIONAL``), less ``engine``.
+
+    ``sink``: see :func:`cmftvb.engine.simulate`. With a sink the monitor buffer holds one
+    chunk's samples (``chunk_steps`` rounded up to a whole number of monitor periods), is
+    handed to ``sink`` after every chunk and reused, so memory does not grow with
+    ``duration``; the returned result holds no samples."""
     from cmftvb.engine import core
 
     run = pl.run_keywords(run, "the numba runner")
@@ -58,28 +64,51 @@ def simulate_numba(
         network.params, node_model, V, [st[1] for st in streams], initial, *model["bounds"]
     )
     n_samples = args.n_steps // args.every
-    mon = np.empty((L, n_samples, len(slots["node"])))
+    if chunk_steps is None:
+        chunk_steps = max(1, min(2000, math.ceil(args.n_steps / 50)))
+    chunk_steps = int(chunk_steps)
+    if sink is not None:
+        if not callable(sink):
+            raise CmftvbError(f"sink {sink!r}: expected a callable sink(first_sample, chunk)")
+        # whole monitor periods per chunk: no sample straddles two chunks
+        chunk_steps = max(1, math.ceil(chunk_steps / args.every)) * args.every
+    n_buf = n_samples if sink is None else min(n_samples, chunk_steps // args.every)
+    mon = np.empty((L, n_buf, len(slots["node"])))
     groups = _lane_groups(x, net, keys, np.asarray(args.Gs, dtype=np.float64), jil, blocks)
     par = (model["pw"], model["pc"], model["klo"], model["khi"], model["bg"])
     mode = core.MON_MEAN if monitor == "mean" else core.MON_RAW
-    if chunk_steps is None:
-        chunk_steps = max(1, min(2000, math.ceil(args.n_steps / 50)))
-    _integrate(
-        groups, net, par, (mode, args.every, slots["out"], slots["rate"], mon), args,
-        int(chunk_steps), network, pl.Progress(run["progress"], args.n_steps, args.dt),
-    )  # fmt: skip
     record = pl.run_record(
         "numba", network, subject, args, monitor, initial, bmap, edges, pl.RNG_NUMBA, J_i=J_i
     )
-    return pl.SimResult(
-        time_ms=pl.sample_times(monitor, n_samples, args.every, args.dt),
-        labels=np.array(network.labels),
-        variables=pl.CompactVariables(
-            mon, np.array(slots["node"]), np.array(slots["var"]), N, slots["present"]
-        ),
-        bold_input=mon[:, :, :N],  # a view (columns 0..N-1, _monitor_slots)
-        params=record,
-    )
+    labels = np.array(network.labels)
+    snode, svar = np.array(slots["node"]), np.array(slots["var"])
+
+    def result(buf: np.ndarray, first: int, params: dict = record) -> pl.SimResult:
+        """Samples ``first``.. of the run, held in ``buf`` [L, t, slots]."""
+        return pl.SimResult(
+            time_ms=pl.sample_times(monitor, buf.shape[1], args.every, args.dt, first),
+            labels=labels,
+            variables=pl.CompactVariables(buf, snode, svar, N, slots["present"]),
+            bold_input=buf[:, :, :N],  # a view (columns 0..N-1, _monitor_slots)
+            params=params,
+        )
+
+    deliver = None
+    if sink is not None:
+
+        def deliver(first: int, count: int) -> None:
+            view = mon[:, :count]
+            view.flags.writeable = False  # the buffer is reused: the sink must copy to keep
+            sink(first, result(view, first))
+
+    _integrate(
+        groups, net, par, (mode, args.every, slots["out"], slots["rate"], mon), args,
+        chunk_steps, network, pl.Progress(run["progress"], args.n_steps, args.dt), deliver,
+    )  # fmt: skip
+    if sink is None:
+        return result(mon, 0)
+    # every sample went to the sink; none is held here
+    return result(mon[:, :0].copy(), 0, {**record, "sink_samples": n_samples})
 
 
 def _lane_blocks(lane_layout: str, L: int) -> list[tuple[int, int]]:
@@ -288,9 +317,15 @@ def _lane_groups(x, net, keys, gl, jil, blocks) -> list[dict]:
     return groups
 
 
-def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog) -> None:
+def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog, deliver=None):
     """Run the compiled loop chunk by chunk over every lane group, report progress, and turn a
-    divergence into a :class:`CmftvbError` naming the node, time, seed and G."""
+    divergence into a :class:`CmftvbError` naming the node, time, seed and G.
+
+    ``deliver``: None (the monitor buffer holds the whole run) or ``deliver(first, count)``,
+    called after every chunk that wrote samples, when the buffer holds samples ``first`` ..
+    ``first + count - 1`` of the run at its start; the sample counter of every group then
+    restarts at 0, so the next chunk reuses the buffer (its chunks must be whole monitor
+    periods, :func:`simulate_numba`)."""
     from cmftvb.engine import core
 
     pw, pc, klo, khi, bg = par
@@ -308,7 +343,7 @@ def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog) -> 
             )
         )
     dt, n_steps, seeds = args.dt, args.n_steps, args.seeds
-    done = 0
+    done = delivered = 0
     while done < n_steps:
         n = min(chunk_steps, n_steps - done)
         for g, (state, gpar, noise, monitor) in zip(groups, packed, strict=True):
@@ -329,4 +364,11 @@ def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog) -> 
                     f"(seed {seeds[ln]}, G {args.Gs[ln]:g}, dt {dt} ms)"
                 )
         done += n
+        if deliver is not None:
+            count = int(groups[0]["state"][2])
+            if count:
+                deliver(delivered, count)
+                delivered += count
+            for g in groups:
+                g["state"][2] = 0  # the next chunk's samples go to the buffer's start
         prog.update(done)

@@ -421,11 +421,13 @@ def run_record(
     return rec
 
 
-def sample_times(monitor: str, n_samples: int, every: int, dt: float) -> np.ndarray:
-    """Sample times (ms): ``raw`` the end of each period, ``mean`` its centre."""
+def sample_times(monitor: str, n_samples: int, every: int, dt: float, first: int = 0) -> np.ndarray:
+    """Sample times (ms) of samples ``first`` .. ``first + n_samples - 1`` of a run: ``raw``
+    the end of each period, ``mean`` its centre."""
+    m = np.arange(first + 1, first + n_samples + 1)
     if monitor == "mean":
-        return (np.arange(1, n_samples + 1) * every - every / 2.0) * dt
-    return np.arange(1, n_samples + 1) * every * dt
+        return (m * every - every / 2.0) * dt
+    return m * every * dt
 
 
 class Progress:
