@@ -1,0 +1,202 @@
+"""Streaming accumulators (cmftvb.signals.stream) against the offline signal stage.
+
+References: :func:`cmftvb.signals.run.simulated_bold` (both BOLD models),
+:func:`cmftvb.signals.ephys.welch_psd` / ``scipy.signal.welch``,
+:func:`cmftvb.signals.ephys.coherence_matrix`, ``scipy.signal.coherence`` and
+:func:`cmftvb.signals.ephys.spectral_modes`, each on the concatenated input. Tolerance: 1e-10
+relative (issue 15 item 1); BOLD is also checked bitwise (same arithmetic per volume).
+"""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from cmftvb import CmftvbError
+from cmftvb.signals import ephys
+from cmftvb.signals.run import simulated_bold
+from cmftvb.signals.stream import Excerpt, StreamingBold, StreamingWelch
+
+RTOL = 1e-10
+CHUNKINGS = ["1", "7", "499", "500", "501", "3000", "uneven", "all"]
+
+
+def chunks(x, how, seed=0):
+    """Consecutive chunks of ``x``: of the given size, of random sizes (empty ones included)
+    or one chunk (longer than the BOLD kernel's ring of bins)."""
+    T = x.shape[0]
+    if how == "all":
+        return [x[:0], x]
+    if how == "uneven":
+        rng = np.random.default_rng(seed)
+        cuts = np.sort(rng.integers(0, T, size=max(2, T // 400)))
+        edges = np.concatenate([[0], cuts, [T]])
+    else:
+        n = int(how)
+        edges = np.concatenate([np.arange(0, T, n), [T]])
+    return [x[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def feed(acc, x, how, seed=0):
+    for c in chunks(x, how, seed):
+        acc.update(c)
+    return acc
+
+
+def smooth(T, N, dt_ms, seed):
+    """Slow oscillations plus a little noise, around 0.2 (an S_E-like BOLD input)."""
+    rng = np.random.default_rng(seed)
+    t = (np.arange(T) + 1) * dt_ms / 1000.0
+    f = rng.uniform(0.02, 0.3, N)
+    ph = rng.uniform(0, 2 * np.pi, N)
+    return 0.2 + 0.1 * np.sin(2 * np.pi * f * t[:, None] + ph) + 0.01 * rng.standard_normal((T, N))
+
+
+def rates(T, C, seed):
+    """Random signals with band structure (a filtered rhythm plus white noise)."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((T, C))
+    b, a = signal.butter(2, [8 / 125, 12 / 125], btype="band")
+    common = signal.lfilter(b, a, rng.standard_normal(T))
+    return 5.0 + w + 3.0 * signal.lfilter(b, a, w, axis=0) + 2.0 * common[:, None]
+
+
+@pytest.mark.parametrize("how", CHUNKINGS)
+@pytest.mark.parametrize("model", ["tvb_kernel", "balloon"])
+def test_bold_equals_offline(model, how):
+    dt, tr, N = 4.0, 720.0, 3
+    x = smooth(16000, N, dt, seed=1)  # 64 s: more than the kernel's 20 s
+    ref = simulated_bold(x, dt, tr, model, 10.0)
+    got = feed(StreamingBold(model, dt, tr, 10.0, N), x, how).result()
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=RTOL, atol=0)
+    assert np.array_equal(got, ref)  # same arithmetic per volume: bitwise
+
+
+@pytest.mark.parametrize("model", ["tvb_kernel", "balloon"])
+@pytest.mark.parametrize(("dt", "tr"), [(1.0, 2000.0), (0.5, 730.0), (4.0, 2.0e3)])
+def test_bold_other_sampling(model, dt, tr):
+    """Bins of several samples, a TR that is not a multiple of the 4-ms bin (730 ms at dt
+    0.5), the Balloon sub-step of 10 ms; random white input (not smooth)."""
+    N = 2
+    T = int(45000 / dt) + 3  # a trailing partial TR and bin
+    rng = np.random.default_rng(2)
+    x = 0.3 + 0.05 * rng.standard_normal((T, N))
+    ref = simulated_bold(x, dt, tr, model, 0.0)
+    for how in ("7", "uneven", "3000"):
+        got = feed(StreamingBold(model, dt, tr, 0.0, N), x, how, seed=3).result()
+        np.testing.assert_allclose(got, ref, rtol=RTOL, atol=0)
+
+
+def test_bold_transient_leaves_nothing():
+    acc = StreamingBold("tvb_kernel", 4.0, 720.0, 10.0, 1)
+    acc.update(np.zeros((1000, 1)))  # 4 s: 5 volumes, 14 to drop
+    with pytest.raises(CmftvbError, match="drop_transient"):
+        acc.result()
+    with pytest.raises(CmftvbError, match="bold_model"):
+        StreamingBold("hrf", 4.0, 720.0, 0.0, 1)
+
+
+@pytest.mark.parametrize("how", CHUNKINGS)
+def test_welch_equals_scipy_and_offline(how):
+    fs, C, skip = 250.0, 4, 500
+    x = rates(8123, C, seed=4)  # not a whole number of segments
+    acc = feed(StreamingWelch(fs, 500, 250, C, skip_samples=skip, modes=True), x, how, seed=5)
+    f_ref, P_ref = signal.welch(x[skip:], fs=fs, nperseg=500, noverlap=250, axis=0)
+    f, P = acc.result()
+    np.testing.assert_array_equal(f, f_ref)
+    np.testing.assert_allclose(P, P_ref, rtol=RTOL, atol=0)
+    _, Pn_ref = ephys.welch_psd(x[skip:], fs, nperseg=500, noverlap=250)
+    np.testing.assert_allclose(acc.result(normalise=True)[1], Pn_ref, rtol=RTOL, atol=0)
+    assert acc.n_samples == x.shape[0] - skip
+    modes = acc.spectral_modes()
+    modes_ref = ephys.spectral_modes(x[skip:], fs)
+    assert modes[["channel", "band"]].equals(modes_ref[["channel", "band"]])
+    np.testing.assert_array_equal(modes["share"], modes_ref["share"])
+
+
+@pytest.mark.parametrize("how", ["1", "499", "501", "uneven"])
+def test_welch_scaled_kilohertz(how):
+    """``scale=1000`` equals the offline kHz -> Hz conversion, odd nperseg, other overlap."""
+    x = rates(3001, 2, seed=6) / 1000.0
+    acc = feed(StreamingWelch(250.0, 301, 100, 2, skip_samples=37, scale=1000.0), x, how)
+    sig = ephys.resample(x, 4.0, 250.0, unit="kHz")[37:]
+    _, P_ref = signal.welch(sig, fs=250.0, nperseg=301, noverlap=100, axis=0)
+    np.testing.assert_allclose(acc.result()[1], P_ref, rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("how", CHUNKINGS)
+def test_coherence_equals_offline(how):
+    fs, C = 250.0, 5
+    x = rates(7000, C, seed=7)
+    pairs = [(0, 1), (2, 4), (3, 3)]
+    acc = feed(StreamingWelch(fs, 500, 250, C, coherence=True, pairs=pairs), x, how, seed=8)
+    bands, M = acc.coherence_matrix()
+    bands_ref, M_ref = ephys.coherence_matrix(x, fs, nperseg=500, noverlap=250)
+    assert bands == bands_ref
+    np.testing.assert_allclose(M, M_ref, rtol=RTOL, atol=0)
+    f, Cxy = acc.pair_coherence()
+    for p, (i, j) in enumerate(pairs):
+        f_ref, C_ref = signal.coherence(x[:, i], x[:, j], fs=fs, nperseg=500, noverlap=250)
+        np.testing.assert_array_equal(f, f_ref)
+        np.testing.assert_allclose(Cxy[p], C_ref, rtol=RTOL, atol=0)
+
+
+def test_welch_too_short_and_options():
+    acc = StreamingWelch(250.0, 500, 250, 1, skip_samples=100)
+    acc.update(np.ones((550, 1)))  # 450 used samples
+    with pytest.raises(CmftvbError, match="shorter than nperseg"):
+        acc.result()
+    with pytest.raises(CmftvbError, match="coherence=True"):
+        acc.coherence_matrix()
+    with pytest.raises(CmftvbError, match="expected a chunk"):
+        acc.update(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("how", ["1", "7", "499", "uneven"])
+def test_excerpt(how):
+    x = rates(2000, 3, seed=9)
+    got = feed(Excerpt(600, 3, start=250), x, how).result()
+    np.testing.assert_array_equal(got, x[250:850])
+    short = feed(Excerpt(600, 3, start=1700), x, how).result()
+    np.testing.assert_array_equal(short, x[1700:])
+
+
+def held_after(make, x, reps):
+    acc = make()
+    for _ in range(reps):
+        for c in chunks(x, "uneven", seed=10):
+            acc.update(c)
+    return acc
+
+
+@pytest.mark.parametrize("model", ["tvb_kernel", "balloon"])
+def test_bold_memory_flat(model):
+    """10x the samples: the same bytes apart from the extra output volumes."""
+    x = smooth(9000, 4, 4.0, seed=11)  # 36 s = 50 volumes at TR 720 ms
+
+    def make():
+        return StreamingBold(model, 4.0, 720.0, 0.0, 4)
+
+    one, ten = held_after(make, x, 1), held_after(make, x, 10)
+    vol = 4 * 8  # one volume of 4 nodes
+    assert ten.n_volumes == 10 * one.n_volumes
+    extra = (ten.n_volumes - one.n_volumes) * vol
+    assert ten.held_nbytes - extra == one.held_nbytes
+
+
+def test_welch_excerpt_memory_flat():
+    x = rates(9000, 6, seed=12)
+
+    def make():
+        return StreamingWelch(
+            250.0, 500, 250, 6, skip_samples=500, coherence=True, pairs=[(0, 1)], modes=True
+        )
+
+    one, ten = held_after(make, x, 1), held_after(make, x, 10)
+    assert ten.n_segments > 9 * one.n_segments
+    assert ten.held_nbytes == one.held_nbytes
+    e1, e10 = (
+        held_after(lambda: Excerpt(1000, 6), x, 1),
+        held_after(lambda: Excerpt(1000, 6), x, 10),
+    )
+    assert e10.held_nbytes == e1.held_nbytes
