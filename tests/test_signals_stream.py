@@ -14,7 +14,7 @@ from scipy import signal
 from cmftvb import CmftvbError
 from cmftvb.signals import ephys
 from cmftvb.signals.run import simulated_bold
-from cmftvb.signals.stream import Excerpt, StreamingBold, StreamingWelch
+from cmftvb.signals.stream import Excerpt, StreamingBold, StreamingMoments, StreamingWelch
 
 RTOL = 1e-10
 CHUNKINGS = ["1", "7", "499", "500", "501", "3000", "uneven", "all"]
@@ -161,6 +161,23 @@ def test_excerpt(how):
     np.testing.assert_array_equal(short, x[1700:])
 
 
+@pytest.mark.parametrize("how", CHUNKINGS)
+def test_moments_equal_rate_summary(how):
+    """Mean, SD, min, max after a transient equal ``ephys.rate_summary`` (numpy) on the
+    concatenated samples; a large mean over a small SD (rates near a constant) included."""
+    x = rates(5000, 3, seed=13) / 1000.0  # kHz
+    x[:, 2] = 0.05 + 1e-4 * x[:, 2]
+    acc = feed(StreamingMoments(3, skip_samples=500, scale=1000.0), x, how, seed=14)
+    res = acc.result()
+    ref = ephys.rate_summary(x * 1000.0, ["GrC", "PC", "x"], discard_s=2.0, fs_hz=250.0)
+    assert res["n"] == 4500
+    for key, col in (("mean", "mean_hz"), ("sd", "sd_hz"), ("min", "min_hz"), ("max", "max_hz")):
+        np.testing.assert_allclose(res[key], ref[col], rtol=RTOL, atol=0)
+    np.testing.assert_array_equal(res["max"], ref["max_hz"])
+    with pytest.raises(CmftvbError, match="leaves no sample"):
+        feed(StreamingMoments(3, skip_samples=5000), x, how).result()
+
+
 def held_after(make, x, reps):
     acc = make()
     for _ in range(reps):
@@ -200,3 +217,6 @@ def test_welch_excerpt_memory_flat():
         held_after(lambda: Excerpt(1000, 6), x, 10),
     )
     assert e10.held_nbytes == e1.held_nbytes
+    m1 = held_after(lambda: StreamingMoments(6), x, 1)
+    m10 = held_after(lambda: StreamingMoments(6), x, 10)
+    assert m10.n == 10 * m1.n and m10.held_nbytes == m1.held_nbytes

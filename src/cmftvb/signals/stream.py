@@ -16,6 +16,9 @@ item 1). ``result()`` returns what the offline function returns on the concatena
   behind ``scipy.signal.coherence`` (:func:`cmftvb.signals.ephys.coherence`) and the per-window
   band winners of :func:`cmftvb.signals.ephys.spectral_modes`. Holds one partial segment and
   the sums.
+- :class:`StreamingMoments`: mean, SD, minimum and maximum per column after a transient
+  (the mean rates of :func:`cmftvb.signals.ephys.rate_summary` and
+  :func:`cmftvb.signals.run.lane_regime`).
 - :class:`Excerpt`: the first ``n_samples`` samples from a given sample index (rate traces).
 
 The arithmetic per BOLD volume is the offline one (same bin means, same kernel dot product,
@@ -40,7 +43,7 @@ from cmftvb.signals import bold as sbold
 from cmftvb.signals import ephys
 from cmftvb.signals.bold import _balloon_rhs
 
-__all__ = ["BOLD_MODELS", "Excerpt", "StreamingBold", "StreamingWelch"]
+__all__ = ["BOLD_MODELS", "Excerpt", "StreamingBold", "StreamingMoments", "StreamingWelch"]
 
 BOLD_MODELS = ("tvb_kernel", "balloon")
 
@@ -515,3 +518,71 @@ class Excerpt:
     @property
     def held_nbytes(self) -> int:
         return self._buf.nbytes
+
+
+class StreamingMoments:
+    """Mean, standard deviation (ddof 0), minimum and maximum per column of a stream.
+
+    Parameters
+    ----------
+    n_channels : int
+        Columns of every chunk.
+    skip_samples : int
+        Samples dropped at the start (a transient: ``int(round(transient_s * 1000 / dt_ms))``
+        as :func:`cmftvb.signals.run.lane_regime`, or ``round(discard_s * fs_hz)``).
+    scale : float
+        Factor applied to every sample first (1000.0: kHz -> Hz).
+
+    Chunks are reduced with numpy (two-pass within the chunk) and merged with the pairwise
+    update of Chan, Golub & LeVeque (1983, Am Stat 37:242), so mean and SD agree with numpy's
+    ``mean``/``std`` over the concatenated samples to rounding (~1e-15 relative for rates);
+    minimum and maximum exactly. ``result()`` returns a dict of (n_channels,) arrays ``mean``,
+    ``sd``, ``min``, ``max`` and the sample count ``n``.
+    """
+
+    def __init__(self, n_channels: int, *, skip_samples: int = 0, scale: float = 1.0):
+        if skip_samples < 0:
+            raise CmftvbError(f"moments: skip_samples must be >= 0, got {skip_samples}")
+        self.C, self.skip, self.scale = int(n_channels), int(skip_samples), float(scale)
+        self.n = 0
+        self._seen = 0
+        self._mean = np.zeros(self.C)
+        self._m2 = np.zeros(self.C)
+        self._min = np.full(self.C, np.inf)
+        self._max = np.full(self.C, -np.inf)
+
+    def update(self, chunk) -> None:
+        a = _chunk(chunk, self.C, "StreamingMoments")
+        t0 = self._seen
+        self._seen += a.shape[0]
+        if self._seen <= self.skip:
+            return
+        if t0 < self.skip:
+            a = a[self.skip - t0 :]
+        if self.scale != 1.0:
+            a = a * self.scale
+        nb = a.shape[0]
+        mb = a.mean(axis=0)
+        m2b = ((a - mb) ** 2).sum(axis=0)
+        n = self.n + nb
+        delta = mb - self._mean
+        self._mean = self._mean + delta * (nb / n)
+        self._m2 = self._m2 + m2b + delta**2 * (self.n * nb / n)
+        self.n = n
+        np.minimum(self._min, a.min(axis=0), out=self._min)
+        np.maximum(self._max, a.max(axis=0), out=self._max)
+
+    def result(self) -> dict:
+        if self.n == 0:
+            raise CmftvbError(f"moments: skipping {self.skip} samples leaves no sample")
+        return {
+            "n": self.n,
+            "mean": self._mean.copy(),
+            "sd": np.sqrt(self._m2 / self.n),
+            "min": self._min.copy(),
+            "max": self._max.copy(),
+        }
+
+    @property
+    def held_nbytes(self) -> int:
+        return self._mean.nbytes + self._m2.nbytes + self._min.nbytes + self._max.nbytes
