@@ -160,8 +160,9 @@ class StreamingBold:
     ``update(chunk)`` takes (t, n_nodes) samples; ``result()`` returns the BOLD (V, n_nodes)
     after the transient, volume ``m`` of the whole run at ``(m + 1) tr_ms``, equal to
     ``simulated_bold(concatenated input, dt_ms, tr_ms, model, transient_s)``; it raises
-    :class:`CmftvbError` when the transient leaves no volume. Held memory: 20 s of 4-ms bins
-    x 2 (``tvb_kernel``) or 4 states (``balloon``) per node, plus the kept volumes.
+    :class:`CmftvbError` when the transient leaves no volume. Held memory per node: a ring of
+    5000 + 1024 4-ms bins (the kernel's 20 s and room to append; 7.3 MB for 127 nodes) for
+    ``tvb_kernel``, 4 states for ``balloon``; plus the kept volumes (8 bytes per node and TR).
     """
 
     def __init__(self, model: str, dt_ms: float, tr_ms: float, transient_s: float, n_nodes: int):
@@ -189,7 +190,7 @@ class StreamingBold:
             self._gain = d["k_1"] * d["V_0"]
             self._bins = _BlockMean(self.n_bin, self.N)
             # ring of bins: row r holds bin self._base + r; bins before the run are zero
-            self._buf = np.zeros((2 * n, self.N))
+            self._buf = np.zeros((n + 1024, self.N))
             self._fill = n - 1
             self._base = -(n - 1)
         else:
@@ -309,7 +310,8 @@ class StreamingWelch:
         Bands (Hz) for the cross-spectral sums and spectral modes (default ``ephys.BANDS``).
     coherence : bool
         Accumulate the band cross-spectra of every channel pair for :meth:`coherence_matrix`
-        (memory: 16 bytes x band bins x n_channels^2, 52 MB for 200 bins and 127 nodes).
+        (memory: 16 bytes x band bins x n_channels (n_channels + 1) / 2, 26 MB for 200 bins
+        and 127 nodes).
     pairs : array (P, 2) of channel indices, optional
         Channel pairs whose full cross-spectrum is kept for :meth:`pair_coherence`.
     modes : bool
@@ -354,8 +356,10 @@ class StreamingWelch:
         self._count = 0
         self._psd = np.zeros((self.f.size, self.C))
         self._used = np.logical_or.reduce(list(self._masks.values()))
+        # cross-spectral sums of the pairs i <= j only (the matrix is Hermitian), band bins
+        self._iu = np.triu_indices(self.C)
         self._cross = (
-            np.zeros((int(self._used.sum()), self.C, self.C), dtype=np.complex128)
+            np.zeros((int(self._used.sum()), self._iu[0].size), dtype=np.complex128)
             if coherence
             else None
         )
@@ -399,7 +403,11 @@ class StreamingWelch:
         self.n_segments += segs.shape[0]
         if self._cross is not None:
             Xu = X[:, :, self._used]  # (K, C, F_used)
-            self._cross += np.einsum("kcf,kdf->fcd", Xu.conj(), Xu, optimize=True)
+            i, j = self._iu
+            for f0 in range(0, Xu.shape[2], 16):  # temporaries of 16 bins x C^2 at most
+                Xb = Xu[:, :, f0 : f0 + 16]
+                S = np.einsum("kcf,kdf->fcd", Xb.conj(), Xb, optimize=True)
+                self._cross[f0 : f0 + 16] += S[:, i, j]
         if self._pair_sum is not None and self._pairs.size:
             i, j = self._pairs[:, 0], self._pairs[:, 1]
             self._pair_sum += (np.conjugate(X[:, i]) * X[:, j]).sum(axis=0)
@@ -442,12 +450,14 @@ class StreamingWelch:
         if self._cross is None:
             raise CmftvbError("coherence_matrix: StreamingWelch was made without coherence=True")
         self._need_segments("coherence_matrix")
+        i, j = self._iu
+        diag = i == j
         M = np.ones((len(self._masks), self.C, self.C))
         for b, m in enumerate(self._masks.values()):
-            Pxy = self._cross[m[self._used]]
-            Pxx = np.real(np.einsum("fcc->fc", Pxy))
-            coh = np.abs(Pxy) ** 2 / (Pxx[:, :, None] * Pxx[:, None, :])
-            M[b] = coh.mean(axis=0)
+            Pxy = self._cross[m[self._used]]  # (F_band, pairs i <= j)
+            Pxx = np.real(Pxy[:, diag])  # (F_band, C), channel order
+            coh = np.abs(Pxy) ** 2 / (Pxx[:, i] * Pxx[:, j])
+            M[b][i, j] = M[b][j, i] = coh.mean(axis=0)
             np.fill_diagonal(M[b], 1.0)
         return list(self._masks), M
 
@@ -479,6 +489,7 @@ class StreamingWelch:
     def held_nbytes(self) -> int:
         """Bytes of the arrays held between chunks (partial segment and sums)."""
         held = self._carry.nbytes + self._psd.nbytes + self.win.nbytes + self.f.nbytes
+        held += self._iu[0].nbytes + self._iu[1].nbytes
         for a in (self._cross, self._pair_sum, self._modes):
             held += 0 if a is None else a.nbytes
         return held
