@@ -220,3 +220,66 @@ def test_welch_excerpt_memory_flat():
     m1 = held_after(lambda: StreamingMoments(6), x, 1)
     m10 = held_after(lambda: StreamingMoments(6), x, 10)
     assert m10.n == 10 * m1.n and m10.held_nbytes == m1.held_nbytes
+
+
+def test_one_lane_recipe():
+    """Wiring recipe for the streamed signal stage, against ``run.one_lane`` on a synthetic
+    lane (Wong-Wang r_E, r_I, S_E at nodes 0-1, cMF GrC and PC in kHz at nodes 2-3, monitor
+    at 4 ms = 250 Hz so the offline resampling is the identity): BOLD, normalised and absolute
+    spectra, coherence curves between the populations of a node, mode shares, mean rates."""
+    from cmftvb.signals import names as nm
+    from cmftvb.signals.run import one_lane
+
+    T, dt, tr = 12000, 4.0, 720.0
+    ww, cb = np.array([0, 1]), np.array([2, 3])
+    x = rates(T, 8, seed=15)
+    sim = {
+        "labels": np.array(["a", "b", "c", "d"]),
+        "bold_input": smooth(T, 4, dt, seed=16)[None],
+        "r_E": x[None, :, 0:2], "r_I": x[None, :, 2:4], "S_E": 0.1 + 0.01 * x[None, :, 0:2],
+        "GrC": x[None, :, 4:6] / 1000.0, "PC": x[None, :, 6:8] / 1000.0,
+    }  # fmt: skip
+    for pop, nodes in (("r_E", ww), ("r_I", ww), ("S_E", ww), ("GrC", cb), ("PC", cb)):
+        sim[nm.nodes_key(pop)] = nodes
+    o = {
+        "monitor_period_ms": dt, "bold_model": "tvb_kernel", "bold_transient_s": 10.0,
+        "ephys_transient_s": 2.0, "fs_hz": 250.0, "welch_nperseg": 500, "welch_noverlap": 250,
+        "regime_band_hz": (2.0, 8.0), "rhythm_background_hz": 5.0, "rhythm_alpha": 0.01,
+    }  # fmt: skip
+    out, rows = one_lane(sim, 0, tr, o)
+
+    pops = ["r_E", "r_I", "GrC", "PC"]  # columns side by side, kHz ones scaled
+    scale = np.repeat([1.0, 1.0, 1000.0, 1000.0], 2)
+    skip = int(round(o["ephys_transient_s"] * o["fs_hz"]))
+    pairs = [(0, 2), (1, 3), (4, 6), (5, 7)]  # r_E-r_I at nodes 0, 1; GrC-PC at 2, 3
+    bold = StreamingBold(o["bold_model"], dt, tr, o["bold_transient_s"], 4)
+    welch = StreamingWelch(250.0, 500, 250, 8, skip_samples=skip, scale=scale, pairs=pairs,
+                           modes=True)  # fmt: skip
+    moments = StreamingMoments(8, skip_samples=skip, scale=scale)
+    lane = np.concatenate([sim[p][0] for p in pops], axis=1)
+    edges = [0, 5, 504, 505, 3505, 5505, T]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        bold.update(sim["bold_input"][0, a:b])
+        welch.update(lane[a:b])
+        moments.update(lane[a:b])
+
+    np.testing.assert_array_equal(bold.result(), out["bold"])
+    f, Pabs = welch.result()
+    _, P = welch.result(normalise=True)
+    np.testing.assert_array_equal(f, out["freqs_hz"])
+    fc, C = welch.pair_coherence()
+    np.testing.assert_array_equal(fc, out["coh_freqs_hz"])
+    modes = welch.spectral_modes()
+    mean = moments.result()["mean"]
+    for p, pop in enumerate(pops):
+        cols = slice(2 * p, 2 * p + 2)
+        np.testing.assert_allclose(P[:, cols].T, out[nm.psd_key(pop)], rtol=RTOL, atol=0)
+        np.testing.assert_allclose(Pabs[:, cols].T, out[nm.psdabs_key(pop)], rtol=RTOL, atol=0)
+        ref = rows[rows["metric"] == nm.rate_metric(pop)]["value"].to_numpy()
+        np.testing.assert_allclose(mean[cols], ref, rtol=RTOL, atol=0)
+        for band in ephys.BANDS:
+            ref = rows[rows["metric"] == nm.band_metric(pop, band, "mode_share")]["value"]
+            got = modes[(modes["band"] == band) & modes["channel"].isin(range(2 * p, 2 * p + 2))]
+            np.testing.assert_array_equal(got["share"].to_numpy(), ref.to_numpy())
+    np.testing.assert_allclose(C[:2], out[nm.coherence_key("r_E", "r_I")], rtol=RTOL, atol=0)
+    np.testing.assert_allclose(C[2:], out[nm.coherence_key("GrC", "PC")], rtol=RTOL, atol=0)

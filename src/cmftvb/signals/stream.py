@@ -48,6 +48,16 @@ __all__ = ["BOLD_MODELS", "Excerpt", "StreamingBold", "StreamingMoments", "Strea
 BOLD_MODELS = ("tvb_kernel", "balloon")
 
 
+def _scale(scale, n_cols: int, who: str):
+    """A float, or a (n_cols,) float array applied column by column; None for 1."""
+    a = np.asarray(scale, dtype=np.float64)
+    if a.ndim == 0:
+        return None if float(a) == 1.0 else float(a)
+    if a.shape != (n_cols,):
+        raise CmftvbError(f"{who}: scale must be a number or ({n_cols},), got shape {a.shape}")
+    return None if np.all(a == 1.0) else a
+
+
 def _chunk(chunk, n_cols: int, who: str) -> np.ndarray:
     a = np.asarray(chunk, dtype=np.float64)
     if a.ndim == 1 and n_cols == 1:
@@ -303,9 +313,10 @@ class StreamingWelch:
     skip_samples : int
         Samples dropped at the start (``int(round(ephys_transient_s * fs_hz))``, the
         ``[skip:]`` of :func:`cmftvb.signals.run.one_lane`).
-    scale : float
-        Factor applied to every sample before the analysis (1000.0 for cMF rates in kHz, as
-        ``ephys.resample(unit="kHz")``).
+    scale : float or array (n_channels,)
+        Factor applied to every sample (or per column) before the analysis (1000.0 for cMF
+        rates in kHz, as ``ephys.resample(unit="kHz")``; per column when populations in kHz and
+        in Hz share one accumulator).
     bands : dict, optional
         Bands (Hz) for the cross-spectral sums and spectral modes (default ``ephys.BANDS``).
     coherence : bool
@@ -328,7 +339,7 @@ class StreamingWelch:
         n_channels: int,
         *,
         skip_samples: int = 0,
-        scale: float = 1.0,
+        scale=1.0,
         bands: dict | None = None,
         coherence: bool = False,
         pairs=None,
@@ -344,7 +355,7 @@ class StreamingWelch:
         if skip_samples < 0:
             raise CmftvbError(f"welch: skip_samples must be >= 0, got {skip_samples}")
         self.skip = int(skip_samples)
-        self.scale = float(scale)
+        self.scale = _scale(scale, self.C, "welch")
         self.bands = ephys.BANDS if bands is None else dict(bands)
         self.win = signal.get_window("hann", self.nperseg)
         self.f = scipy.fft.rfftfreq(self.nperseg, 1.0 / self.fs)
@@ -381,7 +392,7 @@ class StreamingWelch:
             return
         if t0 < self.skip:
             a = a[self.skip - t0 :]
-        if self.scale != 1.0:
+        if self.scale is not None:
             a = a * self.scale
         self.n_samples += a.shape[0]
         if self._count + a.shape[0] < self.nperseg:
@@ -541,8 +552,8 @@ class StreamingMoments:
     skip_samples : int
         Samples dropped at the start (a transient: ``int(round(transient_s * 1000 / dt_ms))``
         as :func:`cmftvb.signals.run.lane_regime`, or ``round(discard_s * fs_hz)``).
-    scale : float
-        Factor applied to every sample first (1000.0: kHz -> Hz).
+    scale : float or array (n_channels,)
+        Factor applied to every sample (or per column) first (1000.0: kHz -> Hz).
 
     Chunks are reduced with numpy (two-pass within the chunk) and merged with the pairwise
     update of Chan, Golub & LeVeque (1983, Am Stat 37:242), so mean and SD agree with numpy's
@@ -551,10 +562,11 @@ class StreamingMoments:
     ``sd``, ``min``, ``max`` and the sample count ``n``.
     """
 
-    def __init__(self, n_channels: int, *, skip_samples: int = 0, scale: float = 1.0):
+    def __init__(self, n_channels: int, *, skip_samples: int = 0, scale=1.0):
         if skip_samples < 0:
             raise CmftvbError(f"moments: skip_samples must be >= 0, got {skip_samples}")
-        self.C, self.skip, self.scale = int(n_channels), int(skip_samples), float(scale)
+        self.C, self.skip = int(n_channels), int(skip_samples)
+        self.scale = _scale(scale, self.C, "moments")
         self.n = 0
         self._seen = 0
         self._mean = np.zeros(self.C)
@@ -570,7 +582,7 @@ class StreamingMoments:
             return
         if t0 < self.skip:
             a = a[self.skip - t0 :]
-        if self.scale != 1.0:
+        if self.scale is not None:
             a = a * self.scale
         nb = a.shape[0]
         mb = a.mean(axis=0)
