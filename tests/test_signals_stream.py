@@ -283,3 +283,12 @@ def test_one_lane_recipe():
             np.testing.assert_array_equal(got["share"].to_numpy(), ref.to_numpy())
     np.testing.assert_allclose(C[:2], out[nm.coherence_key("r_E", "r_I")], rtol=RTOL, atol=0)
     np.testing.assert_allclose(C[2:], out[nm.coherence_key("GrC", "PC")], rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize(("dt", "tr"), [(1.0, 2.0), (2.0, 2.0), (0.1, 1.0)])
+def test_bold_tr_shorter_than_bin(dt, tr):
+    """TRs below the 4-ms bin: early volumes see no complete bin (offline: zero sum)."""
+    x = np.random.default_rng(17).random((30001, 2))
+    ref = simulated_bold(x, dt, tr, "tvb_kernel", 0.0)
+    got = feed(StreamingBold("tvb_kernel", dt, tr, 0.0, 2), x, "uneven", seed=18).result()
+    assert np.array_equal(got, ref)
