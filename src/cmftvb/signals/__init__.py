@@ -5,6 +5,7 @@
   coherence, firing-rate summaries against physiological ranges.
 - :mod:`cmftvb.signals.run`: :func:`run_signals`, one simulation batch -> BOLD and features
   (rule signals).
+- :mod:`cmftvb.signals.stream`: the same BOLD, spectra and coherence accumulated chunk by chunk.
 - :mod:`cmftvb.signals.names`: feature and array names, built and parsed in one place.
 """
 

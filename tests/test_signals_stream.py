@@ -1,0 +1,294 @@
+"""Streaming accumulators (cmftvb.signals.stream) against the offline signal stage.
+
+References: :func:`cmftvb.signals.run.simulated_bold` (both BOLD models),
+:func:`cmftvb.signals.ephys.welch_psd` / ``scipy.signal.welch``,
+:func:`cmftvb.signals.ephys.coherence_matrix`, ``scipy.signal.coherence`` and
+:func:`cmftvb.signals.ephys.spectral_modes`, each on the concatenated input. Tolerance: 1e-10
+relative (issue 15 item 1); BOLD is also checked bitwise (same arithmetic per volume).
+"""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from cmftvb import CmftvbError
+from cmftvb.signals import ephys
+from cmftvb.signals.run import simulated_bold
+from cmftvb.signals.stream import Excerpt, StreamingBold, StreamingMoments, StreamingWelch
+
+RTOL = 1e-10
+CHUNKINGS = ["1", "7", "499", "500", "501", "3000", "uneven", "all"]
+
+
+def chunks(x, how, seed=0):
+    """Consecutive chunks of ``x``: of the given size, of random sizes (empty ones included)
+    or one chunk (longer than the BOLD kernel's ring of bins)."""
+    T = x.shape[0]
+    if how == "all":
+        return [x[:0], x]
+    if how == "uneven":
+        rng = np.random.default_rng(seed)
+        cuts = np.sort(rng.integers(0, T, size=max(2, T // 400)))
+        edges = np.concatenate([[0], cuts, [T]])
+    else:
+        n = int(how)
+        edges = np.concatenate([np.arange(0, T, n), [T]])
+    return [x[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def feed(acc, x, how, seed=0):
+    for c in chunks(x, how, seed):
+        acc.update(c)
+    return acc
+
+
+def smooth(T, N, dt_ms, seed):
+    """Slow oscillations plus a little noise, around 0.2 (an S_E-like BOLD input)."""
+    rng = np.random.default_rng(seed)
+    t = (np.arange(T) + 1) * dt_ms / 1000.0
+    f = rng.uniform(0.02, 0.3, N)
+    ph = rng.uniform(0, 2 * np.pi, N)
+    return 0.2 + 0.1 * np.sin(2 * np.pi * f * t[:, None] + ph) + 0.01 * rng.standard_normal((T, N))
+
+
+def rates(T, C, seed):
+    """Random signals with band structure (a filtered rhythm plus white noise)."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((T, C))
+    b, a = signal.butter(2, [8 / 125, 12 / 125], btype="band")
+    common = signal.lfilter(b, a, rng.standard_normal(T))
+    return 5.0 + w + 3.0 * signal.lfilter(b, a, w, axis=0) + 2.0 * common[:, None]
+
+
+@pytest.mark.parametrize("how", CHUNKINGS)
+@pytest.mark.parametrize("model", ["tvb_kernel", "balloon"])
+def test_bold_equals_offline(model, how):
+    dt, tr, N = 4.0, 720.0, 3
+    x = smooth(16000, N, dt, seed=1)  # 64 s: more than the kernel's 20 s
+    ref = simulated_bold(x, dt, tr, model, 10.0)
+    got = feed(StreamingBold(model, dt, tr, 10.0, N), x, how).result()
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=RTOL, atol=0)
+    assert np.array_equal(got, ref)  # same arithmetic per volume: bitwise
+
+
+@pytest.mark.parametrize("model", ["tvb_kernel", "balloon"])
+@pytest.mark.parametrize(("dt", "tr"), [(1.0, 2000.0), (0.5, 730.0), (4.0, 2.0e3)])
+def test_bold_other_sampling(model, dt, tr):
+    """Bins of several samples, a TR that is not a multiple of the 4-ms bin (730 ms at dt
+    0.5), the Balloon sub-step of 10 ms; random white input (not smooth)."""
+    N = 2
+    T = int(45000 / dt) + 3  # a trailing partial TR and bin
+    rng = np.random.default_rng(2)
+    x = 0.3 + 0.05 * rng.standard_normal((T, N))
+    ref = simulated_bold(x, dt, tr, model, 0.0)
+    for how in ("7", "uneven", "3000"):
+        got = feed(StreamingBold(model, dt, tr, 0.0, N), x, how, seed=3).result()
+        np.testing.assert_allclose(got, ref, rtol=RTOL, atol=0)
+
+
+def test_bold_transient_leaves_nothing():
+    acc = StreamingBold("tvb_kernel", 4.0, 720.0, 10.0, 1)
+    acc.update(np.zeros((1000, 1)))  # 4 s: 5 volumes, 14 to drop
+    with pytest.raises(CmftvbError, match="drop_transient"):
+        acc.result()
+    with pytest.raises(CmftvbError, match="bold_model"):
+        StreamingBold("hrf", 4.0, 720.0, 0.0, 1)
+
+
+@pytest.mark.parametrize("how", CHUNKINGS)
+def test_welch_equals_scipy_and_offline(how):
+    fs, C, skip = 250.0, 4, 500
+    x = rates(8123, C, seed=4)  # not a whole number of segments
+    acc = feed(StreamingWelch(fs, 500, 250, C, skip_samples=skip, modes=True), x, how, seed=5)
+    f_ref, P_ref = signal.welch(x[skip:], fs=fs, nperseg=500, noverlap=250, axis=0)
+    f, P = acc.result()
+    np.testing.assert_array_equal(f, f_ref)
+    np.testing.assert_allclose(P, P_ref, rtol=RTOL, atol=0)
+    _, Pn_ref = ephys.welch_psd(x[skip:], fs, nperseg=500, noverlap=250)
+    np.testing.assert_allclose(acc.result(normalise=True)[1], Pn_ref, rtol=RTOL, atol=0)
+    assert acc.n_samples == x.shape[0] - skip
+    modes = acc.spectral_modes()
+    modes_ref = ephys.spectral_modes(x[skip:], fs)
+    assert modes[["channel", "band"]].equals(modes_ref[["channel", "band"]])
+    np.testing.assert_array_equal(modes["share"], modes_ref["share"])
+
+
+@pytest.mark.parametrize("how", ["1", "499", "501", "uneven"])
+def test_welch_scaled_kilohertz(how):
+    """``scale=1000`` equals the offline kHz -> Hz conversion, odd nperseg, other overlap."""
+    x = rates(3001, 2, seed=6) / 1000.0
+    acc = feed(StreamingWelch(250.0, 301, 100, 2, skip_samples=37, scale=1000.0), x, how)
+    sig = ephys.resample(x, 4.0, 250.0, unit="kHz")[37:]
+    _, P_ref = signal.welch(sig, fs=250.0, nperseg=301, noverlap=100, axis=0)
+    np.testing.assert_allclose(acc.result()[1], P_ref, rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("how", CHUNKINGS)
+def test_coherence_equals_offline(how):
+    fs, C = 250.0, 5
+    x = rates(7000, C, seed=7)
+    pairs = [(0, 1), (2, 4), (3, 3)]
+    acc = feed(StreamingWelch(fs, 500, 250, C, coherence=True, pairs=pairs), x, how, seed=8)
+    bands, M = acc.coherence_matrix()
+    bands_ref, M_ref = ephys.coherence_matrix(x, fs, nperseg=500, noverlap=250)
+    assert bands == bands_ref
+    np.testing.assert_allclose(M, M_ref, rtol=RTOL, atol=0)
+    f, Cxy = acc.pair_coherence()
+    for p, (i, j) in enumerate(pairs):
+        f_ref, C_ref = signal.coherence(x[:, i], x[:, j], fs=fs, nperseg=500, noverlap=250)
+        np.testing.assert_array_equal(f, f_ref)
+        np.testing.assert_allclose(Cxy[p], C_ref, rtol=RTOL, atol=0)
+
+
+def test_welch_too_short_and_options():
+    acc = StreamingWelch(250.0, 500, 250, 1, skip_samples=100)
+    acc.update(np.ones((550, 1)))  # 450 used samples
+    with pytest.raises(CmftvbError, match="shorter than nperseg"):
+        acc.result()
+    with pytest.raises(CmftvbError, match="coherence=True"):
+        acc.coherence_matrix()
+    with pytest.raises(CmftvbError, match="expected a chunk"):
+        acc.update(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("how", ["1", "7", "499", "uneven"])
+def test_excerpt(how):
+    x = rates(2000, 3, seed=9)
+    got = feed(Excerpt(600, 3, start=250), x, how).result()
+    np.testing.assert_array_equal(got, x[250:850])
+    short = feed(Excerpt(600, 3, start=1700), x, how).result()
+    np.testing.assert_array_equal(short, x[1700:])
+
+
+@pytest.mark.parametrize("how", CHUNKINGS)
+def test_moments_equal_rate_summary(how):
+    """Mean, SD, min, max after a transient equal ``ephys.rate_summary`` (numpy) on the
+    concatenated samples; a large mean over a small SD (rates near a constant) included."""
+    x = rates(5000, 3, seed=13) / 1000.0  # kHz
+    x[:, 2] = 0.05 + 1e-4 * x[:, 2]
+    acc = feed(StreamingMoments(3, skip_samples=500, scale=1000.0), x, how, seed=14)
+    res = acc.result()
+    ref = ephys.rate_summary(x * 1000.0, ["GrC", "PC", "x"], discard_s=2.0, fs_hz=250.0)
+    assert res["n"] == 4500
+    for key, col in (("mean", "mean_hz"), ("sd", "sd_hz"), ("min", "min_hz"), ("max", "max_hz")):
+        np.testing.assert_allclose(res[key], ref[col], rtol=RTOL, atol=0)
+    np.testing.assert_array_equal(res["max"], ref["max_hz"])
+    with pytest.raises(CmftvbError, match="leaves no sample"):
+        feed(StreamingMoments(3, skip_samples=5000), x, how).result()
+
+
+def held_after(make, x, reps):
+    acc = make()
+    for _ in range(reps):
+        for c in chunks(x, "uneven", seed=10):
+            acc.update(c)
+    return acc
+
+
+@pytest.mark.parametrize("model", ["tvb_kernel", "balloon"])
+def test_bold_memory_flat(model):
+    """10x the samples: the same bytes apart from the extra output volumes."""
+    x = smooth(9000, 4, 4.0, seed=11)  # 36 s = 50 volumes at TR 720 ms
+
+    def make():
+        return StreamingBold(model, 4.0, 720.0, 0.0, 4)
+
+    one, ten = held_after(make, x, 1), held_after(make, x, 10)
+    vol = 4 * 8  # one volume of 4 nodes
+    assert ten.n_volumes == 10 * one.n_volumes
+    extra = (ten.n_volumes - one.n_volumes) * vol
+    assert ten.held_nbytes - extra == one.held_nbytes
+
+
+def test_welch_excerpt_memory_flat():
+    x = rates(9000, 6, seed=12)
+
+    def make():
+        return StreamingWelch(
+            250.0, 500, 250, 6, skip_samples=500, coherence=True, pairs=[(0, 1)], modes=True
+        )
+
+    one, ten = held_after(make, x, 1), held_after(make, x, 10)
+    assert ten.n_segments > 9 * one.n_segments
+    assert ten.held_nbytes == one.held_nbytes
+    e1, e10 = (
+        held_after(lambda: Excerpt(1000, 6), x, 1),
+        held_after(lambda: Excerpt(1000, 6), x, 10),
+    )
+    assert e10.held_nbytes == e1.held_nbytes
+    m1 = held_after(lambda: StreamingMoments(6), x, 1)
+    m10 = held_after(lambda: StreamingMoments(6), x, 10)
+    assert m10.n == 10 * m1.n and m10.held_nbytes == m1.held_nbytes
+
+
+def test_one_lane_recipe():
+    """Wiring recipe for the streamed signal stage, against ``run.one_lane`` on a synthetic
+    lane (Wong-Wang r_E, r_I, S_E at nodes 0-1, cMF GrC and PC in kHz at nodes 2-3, monitor
+    at 4 ms = 250 Hz so the offline resampling is the identity): BOLD, normalised and absolute
+    spectra, coherence curves between the populations of a node, mode shares, mean rates."""
+    from cmftvb.signals import names as nm
+    from cmftvb.signals.run import one_lane
+
+    T, dt, tr = 12000, 4.0, 720.0
+    ww, cb = np.array([0, 1]), np.array([2, 3])
+    x = rates(T, 8, seed=15)
+    sim = {
+        "labels": np.array(["a", "b", "c", "d"]),
+        "bold_input": smooth(T, 4, dt, seed=16)[None],
+        "r_E": x[None, :, 0:2], "r_I": x[None, :, 2:4], "S_E": 0.1 + 0.01 * x[None, :, 0:2],
+        "GrC": x[None, :, 4:6] / 1000.0, "PC": x[None, :, 6:8] / 1000.0,
+    }  # fmt: skip
+    for pop, nodes in (("r_E", ww), ("r_I", ww), ("S_E", ww), ("GrC", cb), ("PC", cb)):
+        sim[nm.nodes_key(pop)] = nodes
+    o = {
+        "monitor_period_ms": dt, "bold_model": "tvb_kernel", "bold_transient_s": 10.0,
+        "ephys_transient_s": 2.0, "fs_hz": 250.0, "welch_nperseg": 500, "welch_noverlap": 250,
+        "regime_band_hz": (2.0, 8.0), "rhythm_background_hz": 5.0, "rhythm_alpha": 0.01,
+    }  # fmt: skip
+    out, rows = one_lane(sim, 0, tr, o)
+
+    pops = ["r_E", "r_I", "GrC", "PC"]  # columns side by side, kHz ones scaled
+    scale = np.repeat([1.0, 1.0, 1000.0, 1000.0], 2)
+    skip = int(round(o["ephys_transient_s"] * o["fs_hz"]))
+    pairs = [(0, 2), (1, 3), (4, 6), (5, 7)]  # r_E-r_I at nodes 0, 1; GrC-PC at 2, 3
+    bold = StreamingBold(o["bold_model"], dt, tr, o["bold_transient_s"], 4)
+    welch = StreamingWelch(250.0, 500, 250, 8, skip_samples=skip, scale=scale, pairs=pairs,
+                           modes=True)  # fmt: skip
+    moments = StreamingMoments(8, skip_samples=skip, scale=scale)
+    lane = np.concatenate([sim[p][0] for p in pops], axis=1)
+    edges = [0, 5, 504, 505, 3505, 5505, T]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        bold.update(sim["bold_input"][0, a:b])
+        welch.update(lane[a:b])
+        moments.update(lane[a:b])
+
+    np.testing.assert_array_equal(bold.result(), out["bold"])
+    f, Pabs = welch.result()
+    _, P = welch.result(normalise=True)
+    np.testing.assert_array_equal(f, out["freqs_hz"])
+    fc, C = welch.pair_coherence()
+    np.testing.assert_array_equal(fc, out["coh_freqs_hz"])
+    modes = welch.spectral_modes()
+    mean = moments.result()["mean"]
+    for p, pop in enumerate(pops):
+        cols = slice(2 * p, 2 * p + 2)
+        np.testing.assert_allclose(P[:, cols].T, out[nm.psd_key(pop)], rtol=RTOL, atol=0)
+        np.testing.assert_allclose(Pabs[:, cols].T, out[nm.psdabs_key(pop)], rtol=RTOL, atol=0)
+        ref = rows[rows["metric"] == nm.rate_metric(pop)]["value"].to_numpy()
+        np.testing.assert_allclose(mean[cols], ref, rtol=RTOL, atol=0)
+        for band in ephys.BANDS:
+            ref = rows[rows["metric"] == nm.band_metric(pop, band, "mode_share")]["value"]
+            got = modes[(modes["band"] == band) & modes["channel"].isin(range(2 * p, 2 * p + 2))]
+            np.testing.assert_array_equal(got["share"].to_numpy(), ref.to_numpy())
+    np.testing.assert_allclose(C[:2], out[nm.coherence_key("r_E", "r_I")], rtol=RTOL, atol=0)
+    np.testing.assert_allclose(C[2:], out[nm.coherence_key("GrC", "PC")], rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize(("dt", "tr"), [(1.0, 2.0), (2.0, 2.0), (0.1, 1.0)])
+def test_bold_tr_shorter_than_bin(dt, tr):
+    """TRs below the 4-ms bin: early volumes see no complete bin (offline: zero sum)."""
+    x = np.random.default_rng(17).random((30001, 2))
+    ref = simulated_bold(x, dt, tr, "tvb_kernel", 0.0)
+    got = feed(StreamingBold("tvb_kernel", dt, tr, 0.0, 2), x, "uneven", seed=18).result()
+    assert np.array_equal(got, ref)
