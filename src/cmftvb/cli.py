@@ -45,14 +45,20 @@ numpy.load or cmftvb.io.load_npz):
 Each state array is (T, N) for one seed and (S, T, N) for S seeds (--seed repeated).
 Size: about 8 bytes x arrays x T x N x S; the raw monitor at dt 0.1 ms writes about 91 MB
 per simulated second for the 126-node sample subject, so long runs should use
---monitor mean --monitor-period 4 (250 Hz, what the workflow stores).
+--monitor mean --monitor-period 4 (250 Hz, what the workflow stores), or --monitor signals.
+With --monitor signals the file holds only signals, its size and the run's memory flat in
+the duration (meta format cmftvb.signals-streamed/1): bold (S, V, N) at tr_ms; freqs_hz (F,);
+per variable psd_<var> (S, F, k) Welch spectra (Hz^-1 x unit^2; rates in Hz), mean_<var>
+(S, k), excerpt_<var> (S, t, k) with excerpt_time_ms (t,) and nodes_<var> (k,); seeds (S,).
 
 examples:
   cmftvb simulate SC_dirCB.zip --model cmf --duration 2000 --monitor mean \\
       --monitor-period 4 --out cmf.npz
   cmftvb simulate SC_dirCB.zip --model homogeneous --G-relative 0.9 --seed 1 --seed 2 \\
       --monitor mean --monitor-period 4 --out ww.npz
-  cmftvb simulate SC_dirCB.zip --preset published --G 2 --out published.npz"""
+  cmftvb simulate SC_dirCB.zip --preset published --G 2 --out published.npz
+  cmftvb simulate SC_dirCB.zip --model cmf --duration 864000 --seed 1 --seed 2 \\
+      --monitor signals --out cmf_signals.npz"""
 
 NODE_CURVE_DESCRIPTION = """\
 Steady-state rates of one isolated cerebellar node (no network, no noise) under constant
@@ -128,8 +134,12 @@ SIMULATE_OPTIONS: dict[str, dict] = {
     "--speed": dict(type=float, default=None, metavar="MM_PER_MS"),
     "--initial": dict(type=_key_value, action="append", default=[], metavar="NAME=VALUE"),
     "--engine": dict(choices=["numba", "tvb"], default="numba"),
-    "--monitor": dict(choices=["raw", "mean"], default="raw"),
+    "--monitor": dict(choices=["raw", "mean", "signals"], default="raw"),
     "--monitor-period": dict(type=float, default=None, metavar="MS"),
+    "--tr": dict(type=float, default=720.0, metavar="MS"),
+    "--bold-model": dict(choices=["tvb_kernel", "balloon"], default="tvb_kernel"),
+    "--transient": dict(type=float, default=2.0, metavar="S"),
+    "--excerpt": dict(type=float, default=3.0, metavar="S"),
     "--set": dict(type=_key_value, action="append", default=[], metavar="KEY=VALUE"),
     "--out": dict(required=True, metavar="FILE.npz"),
     "--max-output-gb": dict(type=float, default=2.0, metavar="GB"),
@@ -162,9 +172,18 @@ SIMULATE_HELP = {
     "--engine": "numba: the project's compiled engine; tvb: tvb-library's Simulator, a slow "
     "reference (default: numba)",
     "--monitor": "raw: the state at the end of each monitor period; mean: its average over "
-    "the period (default: raw)",
+    "the period; signals: streamed signals only (BOLD at --tr, Welch spectra and time means "
+    "per variable and node, a --excerpt of the rates), memory and file size flat in the "
+    "duration (numba engine; mean over --monitor-period, default 4 ms) (default: raw)",
     "--monitor-period": "period of the stored samples in ms, a multiple of --dt that divides "
     "--duration (default: --dt, every step)",
+    "--tr": "with --monitor signals: BOLD repetition time in ms (default: 720)",
+    "--bold-model": "with --monitor signals: tvb_kernel (TVB's Volterra kernel) or balloon "
+    "(Balloon-Windkessel) (default: tvb_kernel)",
+    "--transient": "with --monitor signals: seconds dropped from BOLD, spectra, means and the "
+    "excerpt (default: 2)",
+    "--excerpt": "with --monitor signals: seconds of monitored rates kept after the transient "
+    "(default: 3)",
     "--set": "override a preset parameter or switch (dotted key, e.g. crbl.alpha.PC=2.5; "
     "docs/MODEL.md lists them); repeatable",
     "--out": "output file; its folder must exist (required)",

@@ -298,6 +298,11 @@ SIMULATION_FULL = "cmftvb.simulation-full/1"
 #: in float64). ``time_ms`` (T,), ``labels`` (N,), ``seeds`` (S,), ``<var>`` (S, T, k) with
 #: ``nodes_<var>`` (k,) node indices, ``bold_input`` (S, T, N), ``params`` (JSON text).
 SIMULATION_PACKED = "cmftvb.simulation-packed/1"
+#: ``cmftvb simulate --monitor signals`` (:class:`cmftvb.signals.stream_run.RunSignals`):
+#: ``bold`` (S, V, N) at ``tr_ms``, ``freqs_hz`` (F,), ``psd_<var>`` (S, F, k), ``mean_<var>``
+#: (S, k), ``excerpt_<var>`` (S, t, k) with ``nodes_<var>`` (k,), ``excerpt_time_ms`` (t,),
+#: ``labels`` (N,), ``seeds`` (S,), ``params`` (JSON text).
+SIGNALS_STREAMED = "cmftvb.signals-streamed/1"
 #: Rule prepare_empirical: ``bold`` (T, n_emp) preprocessed BOLD of the nodes with
 #: ``has_empirical`` (node order; T = 0 when the subject has none), ``labels`` (n_emp,) of
 #: those nodes, ``tr_s`` (s).
@@ -312,6 +317,7 @@ FC = "cmftvb.fc/1"
 _REQUIRED = {
     SIMULATION_FULL: ("time_ms", "labels", "bold_input", "params"),
     SIMULATION_PACKED: ("time_ms", "labels", "seeds", "bold_input", "params"),
+    SIGNALS_STREAMED: ("bold", "tr_ms", "labels", "seeds", "params"),
     EMPIRICAL: ("bold", "labels", "tr_s"),
     SIGNALS: ("seeds", "bold", "tr_s", "labels"),
     FC: ("fc", "seeds", "labels"),

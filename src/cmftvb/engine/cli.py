@@ -69,6 +69,24 @@ def estimate_output_bytes(net, n_samples: int, n_seeds: int, engine: str) -> int
     return _BYTES * n_arrays * n_samples * net.n_nodes * n_seeds
 
 
+def _streamed_bytes(args, net, n_seeds: int, period: float) -> int:
+    """Bytes of a ``--monitor signals`` file (:meth:`RunSignals.output_bytes`)."""
+    from cmftvb.network import MODEL_VARS
+    from cmftvb.signals.stream_run import RunSignals
+
+    n_vars = len({v for m in set(net.node_model) for v in MODEL_VARS[m]}) + 2  # + r_E, r_I
+    return RunSignals.output_bytes(
+        net.n_nodes,
+        n_vars,
+        n_seeds,
+        duration_ms=args.duration,
+        tr_ms=args.tr,
+        nperseg=STREAM_NPERSEG,
+        excerpt_s=args.excerpt,
+        period_ms=period,
+    )
+
+
 def _progress_printer(prefix: str):
     def report(pct: float, rate: float, eta: float) -> None:
         print(
@@ -88,19 +106,51 @@ def _check_args(args) -> tuple[list[int], float | None, float]:
         value = getattr(args, name)
         if not (math.isfinite(value) and value > 0):
             raise CmftvbError(f"--{name}: must be a positive number of ms, got {value:g}")
-    period = args.dt if args.monitor_period is None else args.monitor_period
+    streamed = args.monitor == "signals"
+    if args.monitor_period is not None:
+        period = args.monitor_period
+    else:
+        period = STREAM_PERIOD_MS if streamed else args.dt
     if not (math.isfinite(period) and period > 0):
         raise CmftvbError(f"--monitor-period: must be a positive number of ms, got {period:g}")
     _cfg.check_multiple(period, args.dt, "--monitor-period", "--dt")
     _cfg.check_multiple(args.duration, period, "--duration", "--monitor-period")
     if not (math.isfinite(args.max_output_gb) and args.max_output_gb > 0):
         raise CmftvbError(f"--max-output-gb: must be a positive number, got {args.max_output_gb}")
+    if streamed:
+        _check_streamed(args, period)
     out = Path(args.out)
     if not out.parent.is_dir():
         raise CmftvbError(f"--out {args.out}: folder {out.parent} does not exist (create it first)")
     if out.is_dir():
         raise CmftvbError(f"--out {args.out}: is a folder, give a file name ending in .npz")
     return seeds, G, period
+
+
+#: ms, monitor period of ``--monitor signals`` when not given: 250 Hz, as the workflow.
+STREAM_PERIOD_MS = 4.0
+#: Welch segment and overlap of ``--monitor signals`` (samples), as signals.welch_* defaults.
+STREAM_NPERSEG, STREAM_NOVERLAP = 500, 250
+
+
+def _check_streamed(args, period: float) -> None:
+    """``--monitor signals``: the numba engine, a positive TR, non-negative transient and
+    excerpt, and at least one Welch segment after the transient."""
+    if args.engine != "numba":
+        raise CmftvbError("--monitor signals: needs --engine numba (it streams from the loop)")
+    if not (math.isfinite(args.tr) and args.tr > 0):
+        raise CmftvbError(f"--tr: must be a positive number of ms, got {args.tr:g}")
+    for name in ("transient", "excerpt"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise CmftvbError(f"--{name}: must be a number of s >= 0, got {value:g}")
+    left = round((args.duration - args.transient * 1000.0) / period)
+    if left < STREAM_NPERSEG:
+        raise CmftvbError(
+            f"--monitor signals: {left} samples after the {args.transient:g}-s transient; the "
+            f"spectra need at least {STREAM_NPERSEG} ({STREAM_NPERSEG * period / 1000:g} s at "
+            f"--monitor-period {period:g}): lengthen --duration or shorten --transient"
+        )
 
 
 #: G as a fraction of G* when a FIC preset runs without --G or --G-relative (the workflow's
@@ -193,6 +243,8 @@ def _run_settings(args: argparse.Namespace, net) -> dict:
     when not given, the preset's ``integration``."""
     integ = net.params.get("integration", {})
     run = {name: getattr(args, name) for name in _ENGINE_OPTIONS}
+    if args.monitor == "signals":  # the engine averages over each period; the sink streams
+        run["monitor"] = "mean"
     run["speed"] = args.speed if args.speed is not None else float(integ["speed"])
     sigma = args.noise_sigma
     run["noise_sigma"] = sigma if sigma is not None else float(integ["noise_sigma"])
@@ -224,7 +276,10 @@ def run_simulate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     n_samples = round(args.duration / period)
-    size = estimate_output_bytes(net, n_samples, len(seeds), args.engine)
+    if args.monitor == "signals":
+        size = _streamed_bytes(args, net, len(seeds), period)
+    else:
+        size = estimate_output_bytes(net, n_samples, len(seeds), args.engine)
     if size > args.max_output_gb * 1e9:
         raise CmftvbError(
             f"--out {args.out}: the output would be about {size / 1e9:.1f} GB (limit "
@@ -240,6 +295,21 @@ def run_simulate(args: argparse.Namespace) -> int:
         G = _relative_G(conn, net, fraction, args.G, quiet=args.quiet)
     J_i, initial = _fic_inputs(conn, net, G, initial, quiet=args.quiet)
     run.update(J_i=J_i, seeds=seeds, G=G, initial=initial or None)
+    run["monitor_period"] = period
+    sink = None
+    if args.monitor == "signals":
+        from cmftvb.signals.stream_run import RunSignals
+
+        sink = RunSignals(
+            len(seeds),
+            period_ms=period,
+            tr_ms=args.tr,
+            bold_model=args.bold_model,
+            transient_s=args.transient,
+            nperseg=STREAM_NPERSEG,
+            noverlap=STREAM_NOVERLAP,
+            excerpt_s=args.excerpt,
+        )
     if not args.quiet and args.engine == "numba":
         # A one-period warm-up compiles the engine (or loads it from numba's cache), so that
         # the progress rate and ETA below count only the simulation itself.
@@ -261,6 +331,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         duration=args.duration,
         progress=None if args.quiet else _progress_printer("cmftvb simulate"),
         **run,
+        **({"sink": sink} if sink is not None else {}),
     )
     meta = {
         "connectome": str(args.connectome),
@@ -274,9 +345,15 @@ def run_simulate(args: argparse.Namespace) -> int:
         "fic": J_i is not None,
         "provenance": io.provenance(None, seed=seeds, overrides=[list(kv) for kv in args.set]),
     }
-    io.save_simulation_full(
-        args.out, result.iter_arrays(squeeze=len(seeds) == 1), result.params, meta
-    )
+    if sink is not None:
+        arrays = sink.arrays() | {"labels": np.asarray(net.labels), "seeds": np.asarray(seeds)}
+        arrays["params"] = np.array(io.canonical_json(result.params))
+        meta |= {"monitor": "signals", "bold_model": args.bold_model, "transient_s": args.transient}
+        io.save_tagged(args.out, io.SIGNALS_STREAMED, arrays, meta)
+    else:
+        io.save_simulation_full(
+            args.out, result.iter_arrays(squeeze=len(seeds) == 1), result.params, meta
+        )
     if not args.quiet:
         print(f"cmftvb simulate: wrote {args.out}", file=sys.stderr)
     return 0
