@@ -87,6 +87,34 @@ def _streamed_bytes(args, net, n_seeds: int, period: float) -> int:
     )
 
 
+def _signals_sink(args, period: float, n_seeds: int):
+    """The :class:`RunSignals` sink of ``--monitor signals``."""
+    from cmftvb.signals.stream_run import RunSignals
+
+    return RunSignals(
+        n_seeds,
+        period_ms=period,
+        tr_ms=args.tr,
+        bold_model=args.bold_model,
+        transient_s=args.transient,
+        nperseg=STREAM_NPERSEG,
+        noverlap=STREAM_NOVERLAP,
+        excerpt_s=args.excerpt,
+    )
+
+
+def _save(args, result, sink, meta: dict, labels, seeds: list[int]) -> None:
+    """Write ``--out``: the streamed signals, or the monitored activity."""
+    if sink is None:
+        items = result.iter_arrays(squeeze=len(seeds) == 1)
+        io.save_simulation_full(args.out, items, result.params, meta)
+        return
+    arrays = sink.arrays() | {"labels": np.asarray(labels), "seeds": np.asarray(seeds)}
+    arrays["params"] = np.array(io.canonical_json(result.params))
+    meta |= {"monitor": "signals", "bold_model": args.bold_model, "transient_s": args.transient}
+    io.save_tagged(args.out, io.SIGNALS_STREAMED, arrays, meta)
+
+
 def _progress_printer(prefix: str):
     def report(pct: float, rate: float, eta: float) -> None:
         print(
@@ -296,20 +324,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     J_i, initial = _fic_inputs(conn, net, G, initial, quiet=args.quiet)
     run.update(J_i=J_i, seeds=seeds, G=G, initial=initial or None)
     run["monitor_period"] = period
-    sink = None
-    if args.monitor == "signals":
-        from cmftvb.signals.stream_run import RunSignals
-
-        sink = RunSignals(
-            len(seeds),
-            period_ms=period,
-            tr_ms=args.tr,
-            bold_model=args.bold_model,
-            transient_s=args.transient,
-            nperseg=STREAM_NPERSEG,
-            noverlap=STREAM_NOVERLAP,
-            excerpt_s=args.excerpt,
-        )
+    sink = _signals_sink(args, period, len(seeds)) if args.monitor == "signals" else None
     if not args.quiet and args.engine == "numba":
         # A one-period warm-up compiles the engine (or loads it from numba's cache), so that
         # the progress rate and ETA below count only the simulation itself.
@@ -345,15 +360,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         "fic": J_i is not None,
         "provenance": io.provenance(None, seed=seeds, overrides=[list(kv) for kv in args.set]),
     }
-    if sink is not None:
-        arrays = sink.arrays() | {"labels": np.asarray(net.labels), "seeds": np.asarray(seeds)}
-        arrays["params"] = np.array(io.canonical_json(result.params))
-        meta |= {"monitor": "signals", "bold_model": args.bold_model, "transient_s": args.transient}
-        io.save_tagged(args.out, io.SIGNALS_STREAMED, arrays, meta)
-    else:
-        io.save_simulation_full(
-            args.out, result.iter_arrays(squeeze=len(seeds) == 1), result.params, meta
-        )
+    _save(args, result, sink, meta, net.labels, seeds)
     if not args.quiet:
         print(f"cmftvb simulate: wrote {args.out}", file=sys.stderr)
     return 0
