@@ -209,16 +209,19 @@ def _balloon_rhs(z, s, f, v, q, p):
 
 
 @njit(cache=True)
-def _balloon_rk4(u, h_s, n_sub, p, out):
-    """RK4 with input held constant over each step; ``u`` (K, N) is the input per step.
+def _balloon_rk4_carry(u, h_s, n_sub, p, state, k0, out):
+    """RK4 of the Balloon-Windkessel model, input held constant over each step, continued from
+    ``state`` (4, N): s, f, v, q (updated in place; the offline run starts at 0, 1, 1, 1).
 
-    Writes BOLD every ``n_sub`` steps into ``out`` (K // n_sub, N). Returns False on a
-    non-finite state.
+    ``u`` (K, N) the input of steps ``k0 .. k0 + K - 1``; BOLD of every step count that is a
+    multiple of ``n_sub`` goes to ``out`` rows in order. Same arithmetic as the offline kernel.
+    Returns False on a non-finite state.
     """
     K, N = u.shape
     V0, k1, k2, k3 = p[5], p[6], p[7], p[8]
+    first = k0 // n_sub
     for j in range(N):
-        s, f, v, q = 0.0, 1.0, 1.0, 1.0
+        s, f, v, q = state[0, j], state[1, j], state[2, j], state[3, j]
         for k in range(K):
             z = u[k, j]
             a1, b1, c1, d1 = _balloon_rhs(z, s, f, v, q, p)
@@ -237,11 +240,21 @@ def _balloon_rk4(u, h_s, n_sub, p, out):
             q += h_s / 6.0 * (d1 + 2.0 * d2 + 2.0 * d3 + d4)
             if not (f > 0.0 and v > 0.0 and q > 0.0 and math.isfinite(s)):
                 return False
-            if (k + 1) % n_sub == 0:
-                out[(k + 1) // n_sub - 1, j] = V0 * (
+            if (k0 + k + 1) % n_sub == 0:
+                out[(k0 + k + 1) // n_sub - 1 - first, j] = V0 * (
                     k1 * (1.0 - q) + k2 * (1.0 - q / v) + k3 * (1.0 - v)
                 )
+        state[0, j], state[1, j], state[2, j], state[3, j] = s, f, v, q
     return True
+
+
+def _balloon_rk4(u, h_s, n_sub, p, out):
+    """RK4 with input held constant over each step; ``u`` (K, N) is the input per step, from
+    rest (s, f, v, q = 0, 1, 1, 1). Writes BOLD every ``n_sub`` steps into ``out``
+    (K // n_sub, N). Returns False on a non-finite state."""
+    state = np.empty((4, u.shape[1]))
+    state[0], state[1:] = 0.0, 1.0
+    return _balloon_rk4_carry(u, h_s, n_sub, p, state, 0, out)
 
 
 def balloon_input(x, dt_ms: float, step_ms: float, normalise: str | None = None) -> np.ndarray:

@@ -35,13 +35,12 @@ import math
 import numpy as np
 import pandas as pd
 import scipy.fft
-from numba import njit
 from scipy import signal
 
 from cmftvb import CmftvbError
 from cmftvb.signals import bold as sbold
 from cmftvb.signals import ephys
-from cmftvb.signals.bold import _balloon_rhs
+from cmftvb.signals.bold import _balloon_rk4_carry
 
 __all__ = ["BOLD_MODELS", "Excerpt", "StreamingBold", "StreamingMoments", "StreamingWelch"]
 
@@ -65,6 +64,19 @@ def _chunk(chunk, n_cols: int, who: str) -> np.ndarray:
     if a.ndim != 2 or a.shape[1] != n_cols:
         raise CmftvbError(f"{who}.update: expected a chunk (t, {n_cols}), got shape {a.shape}")
     return a
+
+
+def _after_skip(acc, chunk, who: str):
+    """The part of ``chunk`` after ``acc.skip`` samples of the whole stream (``acc._seen``
+    counts them), scaled by ``acc.scale``; None while the stream is still in the skip."""
+    a = _chunk(chunk, acc.C, who)
+    t0 = acc._seen
+    acc._seen += a.shape[0]
+    if acc._seen <= acc.skip:
+        return None
+    if t0 < acc.skip:
+        a = a[acc.skip - t0 :]
+    return a * acc.scale if acc.scale is not None else a
 
 
 class _BlockMean:
@@ -95,45 +107,6 @@ class _BlockMean:
         self.pending[:tail] = a[K * n :]
         self.count = tail
         return np.concatenate([first, rest]) if first.shape[0] else rest
-
-
-@njit(cache=True)
-def _balloon_rk4_carry(u, h_s, n_sub, p, state, k0, out):
-    """:func:`cmftvb.signals.bold._balloon_rk4` continued from ``state`` (4, N): s, f, v, q.
-
-    ``u`` (K, N) the input of steps ``k0 .. k0 + K - 1``; BOLD of every step count that is a
-    multiple of ``n_sub`` goes to ``out`` rows in order. Same arithmetic as the offline kernel.
-    Returns False on a non-finite state.
-    """
-    K, N = u.shape
-    V0, k1, k2, k3 = p[5], p[6], p[7], p[8]
-    first = k0 // n_sub
-    for j in range(N):
-        s, f, v, q = state[0, j], state[1, j], state[2, j], state[3, j]
-        for k in range(K):
-            z = u[k, j]
-            a1, b1, c1, d1 = _balloon_rhs(z, s, f, v, q, p)
-            a2, b2, c2, d2 = _balloon_rhs(
-                z, s + 0.5 * h_s * a1, f + 0.5 * h_s * b1, v + 0.5 * h_s * c1, q + 0.5 * h_s * d1, p
-            )
-            a3, b3, c3, d3 = _balloon_rhs(
-                z, s + 0.5 * h_s * a2, f + 0.5 * h_s * b2, v + 0.5 * h_s * c2, q + 0.5 * h_s * d2, p
-            )
-            a4, b4, c4, d4 = _balloon_rhs(
-                z, s + h_s * a3, f + h_s * b3, v + h_s * c3, q + h_s * d3, p
-            )
-            s += h_s / 6.0 * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
-            f += h_s / 6.0 * (b1 + 2.0 * b2 + 2.0 * b3 + b4)
-            v += h_s / 6.0 * (c1 + 2.0 * c2 + 2.0 * c3 + c4)
-            q += h_s / 6.0 * (d1 + 2.0 * d2 + 2.0 * d3 + d4)
-            if not (f > 0.0 and v > 0.0 and q > 0.0 and math.isfinite(s)):
-                return False
-            if (k0 + k + 1) % n_sub == 0:
-                out[(k0 + k + 1) // n_sub - 1 - first, j] = V0 * (
-                    k1 * (1.0 - q) + k2 * (1.0 - q / v) + k3 * (1.0 - v)
-                )
-        state[0, j], state[1, j], state[2, j], state[3, j] = s, f, v, q
-    return True
 
 
 def _balloon_step_ms(dt_ms: float, tr_ms: float) -> float:
@@ -385,15 +358,9 @@ class StreamingWelch:
         self._modes = np.zeros((self.C, len(self._masks)), dtype=np.int64) if modes else None
 
     def update(self, chunk) -> None:
-        a = _chunk(chunk, self.C, "StreamingWelch")
-        t0 = self._seen
-        self._seen += a.shape[0]
-        if self._seen <= self.skip:
+        a = _after_skip(self, chunk, "StreamingWelch")
+        if a is None:
             return
-        if t0 < self.skip:
-            a = a[self.skip - t0 :]
-        if self.scale is not None:
-            a = a * self.scale
         self.n_samples += a.shape[0]
         if self._count + a.shape[0] < self.nperseg:
             self._carry[self._count : self._count + a.shape[0]] = a
@@ -575,15 +542,9 @@ class StreamingMoments:
         self._max = np.full(self.C, -np.inf)
 
     def update(self, chunk) -> None:
-        a = _chunk(chunk, self.C, "StreamingMoments")
-        t0 = self._seen
-        self._seen += a.shape[0]
-        if self._seen <= self.skip:
+        a = _after_skip(self, chunk, "StreamingMoments")
+        if a is None:
             return
-        if t0 < self.skip:
-            a = a[self.skip - t0 :]
-        if self.scale is not None:
-            a = a * self.scale
         nb = a.shape[0]
         mb = a.mean(axis=0)
         m2b = ((a - mb) ** 2).sum(axis=0)
