@@ -61,9 +61,22 @@ def test_streamed_file_does_not_grow_with_the_duration(tmp_path):
         assert main([*argv, "--monitor", "signals", "--out", str(out)]) == 0
         arrays, _ = io.load_tagged(out, io.SIGNALS_STREAMED)
         sizes[ms] = {k: v.nbytes for k, v in arrays.items()}
+        assert out.stat().st_size <= _estimate(conn, ms)  # the size check's bound holds
     grown = {k for k in sizes[8000] if sizes[32000][k] != sizes[8000][k]}
     assert grown == {"bold", "params"}  # BOLD volumes (8 bytes x nodes per TR), the params text
     assert sizes[32000]["params"] - sizes[8000]["params"] < 64
+
+
+def _estimate(conn, duration_ms):
+    """The CLI's size bound for a streamed run with the default settings, one seed."""
+    from cmftvb.connectome import Connectome
+    from cmftvb.engine.cli import monitored_var_count
+    from cmftvb.network import build_network
+    from cmftvb.signals.stream_run import RunSignals
+
+    net = build_network(Connectome.from_tvb_zip(conn), "cmf", "corrected")
+    sink = RunSignals(1, period_ms=PERIOD_MS, transient_s=2.0)
+    return sink.output_bytes(net.n_nodes, monitored_var_count(net, "numba"), duration_ms)
 
 
 @pytest.mark.parametrize(

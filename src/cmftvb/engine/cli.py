@@ -60,31 +60,17 @@ def estimate_output_bytes(net, n_samples: int, n_seeds: int, engine: str) -> int
     """Bytes of the .npz that ``simulate`` writes (the state arrays dominate): one float64
     (seeds, samples, nodes) array per state variable present, ``bold_input``, and with the
     numba engine and Wong-Wang nodes ``r_E`` and ``r_I``."""
-    from cmftvb.network import MODEL_VARS
-
-    names = {v for m in set(net.node_model) for v in MODEL_VARS[m]}
-    n_arrays = len(names) + 1
-    if engine == "numba" and "wongwang" in net.node_model:
-        n_arrays += 2
+    n_arrays = monitored_var_count(net, engine) + 1
     return _BYTES * n_arrays * n_samples * net.n_nodes * n_seeds
 
 
-def _streamed_bytes(args, net, n_seeds: int, period: float) -> int:
-    """Bytes of a ``--monitor signals`` file (:meth:`RunSignals.output_bytes`)."""
+def monitored_var_count(net, engine: str) -> int:
+    """Variables the engine monitors for ``net``: every state variable present, and with the
+    numba engine and Wong-Wang nodes the rates ``r_E`` and ``r_I``."""
     from cmftvb.network import MODEL_VARS
-    from cmftvb.signals.stream_run import RunSignals
 
-    n_vars = len({v for m in set(net.node_model) for v in MODEL_VARS[m]}) + 2  # + r_E, r_I
-    return RunSignals.output_bytes(
-        net.n_nodes,
-        n_vars,
-        n_seeds,
-        duration_ms=args.duration,
-        tr_ms=args.tr,
-        nperseg=STREAM_NPERSEG,
-        excerpt_s=args.excerpt,
-        period_ms=period,
-    )
+    n = len({v for m in set(net.node_model) for v in MODEL_VARS[m]})
+    return n + 2 if engine == "numba" and "wongwang" in net.node_model else n
 
 
 def _signals_sink(args, period: float, n_seeds: int):
@@ -262,15 +248,17 @@ def _print_summary(conn, net, dt: float, speed: float, size: float) -> None:
 
 
 #: Options of ``cmftvb simulate`` passed to :func:`cmftvb.engine.simulate` as they are.
-_ENGINE_OPTIONS = ("dt", "monitor", "monitor_period", "engine", "subject")
+_ENGINE_OPTIONS = ("dt", "monitor", "engine", "subject")
 
 
-def _run_settings(args: argparse.Namespace, net) -> dict:
+def _run_settings(args: argparse.Namespace, net, period: float) -> dict:
     """Engine keywords known before the run's coupling: :data:`_ENGINE_OPTIONS` from the command
-    line, and ``speed`` (mm/ms) and ``noise_sigma`` (per sqrt(ms)) from the command line or,
-    when not given, the preset's ``integration``."""
+    line, the monitor ``period`` (ms, :func:`_check_args`), and ``speed`` (mm/ms) and
+    ``noise_sigma`` (per sqrt(ms)) from the command line or, when not given, the preset's
+    ``integration``."""
     integ = net.params.get("integration", {})
     run = {name: getattr(args, name) for name in _ENGINE_OPTIONS}
+    run["monitor_period"] = period
     if args.monitor == "signals":  # the engine averages over each period; the sink streams
         run["monitor"] = "mean"
     run["speed"] = args.speed if args.speed is not None else float(integ["speed"])
@@ -290,7 +278,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     conn = load_any(args.connectome)
     _v.has_connections(conn.weights, str(args.connectome))
     net = build_network(conn, args.model, args.preset, overrides=list(args.set or []))
-    run = _run_settings(args, net)
+    run = _run_settings(args, net, period)
     initial = {}
     for name, value in args.initial or []:
         try:
@@ -303,11 +291,12 @@ def run_simulate(args: argparse.Namespace) -> int:
             " --model cmf runs every node as Wong-Wang",
             file=sys.stderr,
         )
-    n_samples = round(args.duration / period)
-    if args.monitor == "signals":
-        size = _streamed_bytes(args, net, len(seeds), period)
+    sink = _signals_sink(args, period, len(seeds)) if args.monitor == "signals" else None
+    if sink is not None:
+        n_vars = monitored_var_count(net, args.engine)
+        size = sink.output_bytes(net.n_nodes, n_vars, args.duration)
     else:
-        size = estimate_output_bytes(net, n_samples, len(seeds), args.engine)
+        size = estimate_output_bytes(net, round(args.duration / period), len(seeds), args.engine)
     if size > args.max_output_gb * 1e9:
         raise CmftvbError(
             f"--out {args.out}: the output would be about {size / 1e9:.1f} GB (limit "
@@ -323,8 +312,6 @@ def run_simulate(args: argparse.Namespace) -> int:
         G = _relative_G(conn, net, fraction, args.G, quiet=args.quiet)
     J_i, initial = _fic_inputs(conn, net, G, initial, quiet=args.quiet)
     run.update(J_i=J_i, seeds=seeds, G=G, initial=initial or None)
-    run["monitor_period"] = period
-    sink = _signals_sink(args, period, len(seeds)) if args.monitor == "signals" else None
     if not args.quiet and args.engine == "numba":
         # A one-period warm-up compiles the engine (or loads it from numba's cache), so that
         # the progress rate and ETA below count only the simulation itself.

@@ -146,22 +146,11 @@ class RunSignals:
         out["excerpt_time_ms"] = self._times.result()[:, 0]
         return out
 
-    @staticmethod
-    def output_bytes(
-        n_nodes: int,
-        n_vars: int,
-        n_seeds: int,
-        *,
-        duration_ms: float,
-        tr_ms: float,
-        nperseg: int,
-        excerpt_s: float,
-        period_ms: float,
-    ) -> int:
-        """Upper bound of the bytes of :meth:`arrays` (float64): BOLD volumes, spectra,
-        means and excerpts of ``n_vars`` variables on at most ``n_nodes`` nodes each."""
-        volumes = int(duration_ms // tr_ms) + 1
-        freqs = nperseg // 2 + 1
-        excerpt = int(round(excerpt_s * 1000.0 / period_ms))
-        per_seed = n_nodes * (volumes + n_vars * (freqs + 1 + excerpt))
-        return 8 * per_seed * n_seeds
+    def output_bytes(self, n_nodes: int, n_vars: int, duration_ms: float) -> int:
+        """Upper bound of the bytes of :meth:`arrays` (float64) for a run of ``duration_ms``:
+        BOLD volumes, spectra, means and excerpts of ``n_vars`` variables on at most
+        ``n_nodes`` nodes each, for every seed."""
+        volumes = int(duration_ms // self.tr_ms) + 1
+        freqs = self.nperseg // 2 + 1
+        per_seed = n_nodes * (volumes + n_vars * (freqs + 1 + self.n_excerpt))
+        return 8 * per_seed * self.n_seeds
