@@ -15,7 +15,7 @@ rule input_shares:
         connectomes=[subject_path("connectomes", "npz", s) for s, _, _ in cmf_runs()],
     output:
         table=report(
-            f"{RESULTS}/study/input_shares.tsv",
+            INPUT_SHARES,
             caption="../report/input_shares.rst",
             category="5. Article analyses",
             labels={"table": "input shares"},
@@ -38,7 +38,7 @@ rule input_shares:
 
 rule fig_input_shares:
     input:
-        table=f"{RESULTS}/study/input_shares.tsv",
+        table=INPUT_SHARES,
     output:
         png=report(
             f"{RESULTS}/figures/{{preset}}/input_shares.png",

@@ -17,7 +17,7 @@ def article_outputs():
     """Targets of the article's analyses (PNG figures have SVG twins)."""
     out = []
     if "cmf" in MODELS:
-        out.append(f"{RESULTS}/study/input_shares.tsv")
+        out.append(INPUT_SHARES)
         for p in PRESETS:
             out += [
                 f"{RESULTS}/figures/{p}/{name}.png"

@@ -153,9 +153,13 @@ def figures_all():
     return out
 
 
+#: The input-shares table (rule input_shares; article Table 5).
+INPUT_SHARES = f"{RESULTS}/study/input_shares.tsv"
+
+
 def stats_shares_input():
     """The input-shares table that the summary reports (rule input_shares), or [] without cMF."""
-    return [f"{RESULTS}/study/input_shares.tsv"] if "cmf" in MODELS else []
+    return [INPUT_SHARES] if "cmf" in MODELS else []
 
 
 def all_outputs():

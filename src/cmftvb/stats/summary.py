@@ -93,11 +93,9 @@ def input_share_lines(shares: pd.DataFrame) -> list[str]:
     ]
     article = shares["article_share"] if "article_share" in shares else np.nan
     t = shares.assign(article_share=pd.to_numeric(article, errors="coerce"))
-    keys = ["preset", "input", "population"]
-    order = {p: i for i, p in enumerate(dict.fromkeys(t["population"]))}
-    for (preset, inp, pop), g in sorted(
-        t.groupby(keys, sort=False), key=lambda kv: (kv[0][0], kv[0][1], order[kv[0][2]])
-    ):
+    # presets and inputs in order, populations in the table's (engine's) order
+    t = t.sort_values(["preset", "input"], kind="stable")
+    for (preset, inp, pop), g in t.groupby(["preset", "input", "population"], sort=False):
         v = g["share"].astype(float)
         ref = g["article_share"].dropna()
         if (v == 0).all() and (ref.empty or (ref == 0).all()):
