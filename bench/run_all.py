@@ -1,6 +1,6 @@
 """Benchmarks of the engine against tvb-library; regenerates ``bench/RESULTS.md`` (not a test).
 
-Usage: .venv/bin/python bench/run_all.py [--quick] [--out bench/RESULTS.md]
+Usage: .venv/bin/python bench/run_all.py [--quick] [--cubnm PYTHON] [--out bench/RESULTS.md]
 
 Every case runs in its own subprocess (``bench/case.py``), one after the other, single-threaded
 (``--cpu K`` also pins it to core K), with
@@ -14,7 +14,13 @@ sample subject (preset ``corrected``, dt 0.1 ms, noise 0.001, monitor ``mean`` 4
 (d) engine peak memory of 60 s and 600 s cMF simulations (the larger output: 6 variables),
     run after (a)-(c), one at a time;
 (e) engine CPU time against the number of lanes (1, 2, 4, 8, 16 seeds, interleaved in one
-    process, minimum of 2), fitted as fixed + per-lane cost.
+    process, minimum of 2), fitted as fixed + per-lane cost;
+(g) peers (issue 15): the engine's homogeneous network without delays (tract lengths x 1e-6,
+    every delay 0 steps), tvb-library's own model without delays, and, with ``--cubnm PYTHON``
+    (the Python of a separate venv holding cuBNM 0.1.0 from PyPI), cuBNM's CPU build
+    (``bench/cubnm_case.py``: reduced Wong-Wang, FIC off, one thread) with and without delays;
+    the issue's ratios (engine without / with delays, cuBNM / engine, tvb-library / engine,
+    cMF per simulated second, batch of 8 per seed / one seed) against its targets.
 
 tvb-library runs are short (1 s simulated) and reported per simulated second. ``--quick``
 shortens every case (for checking the script, not for numbers).
@@ -29,17 +35,31 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "bench" / "case.py"
+CUBNM_CASE = ROOT / "bench" / "cubnm_case.py"
+SAMPLE = ROOT / "../shared/data/cmftvb-sample-103818/SC_dirCB.zip"
 
 TARGETS = {
     "engine_cmf_ms": 400.0,  # ms wall per simulated second (issue 3)
     "engine_homogeneous_ms": 250.0,
     "batch8_vs_one": 3.0,  # batch of 8 seeds <= 3x one seed
     "mem_600s_mib": 1024.0,  # 600 s simulation < 1 GiB
+}
+
+#: issue 15's targets (CPU ms per simulated second, ratios side by side)
+TARGETS_15 = {
+    "nodelay_vs_delay": 1.0,  # engine without delays no slower than with them
+    "cubnm_delay": 5.0,  # cuBNM / engine, with delays, at least
+    "cubnm_nodelay": 3.0,  # cuBNM / engine, without delays, at least
+    "tvb_own": 25.0,  # tvb-library ReducedWongWangExcInh / engine, at least
+    "cmf_ms": 120.0,  # engine cMF, one seed, CPU ms per simulated second, at most
+    "tvb_bridge": 20.0,  # tvb-library bridge / engine cMF, at least
+    "batch8_per_seed": 0.9,  # batch of 8, CPU per seed / one seed, at most
 }
 
 
@@ -68,16 +88,16 @@ def cases(quick: bool) -> list[dict]:
              seeds=[1]),
         dict(id="b_tvb", group="b", runner="tvb_bridge", model="cmf", duration=1000 * s,
              seeds=[1]),
-        dict(id="c_one", group="c", runner="engine", model="cmf", duration=2000 * s,
+        dict(id="c_one", group="c", runner="engine", model="cmf", duration=5000 * s,
              seeds=[1]),
-        dict(id="c_batch8", group="c", runner="engine", model="cmf", duration=2000 * s,
+        dict(id="c_batch8", group="c", runner="engine", model="cmf", duration=5000 * s,
              seeds=list(range(1, 9))),
-        dict(id="c_single8", group="c", runner="engine", model="cmf", duration=2000 * s,
+        dict(id="c_single8", group="c", runner="engine", model="cmf", duration=5000 * s,
              seeds=[1], repeat=8),
         dict(id="c_one_h", group="c", runner="engine", model="homogeneous",
-             duration=2000 * s, seeds=[1]),
+             duration=5000 * s, seeds=[1]),
         dict(id="c_batch8_h", group="c", runner="engine", model="homogeneous",
-             duration=2000 * s, seeds=list(range(1, 9))),
+             duration=5000 * s, seeds=list(range(1, 9))),
         dict(id="d_cmf_60", group="d", runner="engine", model="cmf", duration=60000 * s,
              seeds=[1]),
         dict(id="d_cmf_600", group="d", runner="engine", model="cmf", duration=600000 * s,
@@ -86,6 +106,14 @@ def cases(quick: bool) -> list[dict]:
              duration=2000 * s, seeds=[1], lanes=LANES, repeat=2),
         dict(id="e_lanes_cmf", group="e", runner="engine", model="cmf", duration=2000 * s,
              seeds=[1], lanes=LANES, repeat=2),
+        dict(id="g_engine_nodelay", group="g", runner="engine", model="homogeneous",
+             duration=10000 * s, seeds=[1], zero_delay=True),
+        dict(id="g_tvb_nodelay", group="g", runner="tvb_own", model="homogeneous",
+             duration=1000 * s, seeds=[1], zero_delay=True),
+        dict(id="g_cubnm_delay", group="g", runner="cubnm", model="homogeneous",
+             duration=10000 * s, seeds=[1], delays=True),
+        dict(id="g_cubnm_nodelay", group="g", runner="cubnm", model="homogeneous",
+             duration=10000 * s, seeds=[1], delays=False),
     ]  # fmt: skip
 
 
@@ -96,14 +124,35 @@ def _env() -> dict:
     return env
 
 
-def start_case(spec: dict, cpu: int | None):
-    """Start one case in its own process; returns a handle for :func:`finish_case`."""
+def cubnm_argv(spec: dict, python: str, sc_npz: Path) -> list[str]:
+    """Command line of a cuBNM case (``bench/cubnm_case.py`` under cuBNM's own Python)."""
+    return [python, str(CUBNM_CASE), str(sc_npz), str(spec["duration"]),
+            "1" if spec["delays"] else "0"]  # fmt: skip
+
+
+def write_sc(path: Path) -> Path:
+    """The sample subject's weights and tract lengths as cuBNM's case reads them."""
+    import numpy as np
+
+    from cmftvb.connectome import load_any
+
+    con = load_any(SAMPLE)
+    np.savez(path, w=con.weights, l=con.tract_lengths)
+    return path
+
+
+def start_case(spec: dict, cpu: int | None, argv: list[str] | None = None):
+    """Start one case in its own process (``bench/case.py``, or ``argv`` for a peer that has
+    its own script); returns a handle for :func:`finish_case`."""
     spec = {**spec, "cpu": cpu}
     print(f"running {spec['id']} ...", file=sys.stderr, flush=True)
     load_before = round(os.getloadavg()[0], 2)
+    if argv is None:
+        argv = [sys.executable, str(CASE), json.dumps(spec)]
+    elif cpu is not None:
+        argv = ["taskset", "-c", str(cpu), *argv]
     p = subprocess.Popen(
-        [sys.executable, str(CASE), json.dumps(spec)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT,
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT,
     )  # fmt: skip
     return spec, p, load_before
 
@@ -120,7 +169,8 @@ def finish_case(handle, timeout: float | None = None) -> dict:
                 "loadavg_1min_after": round(os.getloadavg()[0], 2)}  # fmt: skip
     if p.returncode != 0:
         raise SystemExit(f"case {spec['id']} failed:\n{stderr[-3000:]}")
-    res = json.loads(stdout.strip().splitlines()[-1])
+    res = {**spec, **json.loads(stdout.strip().splitlines()[-1])}
+    res.setdefault("peak_rss_mib", float("nan"))
     res["loadavg_1min_before"] = load_before
     res["loadavg_1min_after"] = round(os.getloadavg()[0], 2)
     if "cpu_s_by_lanes" in res:
@@ -317,6 +367,7 @@ def report(res: dict[str, dict], cmd: str, started: str, finished: str, pinned: 
         "  `bold_input` is a view of those samples (no copy).",
         "",
         *lanes_section(res),
+        *peers_section(res),
         "## Raw results (JSON, one line per case)",
         "",
         "```",
@@ -365,6 +416,81 @@ def lanes_section(res: dict[str, dict]) -> list[str]:
     return L
 
 
+def peers_section(res: dict[str, dict]) -> list[str]:
+    """(g): issue 15's ratios, of CPU times measured in this invocation, against its targets."""
+    if "g_engine_nodelay" not in res:
+        return []
+    t = TARGETS_15
+
+    def cpu(key: str) -> float:  # CPU ms per simulated second and per seed
+        r = res[key]
+        return per_s(r, "cpu_s") / len(r["seeds"])
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**MISSED**"
+
+    rows = [
+        ("engine homogeneous, with delays, one seed", "a_engine"),
+        ("engine homogeneous, without delays, one seed", "g_engine_nodelay"),
+        ("engine cMF, with delays, one seed", "b_engine"),
+        ("engine homogeneous, batch of 8, per seed", "c_batch8_h"),
+        ("engine cMF, batch of 8, per seed", "c_batch8"),
+        ("tvb-library `ReducedWongWangExcInh`, with delays", "a_tvb"),
+        ("tvb-library `ReducedWongWangExcInh`, without delays", "g_tvb_nodelay"),
+        ("tvb-library, cMF through `cmftvb.engine.tvb`", "b_tvb"),
+        ("cuBNM 0.1.0 CPU `rWWSimGroup`, with delays", "g_cubnm_delay"),
+        ("cuBNM 0.1.0 CPU `rWWSimGroup`, without delays", "g_cubnm_nodelay"),
+    ]
+    L = [
+        "## (g): peers side by side, and the targets of issue 15",
+        "",
+        'From the cases above and four more (`g_*`), all in this invocation. "Without',
+        'delays": every tract length scaled by 1e-6, so every delay rounds to 0 steps. cuBNM',
+        "0.1.0 (PyPI wheel, its CPU build, `force_cpu=True`, one OpenMP thread, in a venv of its",
+        "own given by `--cubnm`) runs its reduced Wong-Wang with FIC off on the same connectome",
+        "and dt; its differences: Euler integration, its own delay handling, Balloon-Windkessel",
+        "BOLD always computed, and its session set-up inside the timed call.",
+        "",
+        "| case | CPU ms / simulated s / seed |",
+        "|---|---|",
+    ]
+    for label, key in rows:
+        if key in res and "cpu_s" in res[key]:
+            L.append(f"| {label} | {cpu(key):.0f} |")
+        else:
+            L.append(f"| {label} | not run |")
+    one_h = res["c_one_h"]["cpu_s"]
+    one_c = res["c_one"]["cpu_s"]
+    ratios = [
+        ("engine without / with delays", cpu("g_engine_nodelay") / cpu("a_engine"),
+         "<=", t["nodelay_vs_delay"]),
+        ("tvb-library / engine, with delays", cpu("a_tvb") / cpu("a_engine"), ">=", t["tvb_own"]),
+        ("tvb-library / engine, without delays", cpu("g_tvb_nodelay") / cpu("g_engine_nodelay"),
+         None, None),
+        ("engine cMF, CPU ms per simulated s", cpu("b_engine"), "<=", t["cmf_ms"]),
+        ("tvb-library bridge / engine, cMF", cpu("b_tvb") / cpu("b_engine"), ">=",
+         t["tvb_bridge"]),
+        ("batch of 8 per seed / one seed, homogeneous", res["c_batch8_h"]["cpu_s"] / 8 / one_h,
+         "<=", t["batch8_per_seed"]),
+        ("batch of 8 per seed / one seed, cMF", res["c_batch8"]["cpu_s"] / 8 / one_c, "<=",
+         t["batch8_per_seed"]),
+    ]  # fmt: skip
+    for key, name, target in (("g_cubnm_delay", "with", "cubnm_delay"),
+                              ("g_cubnm_nodelay", "without", "cubnm_nodelay")):  # fmt: skip
+        if key in res and "cpu_s" in res[key]:
+            eng = "a_engine" if name == "with" else "g_engine_nodelay"
+            ratios.append((f"cuBNM / engine, {name} delays", cpu(key) / cpu(eng), ">=", t[target]))
+    L += ["", "| measure | value | target | |", "|---|---|---|---|"]
+    for name, value, op, target in ratios:
+        if op is None:
+            L.append(f"| {name} | {value:.2f} | | |")
+            continue
+        ok = value <= target if op == "<=" else value >= target
+        L.append(f"| {name} | {value:.2f} | {op} {target:g} | {met(ok)} |")
+    L.append("")
+    return L
+
+
 def rerender(path: Path) -> None:
     """Rewrite a RESULTS.md from its own raw JSON block and header (same measurements)."""
     text = path.read_text()
@@ -395,6 +521,11 @@ def main() -> None:
     ap.add_argument("--cpu", type=int, default=-1, help="core to pin each case to (-1: none)")
     ap.add_argument("--only", nargs="*", help="case ids to run (default all)")
     ap.add_argument(
+        "--cubnm",
+        help="Python of a separate venv with cuBNM 0.1.0 (pip install cubnm==0.1.0); "
+        "without it the cuBNM cases are skipped",
+    )
+    ap.add_argument(
         "--max-wait-s",
         type=float,
         default=None,
@@ -413,10 +544,15 @@ def main() -> None:
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
     t_start = time.monotonic()
     todo = [c for c in cases(a.quick) if not a.only or c["id"] in a.only]
+    todo = [c for c in todo if c["runner"] != "cubnm" or a.cubnm]
     res = {}
+    tmp = tempfile.TemporaryDirectory()
+    sc_npz = write_sc(Path(tmp.name) / "sc.npz") if a.cubnm else None
     for spec in todo:  # one at a time; (d) last but one, with a time limit if asked
         if spec["group"] != "d":
-            res[spec["id"]] = finish_case(start_case(spec, cpu))
+            argv = cubnm_argv(spec, a.cubnm, sc_npz) if spec["runner"] == "cubnm" else None
+            res[spec["id"]] = finish_case(start_case(spec, cpu, argv))
+    tmp.cleanup()
     for spec in todo:
         if spec["group"] == "d":
             left = a.max_wait_s - (time.monotonic() - t_start) if a.max_wait_s else None
@@ -426,6 +562,8 @@ def main() -> None:
         print(json.dumps(res, indent=1))
         return
     cmd = ".venv/bin/python bench/run_all.py" + (" --quick" if a.quick else "")
+    if a.cubnm:
+        cmd += f" --cubnm {a.cubnm}"
     if cpu is not None:
         cmd += f" --cpu {cpu}"
     text = report(res, cmd, started, finished, "none" if cpu is None else str(cpu))
