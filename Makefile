@@ -24,7 +24,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 STAMP := $(VENV)/.cmftvb-installed
 PIP := $(VENV)/bin/python -m pip --disable-pip-version-check
 
-.PHONY: help setup demo test lint format report dryrun plan envs clean-results
+.PHONY: help setup demo test lint format report dryrun plan envs bench clean-results
 
 help:
 	@echo "make demo          - set up $(VENV) and run the default study (snakemake --cores $(CORES))"
@@ -36,6 +36,7 @@ help:
 	@echo "make format        - snakefmt and ruff format, in place"
 	@echo "make report        - build results/report.html from a finished run"
 	@echo "make envs          - regenerate the conda environments envs/*.yaml from requirements.lock"
+	@echo "make bench         - regenerate bench/RESULTS.md: engine vs tvb-library and cuBNM (tens of minutes; quiet machine)"
 	@echo "make clean-results - delete results/"
 	@echo "make help          - this list (the default target)"
 	@echo "Python: $(if $(PYTHON),$(PYTHON),none of 3.13/3.12/3.11 found) (override: make PYTHON=/path/to/python3.x)"
@@ -91,3 +92,19 @@ envs: $(STAMP)
 
 clean-results:
 	rm -rf results
+
+# The benchmarks (bench/run_all.py -> bench/RESULTS.md). cuBNM 0.1.0 (CPU build from PyPI; wheels
+# for Python 3.11 and 3.12 only) goes into a venv of its own, never into $(VENV) (it pins numpy
+# 1.x); when it cannot be installed the cuBNM cases are skipped and the report marks them "not run".
+BENCH_CUBNM ?= .venv-cubnm
+CUBNM_PYTHON ?= $(shell for p in python3.12 python3.11; do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys' 2>/dev/null; \
+	  then command -v $$p; break; fi; done)
+bench: $(STAMP)
+	@if [ ! -x $(BENCH_CUBNM)/bin/python ]; then \
+	  { [ -n "$(CUBNM_PYTHON)" ] && $(CUBNM_PYTHON) -m venv $(BENCH_CUBNM) && \
+	    $(BENCH_CUBNM)/bin/python -m pip --disable-pip-version-check install -q cubnm==0.1.0; } \
+	  || { echo "cuBNM 0.1.0 not installed (needs python3.12 or 3.11): its cases are skipped" >&2; \
+	       rm -rf $(BENCH_CUBNM); }; fi
+	$(VENV)/bin/python bench/run_all.py \
+	  $$(test -x $(BENCH_CUBNM)/bin/python && echo --cubnm $(BENCH_CUBNM)/bin/python)
