@@ -73,6 +73,7 @@ BLOCK = 32
 _P0 = np.uint64(0)
 _P1 = np.uint64(1)
 _P2 = np.uint64(2)
+_ONE = np.uint64(1)
 
 
 @njit(cache=True, error_model="numpy")
@@ -169,13 +170,17 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
             nq = (BLOCK - t0) * L
             for q in range(cblk.size):
                 cblk[q] = 0.0
-            for e in range(el_base.size):
-                hb = (upos + el_base[e]) * uL
+            for e in range(el_slot.size):  # edge pairs: two sources, one target
+                k = np.uint64(2 * e)
+                hb0 = (upos + el_base[k]) * uL
+                hb1 = (upos + el_base[k + _ONE]) * uL
                 cb = el_slot[e] * uBL + ut0
-                w = el_w[e]
-                for q in range(nq):
+                w0 = el_w[k]
+                w1 = el_w[k + _ONE]
+                for q in range(nq):  # the two additions in edge order: one load and store
                     uq = np.uint64(q)
-                    cblk[cb + uq] += w * hist[hb + uq]
+                    a = cblk[cb + uq] + w0 * hist[hb0 + uq]
+                    cblk[cb + uq] = a + w1 * hist[hb1 + uq]
         for q in range(2 * N):
             src = (q * BLOCK + t_blk) * L
             for ln in range(L):
@@ -193,23 +198,35 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                 for ln in range(L):
                     dacc[t * L + ln] = cin[cb + np.uint64(ln)]
             r0 = 0
-            if L == 1:  # four rows per pass over the targets: a quarter of the dacc traffic
-                for r0 in range(0, nrow - 3, 4):
+            if L == 1:  # eight rows per pass over the targets: an eighth of the dacc traffic
+                for r0 in range(0, nrow - 7, 8):
                     x0 = hist[upos + ed_base[r0]]
                     x1 = hist[upos + ed_base[r0 + 1]]
                     x2 = hist[upos + ed_base[r0 + 2]]
                     x3 = hist[upos + ed_base[r0 + 3]]
+                    x4 = hist[upos + ed_base[r0 + 4]]
+                    x5 = hist[upos + ed_base[r0 + 5]]
+                    x6 = hist[upos + ed_base[r0 + 6]]
+                    x7 = hist[upos + ed_base[r0 + 7]]
                     w0 = np.uint64(r0 * nT)
                     w1 = w0 + unT
                     w2 = w1 + unT
                     w3 = w2 + unT
+                    w4 = w3 + unT
+                    w5 = w4 + unT
+                    w6 = w5 + unT
+                    w7 = w6 + unT
                     for t in range(nT):
                         ut = np.uint64(t)
                         a = dacc[ut] + ed_w[w0 + ut] * x0  # rows in order, as the sparse path
                         a = a + ed_w[w1 + ut] * x1
                         a = a + ed_w[w2 + ut] * x2
-                        dacc[ut] = a + ed_w[w3 + ut] * x3
-                r0 = nrow - nrow % 4
+                        a = a + ed_w[w3 + ut] * x3
+                        a = a + ed_w[w4 + ut] * x4
+                        a = a + ed_w[w5 + ut] * x5
+                        a = a + ed_w[w6 + ut] * x6
+                        dacc[ut] = a + ed_w[w7 + ut] * x7
+                r0 = nrow - nrow % 8
             for r in range(r0, nrow):
                 hb = (upos + ed_base[r]) * uL
                 wr = np.uint64(r * nT)
