@@ -1,7 +1,7 @@
 """Side-by-side timing of two checkouts of the engine (before/after a change; not a test).
 
 Usage: .venv/bin/python bench/engine_ab.py --base /tmp/engine-base/src [--new src]
-       [--duration MS] [--repeat R] [--cases hom,hom0,hom8,cmf,cmf8]
+       [--duration MS] [--repeat R] [--runs K] [--cases hom,hom0,hom8,cmf,cmf8]
 
 Times the numba engine of each source tree on the 126-node sample subject, homogeneous and cMF
 networks (preset ``corrected``), dt 0.1 ms, noise 0.001, monitor ``mean`` at 1 ms. Cases:
@@ -10,8 +10,8 @@ delay 0 steps, the dense zero-delay path); ``hom8`` homogeneous, a batch of 8 se
 per seed); ``cmf`` and ``cmf8`` the cMF network, one seed and a batch of 8. Batches simulate
 half the duration. Each timing is a child process (``PYTHONPATH`` set to one tree, numba cache
 warmed first); the children of the two trees alternate, and the minimum CPU (process) time
-over ``--repeat`` rounds of 2 runs each is reported per simulated second and per seed, so that
-load from other processes hits both alike.
+over ``--repeat`` rounds of ``--runs`` runs each is reported per simulated second and per
+seed, so that load from other processes hits both alike.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--new", default=str(ROOT / "src"), help="src folder of the 'after' tree")
     ap.add_argument("--duration", type=float, default=3000.0, help="ms per timing run")
     ap.add_argument("--repeat", type=int, default=3, help="rounds (each tree once per round)")
+    ap.add_argument("--runs", type=int, default=2, help="timed runs per child")
     ap.add_argument("--cases", default="hom,cmf", help=f"comma-separated, of {', '.join(CASES)}")
     a = ap.parse_args()
     cases = a.cases.split(",")
@@ -83,9 +84,9 @@ def main() -> None:
         for case in cases:
             dur = a.duration / 2 if CASES[case][1] > 1 else a.duration
             for name, src in (("before", a.base), ("after", a.new)):
-                ms = [1000 * t / (dur / 1000) for t in child(src, case, dur, 2)]
+                ms = [1000 * t / (dur / 1000) for t in child(src, case, dur, a.runs)]
                 best[name, case] = min([best.get((name, case), float("inf")), *ms])
-    print(f"ms CPU per simulated s and seed (min of {2 * a.repeat} runs per tree):")
+    print(f"ms CPU per simulated s and seed (min of {a.runs * a.repeat} runs per tree):")
     for case in cases:
         b, n = best["before", case], best["after", case]
         print(f"{case:5s} before {b:6.1f}, after {n:6.1f} (after/before {n / b:.3f})")
