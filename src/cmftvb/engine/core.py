@@ -20,11 +20,12 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   they read are already stored and adjacent in the ring: one contiguous run of BLOCK x L values
   per edge), two edges of two consecutive channels into one target in one pass (one load and
   store of the running sum for both, :func:`cmftvb.engine.numba_runner._long_pairs`), the few
-  shorter ones step by step; every coupling input is the sum of its long
-  edges then its short ones, in source order, whatever the number of lanes (so a lane's bits
-  do not depend on its batch). When the short edges are many (a network without delays:
-  every edge is short), they are summed as a dense matrix, rows (channel, delay) in channel
-  order by columns (target inputs), SIMD over the targets; the same sums in the same order,
+  shorter ones step by step; every coupling input is the sum of its long edges then its short
+  ones, in source order, whatever the number of lanes (so a lane's bits do not depend on its
+  batch). Without long edges the coupling of a step starts at +0 (no block). When the short
+  edges are many (a network without delays: every edge is short), they are summed as a dense
+  matrix, rows (channel, delay) in channel order by columns (target inputs), SIMD over the
+  targets, eight rows per pass with one lane; the same sums in the same order,
   so bitwise the sparse path's (:func:`cmftvb.engine.numba_runner._dense_short`).
 - The local models are inlined into the loop (``inline="always"``); each step runs the Heun
   predictor for every node, then the corrector for every node. The Wong-Wang model uses
@@ -98,10 +99,10 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
       steps) and short (``es_*``): ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target
       input slot (both uint32), ``*_w`` weight; the long edges as P pairs into one target
       (``el_base[2 P]``, ``el_slot[P]``, ``el_w[2 P]``; a pad of weight 0 completes a lone
-      edge); then ``ed_base, ed_slot, ed_w``: the short
-      edges as a dense matrix instead (``es_*`` then empty; a network without delays): row r
-      reads the history at base ``ed_base[r]``, column t is input slot ``ed_slot[t]``,
-      ``ed_w[r * T + t]`` the weight (0: no edge), rows in channel order.
+      edge); then ``ed_base, ed_slot, ed_w``: the short edges as a dense matrix instead
+      (``es_*`` then empty; a network without delays): row r reads the history at base
+      ``ed_base[r]``, column t is input slot ``ed_slot[t]``, ``ed_w[r * T + t]`` the weight
+      (0: no edge), rows in channel order.
     - ``par = (pw, lq, pc, lo, hi, bg)``: Wong-Wang parameters ``pw`` (its G and J_i entries
       unread), ``lq`` flat ``[2, N, L]``: the G and the J_i (nA) of each (node, lane) (one
       array: one pointer less for the vectoriser's run-time overlap checks than two),
@@ -174,33 +175,37 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
         # order, whatever L. Unsigned indices spare numba's negative-index wrap-around test.
         upos = np.uint64(pos)
         t_blk = (step - 1) % BLOCK
-        if t_blk == 0 or i == 0:
-            t0 = t_blk if i == 0 else 0  # a chunk that starts inside a block: its steps only
-            ut0 = np.uint64(t0 * L)
-            nq = (BLOCK - t0) * L
-            for q in range(cblk.size):
-                cblk[q] = 0.0
-            for e in range(el_slot.size):  # edge pairs: two sources, one target
-                k = np.uint64(2 * e)
-                hb0 = (upos + el_base[k]) * uL
-                hb1 = (upos + el_base[k + _ONE]) * uL
-                cb = el_slot[e] * uBL + ut0
-                w0 = el_w[k]
-                w1 = el_w[k + _ONE]
-                for q in range(nq):  # the two additions in edge order: one load and store
-                    uq = np.uint64(q)
-                    a = cblk[cb + uq] + w0 * hist[hb0 + uq]
-                    cblk[cb + uq] = a + w1 * hist[hb1 + uq]
-        if L == 1:  # one lane: a strided copy without an inner loop (half the time)
-            ut_blk = np.uint64(t_blk)
-            for q in range(2 * N):
-                uq = np.uint64(q)
-                cin[uq] = cblk[uq * uBLOCK + ut_blk]
+        if el_slot.size == 0:  # no long edges (no delays): the coupling starts at +0
+            for q in range(cin.size):
+                cin[q] = 0.0
         else:
-            for q in range(2 * N):
-                src = (q * BLOCK + t_blk) * L
-                for ln in range(L):
-                    cin[q * L + ln] = cblk[src + ln]
+            if t_blk == 0 or i == 0:
+                t0 = t_blk if i == 0 else 0  # a chunk that starts inside a block: its steps only
+                ut0 = np.uint64(t0 * L)
+                nq = (BLOCK - t0) * L
+                for q in range(cblk.size):
+                    cblk[q] = 0.0
+                for e in range(el_slot.size):  # edge pairs: two sources, one target
+                    k = np.uint64(2 * e)
+                    hb0 = (upos + el_base[k]) * uL
+                    hb1 = (upos + el_base[k + _ONE]) * uL
+                    cb = el_slot[e] * uBL + ut0
+                    w0 = el_w[k]
+                    w1 = el_w[k + _ONE]
+                    for q in range(nq):  # the two additions in edge order: one load and store
+                        uq = np.uint64(q)
+                        a = cblk[cb + uq] + w0 * hist[hb0 + uq]
+                        cblk[cb + uq] = a + w1 * hist[hb1 + uq]
+            if L == 1:  # one lane: a strided copy without an inner loop (half the time)
+                ut_blk = np.uint64(t_blk)
+                for q in range(2 * N):
+                    uq = np.uint64(q)
+                    cin[uq] = cblk[uq * uBLOCK + ut_blk]
+            else:
+                for q in range(2 * N):
+                    src = (q * BLOCK + t_blk) * L
+                    for ln in range(L):
+                        cin[q * L + ln] = cblk[src + ln]
         for e in range(es_base.size):
             hb = (upos + es_base[e]) * uL
             cb = es_slot[e] * uL
