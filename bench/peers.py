@@ -9,7 +9,10 @@ One invocation; every case is a child process run one after the other with one t
 
 - engine (``bench/case.py``, monitor ``mean`` 4 ms): homogeneous with delays and without (tract
   lengths scaled by 1e-6: every delay 0 steps), cMF with delays, one seed and a batch of 8
-  (reported per seed);
+  (reported per seed); then, per model, 1 and 8 lanes timed in one process, the two counts
+  interleaved (``case.py``'s ``lanes``; a quarter of the duration each), the steadier measure
+  of the batch / single ratio on a loaded machine (each call includes the run's set-up, about
+  8 ms on the sample subject, mostly :func:`cmftvb.network.expand_edges`);
 - ``--base SRC``: the same engine cases with another source tree (e.g. an export of main), the
   two trees alternating round by round;
 - tvb-library 2.10: its own ``ReducedWongWangExcInh`` with ``Linear`` coupling, with and without
@@ -108,6 +111,18 @@ def main() -> None:
         for cid, spec in engine_cases(a.duration, a.peer_duration).items():
             for tree, src in trees.items():
                 keep(f"{tree}:{cid}", run_child([py, case, json.dumps(spec)], _env(src)))
+    lanes: dict[str, float] = {}  # "tree:model:count" -> ms CPU per simulated s and seed
+    for tree, src in trees.items():
+        for model in ("homogeneous", "cmf"):
+            spec = dict(runner="engine", model=model, duration=a.duration / 4, seeds=[1],
+                        lanes=[1, 8], repeat=a.repeat)  # fmt: skip
+            res = run_child([py, case, json.dumps(spec)], _env(src))
+            loads.extend(res["load"])
+            for n, cpu in res["cpu_s_by_lanes"].items():
+                lanes[f"{tree}:{model}:{n}"] = 1000.0 * cpu / res["simulated_s"] / int(n)
+            print(f"  {tree}:{model} lanes 1, 8: {lanes[f'{tree}:{model}:1']:.0f}, "
+                  f"{lanes[f'{tree}:{model}:8']:.0f} ms CPU / simulated s / seed, "
+                  f"load {res['load']}", file=sys.stderr, flush=True)  # fmt: skip
     for cid, spec in peer_cases(a.peer_duration).items():
         keep(cid, run_child([py, case, json.dumps(spec)], _env(ROOT / "src")))
     if a.cubnm:
@@ -126,7 +141,8 @@ def main() -> None:
                     key = "cubnm_delay" if delays == "1" else "cubnm_nodelay"
                     keep(key, run_child(argv, _env()))
     print(json.dumps({k: {"ms": round(ms_per_s(v), 1), "load": v["load"]}
-                      for k, v in best.items()}))  # fmt: skip
+                      for k, v in best.items()} | {"lanes": {k: round(v, 1)
+                      for k, v in lanes.items()}}))  # fmt: skip
     ms = {k: ms_per_s(v) for k, v in best.items()}
     print(f"load average (1 min) during the cases: {min(loads):.1f} to {max(loads):.1f}")
     print("| case | ms CPU per simulated s (per seed) |")
@@ -145,6 +161,10 @@ def main() -> None:
          ms["tvb_hom_nodelay"] / ms[n + "hom_nodelay"]),
         ("tvb-library bridge / engine, cMF", ms["tvb_cmf_bridge"] / ms[n + "cmf_delay"]),
     ]  # fmt: skip
+    for tree in trees:
+        for model in ("homogeneous", "cmf"):
+            ratios.append((f"{tree}: batch-8 per seed / single, {model}, one process",
+                           lanes[f"{tree}:{model}:8"] / lanes[f"{tree}:{model}:1"]))  # fmt: skip
     if a.base:
         for cid in engine_cases(a.duration, a.peer_duration):
             ratios.append((f"{cid}: new / base", ms[n + cid] / ms["base:" + cid]))

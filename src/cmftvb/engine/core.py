@@ -18,11 +18,14 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   Edges are visited grouped by source channel, so each source's history stays in cache. Edges
   whose delay is at least ``BLOCK - 1`` steps are summed for ``BLOCK`` steps at once (the states
   they read are already stored and adjacent in the ring: one contiguous run of BLOCK x L values
-  per edge), the few shorter ones step by step; every coupling input is the sum of its long
-  edges then its short ones, in source order, whatever the number of lanes (so a lane's bits
-  do not depend on its batch). When the short edges are many (a network without delays:
-  every edge is short), they are summed as a dense matrix, rows (channel, delay) in channel
-  order by columns (target inputs), SIMD over the targets; the same sums in the same order,
+  per edge), two edges of two consecutive channels into one target in one pass (one load and
+  store of the running sum for both, :func:`cmftvb.engine.numba_runner._long_pairs`), the few
+  shorter ones step by step; every coupling input is the sum of its long edges then its short
+  ones, in source order, whatever the number of lanes (so a lane's bits do not depend on its
+  batch). Without long edges the coupling of a step starts at +0 (no block). When the short
+  edges are many (a network without delays: every edge is short), they are summed as a dense
+  matrix, rows (channel, delay) in channel order by columns (target inputs), SIMD over the
+  targets, eight rows per pass with one lane; the same sums in the same order,
   so bitwise the sparse path's (:func:`cmftvb.engine.numba_runner._dense_short`).
 - The local models are inlined into the loop (``inline="always"``); each step runs the Heun
   predictor for every node, then the corrector for every node. The Wong-Wang model uses
@@ -73,6 +76,7 @@ BLOCK = 32
 _P0 = np.uint64(0)
 _P1 = np.uint64(1)
 _P2 = np.uint64(2)
+_ONE = np.uint64(1)
 
 
 @njit(cache=True, error_model="numpy")
@@ -93,10 +97,12 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
       consecutive nodes of one model; channel c is variable ``ch_var[c]`` of node
       ``ch_node[c]``; edges in source order, split into long (``el_*``, delay >= ``BLOCK`` - 1
       steps) and short (``es_*``): ``*_base`` = channel * 2D + D - delay, ``*_slot`` = target
-      input slot (both uint32), ``*_w`` weight; then ``ed_base, ed_slot, ed_w``: the short
-      edges as a dense matrix instead (``es_*`` then empty; a network without delays): row r
-      reads the history at base ``ed_base[r]``, column t is input slot ``ed_slot[t]``,
-      ``ed_w[r * T + t]`` the weight (0: no edge), rows in channel order.
+      input slot (both uint32), ``*_w`` weight; the long edges as P pairs into one target
+      (``el_base[2 P]``, ``el_slot[P]``, ``el_w[2 P]``; a pad of weight 0 completes a lone
+      edge); then ``ed_base, ed_slot, ed_w``: the short edges as a dense matrix instead
+      (``es_*`` then empty; a network without delays): row r reads the history at base
+      ``ed_base[r]``, column t is input slot ``ed_slot[t]``, ``ed_w[r * T + t]`` the weight
+      (0: no edge), rows in channel order.
     - ``par = (pw, lq, pc, lo, hi, bg)``: Wong-Wang parameters ``pw`` (its G and J_i entries
       unread), ``lq`` flat ``[2, N, L]``: the G and the J_i (nA) of each (node, lane) (one
       array: one pointer less for the vectoriser's run-time overlap checks than two),
@@ -135,6 +141,12 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
     uL = np.uint64(L)
     uBL = np.uint64(BLOCK * L)
     uNL = np.uint64(N * L)  # offset of the next variable (or input)
+    uBLOCK = np.uint64(BLOCK)
+    uD = np.uint64(D)
+    uD2 = np.uint64(D2)
+    ch_src = np.empty(C, dtype=np.uint64)  # state index (variable, node) of each channel
+    for ch in range(C):
+        ch_src[ch] = np.uint64(ch_var[ch] * N + ch_node[ch])
     nrow = ed_base.size
     nT = ed_slot.size
     unT = np.uint64(nT)
@@ -163,23 +175,37 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
         # order, whatever L. Unsigned indices spare numba's negative-index wrap-around test.
         upos = np.uint64(pos)
         t_blk = (step - 1) % BLOCK
-        if t_blk == 0 or i == 0:
-            t0 = t_blk if i == 0 else 0  # a chunk that starts inside a block: its steps only
-            ut0 = np.uint64(t0 * L)
-            nq = (BLOCK - t0) * L
-            for q in range(cblk.size):
-                cblk[q] = 0.0
-            for e in range(el_base.size):
-                hb = (upos + el_base[e]) * uL
-                cb = el_slot[e] * uBL + ut0
-                w = el_w[e]
-                for q in range(nq):
+        if el_slot.size == 0:  # no long edges (no delays): the coupling starts at +0
+            for q in range(cin.size):
+                cin[q] = 0.0
+        else:
+            if t_blk == 0 or i == 0:
+                t0 = t_blk if i == 0 else 0  # a chunk that starts inside a block: its steps only
+                ut0 = np.uint64(t0 * L)
+                nq = (BLOCK - t0) * L
+                for q in range(cblk.size):
+                    cblk[q] = 0.0
+                for e in range(el_slot.size):  # edge pairs: two sources, one target
+                    k = np.uint64(2 * e)
+                    hb0 = (upos + el_base[k]) * uL
+                    hb1 = (upos + el_base[k + _ONE]) * uL
+                    cb = el_slot[e] * uBL + ut0
+                    w0 = el_w[k]
+                    w1 = el_w[k + _ONE]
+                    for q in range(nq):  # the two additions in edge order: one load and store
+                        uq = np.uint64(q)
+                        a = cblk[cb + uq] + w0 * hist[hb0 + uq]
+                        cblk[cb + uq] = a + w1 * hist[hb1 + uq]
+            if L == 1:  # one lane: a strided copy without an inner loop (half the time)
+                ut_blk = np.uint64(t_blk)
+                for q in range(2 * N):
                     uq = np.uint64(q)
-                    cblk[cb + uq] += w * hist[hb + uq]
-        for q in range(2 * N):
-            src = (q * BLOCK + t_blk) * L
-            for ln in range(L):
-                cin[q * L + ln] = cblk[src + ln]
+                    cin[uq] = cblk[uq * uBLOCK + ut_blk]
+            else:
+                for q in range(2 * N):
+                    src = (q * BLOCK + t_blk) * L
+                    for ln in range(L):
+                        cin[q * L + ln] = cblk[src + ln]
         for e in range(es_base.size):
             hb = (upos + es_base[e]) * uL
             cb = es_slot[e] * uL
@@ -188,28 +214,44 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                 uln = np.uint64(ln)
                 cin[cb + uln] += w * hist[hb + uln]
         if nrow > 0:  # short edges as a dense matrix: SIMD over targets (and lanes)
-            for t in range(nT):
-                cb = ed_slot[t] * uL
-                for ln in range(L):
-                    dacc[t * L + ln] = cin[cb + np.uint64(ln)]
+            if L == 1:
+                for t in range(nT):
+                    dacc[t] = cin[ed_slot[t]]
+            else:
+                for t in range(nT):
+                    cb = ed_slot[t] * uL
+                    for ln in range(L):
+                        dacc[t * L + ln] = cin[cb + np.uint64(ln)]
             r0 = 0
-            if L == 1:  # four rows per pass over the targets: a quarter of the dacc traffic
-                for r0 in range(0, nrow - 3, 4):
+            if L == 1:  # eight rows per pass over the targets: an eighth of the dacc traffic
+                for r0 in range(0, nrow - 7, 8):
                     x0 = hist[upos + ed_base[r0]]
                     x1 = hist[upos + ed_base[r0 + 1]]
                     x2 = hist[upos + ed_base[r0 + 2]]
                     x3 = hist[upos + ed_base[r0 + 3]]
+                    x4 = hist[upos + ed_base[r0 + 4]]
+                    x5 = hist[upos + ed_base[r0 + 5]]
+                    x6 = hist[upos + ed_base[r0 + 6]]
+                    x7 = hist[upos + ed_base[r0 + 7]]
                     w0 = np.uint64(r0 * nT)
                     w1 = w0 + unT
                     w2 = w1 + unT
                     w3 = w2 + unT
+                    w4 = w3 + unT
+                    w5 = w4 + unT
+                    w6 = w5 + unT
+                    w7 = w6 + unT
                     for t in range(nT):
                         ut = np.uint64(t)
                         a = dacc[ut] + ed_w[w0 + ut] * x0  # rows in order, as the sparse path
                         a = a + ed_w[w1 + ut] * x1
                         a = a + ed_w[w2 + ut] * x2
-                        dacc[ut] = a + ed_w[w3 + ut] * x3
-                r0 = nrow - nrow % 4
+                        a = a + ed_w[w3 + ut] * x3
+                        a = a + ed_w[w4 + ut] * x4
+                        a = a + ed_w[w5 + ut] * x5
+                        a = a + ed_w[w6 + ut] * x6
+                        dacc[ut] = a + ed_w[w7 + ut] * x7
+                r0 = nrow - nrow % 8
             for r in range(r0, nrow):
                 hb = (upos + ed_base[r]) * uL
                 wr = np.uint64(r * nT)
@@ -222,10 +264,14 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                         w = ed_w[wr + np.uint64(t)]
                         for ln in range(L):
                             dacc[t * L + ln] += w * hist[hb + np.uint64(ln)]
-            for t in range(nT):
-                cb = ed_slot[t] * uL
-                for ln in range(L):
-                    cin[cb + np.uint64(ln)] = dacc[t * L + ln]
+            if L == 1:
+                for t in range(nT):
+                    cin[ed_slot[t]] = dacc[t]
+            else:
+                for t in range(nT):
+                    cb = ed_slot[t] * uL
+                    for ln in range(L):
+                        cin[cb + np.uint64(ln)] = dacc[t * L + ln]
         # stochastic Heun in two sweeps (the local models only see their own node): every
         # predictor, then every corrector. Each run of nodes of one model is one loop over
         # (node, lane) pairs q: variable v at v N L + q, input j at j N L + q.
@@ -295,13 +341,22 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
         pos += 1
         if pos == D:
             pos = 0
-        for ch in range(C):
-            h0 = (ch * D2 + pos) * L
-            h1 = h0 + D * L
-            xs = (ch_var[ch] * N + ch_node[ch]) * L
-            for ln in range(L):
-                hist[h0 + ln] = xf[xs + ln]
-                hist[h1 + ln] = xf[xs + ln]
+        if L == 1:  # one lane: no inner loop, the source index read once (7x faster)
+            upos1 = np.uint64(pos)
+            for ch in range(C):
+                uc = np.uint64(ch)
+                h0 = uc * uD2 + upos1
+                xv = xf[ch_src[uc]]
+                hist[h0] = xv
+                hist[h0 + uD] = xv
+        else:
+            for ch in range(C):
+                h0 = (ch * D2 + pos) * L
+                h1 = h0 + D * L
+                xs = (ch_var[ch] * N + ch_node[ch]) * L
+                for ln in range(L):
+                    hist[h0 + ln] = xf[xs + ln]
+                    hist[h1 + ln] = xf[xs + ln]
         # streaming monitors
         if mon_mode == MON_MEAN:  # acc / accr have the layout of x / rt
             for q in range(xf.size):

@@ -205,12 +205,55 @@ def _edge_tables(edges: EdgeList, N: int, runs: np.ndarray) -> tuple:
     # long edges (delay >= BLOCK - 1 steps) are summed BLOCK steps at a time (core.run_steps)
     is_long = np.asarray(edges.delay) >= core.BLOCK - 1
     e_w = np.ascontiguousarray(edges.weight, dtype=np.float64)
-    el = (e_base[is_long].copy(), e_slot[is_long].copy(), e_w[is_long].copy())
+    el = _long_pairs(chan, e_base, e_slot, e_w, np.flatnonzero(is_long))
     es = (e_base[~is_long].copy(), e_slot[~is_long].copy(), e_w[~is_long].copy())
     ed = _dense_short(chan[~is_long], e_base[~is_long], e_slot[~is_long], e_w[~is_long])
     if ed[0].size:  # the short edges go dense: none is left to the sparse path
         es = tuple(np.zeros(0, dtype=a.dtype) for a in es)
     return (D, runs, ch_node, ch_var, *el, *es, *ed)
+
+
+#: pair the long edges of two consecutive channels into one target (False: every edge alone,
+#: paired with a zero-weight pad; the same sums, for tests)
+PAIR_LONG = True
+
+
+def _long_pairs(chan, base, slot, w, idx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The long edges ``idx`` (in edge order, i.e. channel order) as pairs into one target:
+    ``(base[2 P], slot[P], w[2 P])``, pair p adding ``w[2p] x(base[2p])`` then ``w[2p+1]
+    x(base[2p+1])`` to input slot ``slot[p]`` in one pass (:func:`cmftvb.engine.core.run_steps`:
+    one load and one store of the running sum for two edges instead of two each).
+
+    Pairs are formed within a group of two consecutive channels (``chan // 2``): the edges of
+    one group into one target, in edge order, taken two at a time; pairs are ordered by group,
+    then target, then edge. So every target still receives its edges in edge order (channel
+    order), the order of the unpaired loop, and no edge of another channel falls between the
+    two of a pair. A lone edge is paired with a pad of weight 0 that reads its own history
+    (finite): adding ``0 x`` (+0 or -0) leaves a running sum unchanged (a sum started at +0 is
+    never -0 in round-to-nearest), so the coupling is bitwise the unpaired loop's. Measured
+    (sample subject, one thread, the long-edge loop alone): 1.54 -> 1.40 us per step for one
+    lane, 14.7 -> 12.6 us for 8 lanes."""
+    if idx.size == 0:
+        return (np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32), np.zeros(0))
+    grp = chan[idx] // 2 if PAIR_LONG else np.arange(idx.size)
+    perm = np.lexsort((idx, slot[idx], grp))  # by group, then target, then edge order
+    o = idx[perm]
+    key = grp[perm].astype(np.int64) * (2**32) + slot[o].astype(np.int64)
+    n = o.size
+    pos = np.arange(n)
+    start = np.maximum.accumulate(np.where(np.r_[True, key[1:] != key[:-1]], pos, 0))
+    first = (pos - start) % 2 == 0  # first of a pair (runs of one group and target)
+    i0 = np.flatnonzero(first)
+    nxt = np.minimum(i0 + 1, n - 1)
+    has2 = (i0 + 1 < n) & ~first[nxt]
+    e0, e1 = o[i0], o[nxt]
+    b1 = np.where(has2, base[e1], base[e0])
+    w1 = np.where(has2, w[e1], 0.0)
+    return (
+        np.ascontiguousarray(np.stack([base[e0], b1], axis=1).reshape(-1), dtype=np.uint32),
+        np.ascontiguousarray(slot[e0], dtype=np.uint32),
+        np.ascontiguousarray(np.stack([w[e0], w1], axis=1).reshape(-1), dtype=np.float64),
+    )
 
 
 #: smallest fraction of nonzero cells for which short edges are summed as a dense matrix
