@@ -249,7 +249,11 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     mean conductance of E1 only (the published pf double counting, MODEL.md §6.4; 0 otherwise).
     MODEL.md §2.3.
     """
-    b = BASE[pop]
+    # BASE[pop] as arithmetic: indexing the global tuple compiles to a call of numba's
+    # getitem_literal_idx, which in some compile orders (a cache=True caller compiled first in
+    # the process) is still an opaque call when LLVM's loop vectoriser runs, and keeps every
+    # loop over this function scalar
+    b = NGLOBAL + pop * BLOCK
     g_l = p[b + B_GL]
     c_m = p[b + B_CM]
     # presynaptic rates with their guards
@@ -262,9 +266,10 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     m1 = q1 * k1 * t1 * (r1 + rx)
     m3 = q3 * k3 * t3 * r3
     # an absent channel (K = 0: E2 of GrC, MLI, PC) contributes exact zeros. Every parameter is
-    # loaded before any branch and the branches below only compute. The engine's cerebellar
-    # sweep is not vectorised (see cmftvb.engine.core._crbl_stage), so the C library's sqrt,
-    # log and erfc are used here: for scalar code they are faster than cmftvb._vmath's.
+    # loaded before any branch, the branches only compute (the compiler turns them into
+    # selects), and sqrt, log and erfc are cmftvb._vmath's plain arithmetic, not calls into the
+    # C library: a loop over nodes and lanes of this function runs SIMD (see
+    # cmftvb.engine.core._crbl_stage), and a lane gets the same bits alone or in a batch.
     has2 = k2 != 0.0
     e2eps = p[b + E2 + C_EPS]
     ev = p[b + B_TVEPS]
@@ -306,7 +311,7 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         s2 = 0.0
         w2 = 0.0
     sig2 = w1 * s1 + w2 * s2 + w3 * s3
-    sigma = math.sqrt(sig2)
+    sigma = vmath.sqrt(sig2)
     # tau_V = num / (2 den); the rate prefactor alpha / (2 T_N) (g_L / C_m) = alpha / (2 tau_V)
     wmax = vmath.fmax(w1, vmath.fmax(w2, w3))
     if published_guards:
@@ -329,15 +334,14 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         + pp1 * (mu_v + 60.0) * 0.1
         + pp2 * (sigma - 4.0) * (1.0 / 6.0)
         + pp3 * (t_n - 0.5)
-        + pp4 * math.log(mu_g * invgl)
+        + pp4 * vmath.log(mu_g * invgl)
     )
-    ef = math.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
-    if not sigma > 0.0:  # fluctuations underflowed: the deterministic limit
-        ef = 0.0 if v_thr > mu_v else 2.0
+    ef = vmath.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
+    # fluctuations underflowed: the deterministic limit
+    ef = ef if sigma > 0.0 else (0.0 if v_thr > mu_v else 2.0)
     f = alpha * den / num * ef
-    if not published_guards and not wmax > 0.0:
-        # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
-        return 0.0
+    # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
+    f = 0.0 if (not published_guards and not wmax > 0.0) else f
     # NaN or inf (cannot happen for finite inputs) -> 0; written as one range test on
     # purpose (the compiler folds "not f >= 0 or f == inf" into a test it cannot vectorise)
     return f if (f >= 0.0 and f <= _DBL_MAX) else 0.0
