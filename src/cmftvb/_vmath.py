@@ -1,6 +1,6 @@
-"""exp and log written in plain float64 arithmetic, so that compiled loops vectorise.
+"""exp, log and erfc written in plain float64 arithmetic, so that compiled loops vectorise.
 
-Why: numba calls the C library for ``math.exp`` and ``math.log``. A loop over
+Why: numba calls the C library for ``math.exp``, ``math.log`` and ``math.erfc``. A loop over
 the lanes of a batch (seeds, G values) that calls them cannot be turned into SIMD code, so a
 batch of 8 lanes costs 8 times one lane in the local models. These functions use only
 additions, multiplications, divisions, comparisons (selects) and integer/bit operations, which
@@ -18,7 +18,16 @@ Accuracy (tests/test_vmath.py, against numpy / scipy / mpmath):
 - :func:`log`: ``x = m 2^e`` with ``m`` in [sqrt(1/2), sqrt(2)), ``log m = 2 atanh(s)``,
   ``s = (m - 1) / (m + 1)`` (|s| <= 0.1716), odd series to ``s^23`` (truncation below 1e-19);
   subnormals are rescaled first. Within 2 ulp; ``log 0 = -inf``, negative or NaN -> NaN.
-Both are ``inline="always"`` numba functions, for use inside other compiled code;
+- :func:`erfc`: ``erfc(a) = e^(-a^2) h(s) / (a + 3/4)`` for ``a = |x|`` (clamped at 27.5,
+  where erfc has underflowed to 0), ``h(s) = erfcx(a) (a + 3/4)`` a polynomial of degree 27
+  in ``s = (9/8 a - 2) / (a + 2)`` (which maps [0, 32] onto [-1, 1]; Chebyshev interpolant
+  computed with mpmath, truncation below 1e-18), ``e^(-a^2)`` from the exact split
+  ``a^2 = hi + lo`` (the tail enters exp's reduced argument, so the large argument costs no
+  accuracy), and ``erfc(-a) = 2 - erfc(a)``. Within 3 ulp of the correctly rounded value
+  (mean 0.4) for normal results, within 2^-1074 for subnormal ones (a > 26.55); measured on
+  70 000 points in [-6, 27.3] against mpmath (tests/test_vmath_erfc.py). The C library's
+  erfc is within 1 ulp; scipy's (Cephes) is off by up to ~500 ulp in the far tail.
+All are ``inline="always"`` numba functions, for use inside other compiled code;
 :func:`sqrt` is the correctly rounded square root as an LLVM intrinsic (numba's ``math.sqrt``
 calls the C library, which stops vectorisation).
 """
@@ -136,14 +145,9 @@ _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9, _L10, _L11 = (2.0 / (2 * n + 1) for
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def exp(x):
-    """e^x for float64 x (see the module docstring for the method and its accuracy)."""
-    # clamp without NaN (comparisons with NaN are false): exp(-746) underflows, exp(710)
-    # overflows, so the clamped argument still yields 0 / inf; NaN is restored at the end
-    xc = x if x > -746.0 else -746.0
-    xc = xc if xc < 710.0 else 710.0
-    kf = (xc * LOG2E + ROUNDER) - ROUNDER  # nearest integer to x / ln 2
-    r = (xc - kf * LN2_HI) - kf * LN2_LO
+def _exp_reduced(r, kf):
+    """e^(r + kf ln 2) for the reduced argument |r| <= ln2/2 (plus a tiny tail) and the
+    integer-valued float kf: the Taylor polynomial of e^r times 2^kf, built in two factors."""
     q = _E12 + r * _E13
     q = _E11 + r * q
     q = _E10 + r * q
@@ -159,7 +163,19 @@ def exp(x):
     k = np.int64(kf)
     k1 = k >> 1
     k2 = k - k1
-    y = q * _bits_to_f64((k1 + 1023) << 52) * _bits_to_f64((k2 + 1023) << 52)
+    return q * _bits_to_f64((k1 + 1023) << 52) * _bits_to_f64((k2 + 1023) << 52)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def exp(x):
+    """e^x for float64 x (see the module docstring for the method and its accuracy)."""
+    # clamp without NaN (comparisons with NaN are false): exp(-746) underflows, exp(710)
+    # overflows, so the clamped argument still yields 0 / inf; NaN is restored at the end
+    xc = x if x > -746.0 else -746.0
+    xc = xc if xc < 710.0 else 710.0
+    kf = (xc * LOG2E + ROUNDER) - ROUNDER  # nearest integer to x / ln 2
+    r = (xc - kf * LN2_HI) - kf * LN2_LO
+    y = _exp_reduced(r, kf)
     return y if x == x else x
 
 
@@ -190,4 +206,131 @@ def log(x):
     y = ef * LN2_HI + (lm + ef * LN2_LO)
     y = y if x < math.inf else x  # +inf (and NaN, kept below)
     y = y if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
+    return y if x == x else x
+
+
+#: erfc: x = ERFC_K (1 + s) / (ERFC_C - s) maps s in [-1, 1] onto x in [0, ERFC_X]
+ERFC_K = 2.0
+ERFC_X = 32.0
+ERFC_C = 1.0 + 2.0 * ERFC_K / ERFC_X  # 9/8, exact
+#: erfcx(x) (x + ERFC_KAPPA) varies only between 0.56 and 0.75 on [0, inf), so its polynomial
+#: has little cancellation (sum of |a_k| below 1)
+ERFC_KAPPA = 0.75
+#: beyond this |x| erfc(x) rounds to 0 (erfc(27.3) < 2^-1075), so |x| is clamped there
+ERFC_XMAX = 27.5
+#: low 27 mantissa bits cleared: the high half of a float64 (26 significant bits)
+_HALF_MASK = ~np.int64((1 << 27) - 1)
+#: monomial coefficients a_0..a_27 of h(s) = erfcx(x) (x + 3/4) = e^(x^2) erfc(x) (x + 3/4),
+#: x = 2 (1 + s) / (9/8 - s): the Chebyshev interpolant of degree 27 at 64 Chebyshev nodes,
+#: computed with mpmath at 50 digits, converted to monomials and rounded once (recomputed and
+#: compared in tests/test_vmath_erfc.py). Last Chebyshev coefficient kept 3e-18, the first
+#: dropped 7e-19.
+ERFCX_COEFFS = (
+    0.7112574111451282,
+    -0.14103698871202805,
+    -0.030232379603526188,
+    0.0569797289775682,
+    -0.019850307164054008,
+    -0.002729489917492137,
+    0.0027265766938008745,
+    0.0004595921318174293,
+    -0.000372808804513998,
+    -0.0001363046654238701,
+    3.580937630058545e-05,
+    3.452436555466976e-05,
+    3.5933142149220856e-06,
+    -5.71213489915734e-06,
+    -2.8950004813893812e-06,
+    5.296278666627355e-08,
+    6.6373668031703e-07,
+    2.954512215368703e-07,
+    -7.233384016487818e-09,
+    -7.617080935649098e-08,
+    -4.4149018354008354e-08,
+    -3.1332118586844306e-09,
+    1.4037539761127743e-08,
+    7.1329417911882945e-09,
+    -1.8828042972067193e-09,
+    -1.9545048632056656e-09,
+    7.042635950779322e-11,
+    2.0278774687587346e-10,
+)
+(
+    _A0,
+    _A1,
+    _A2,
+    _A3,
+    _A4,
+    _A5,
+    _A6,
+    _A7,
+    _A8,
+    _A9,
+    _A10,
+    _A11,
+    _A12,
+    _A13,
+    _A14,
+    _A15,
+    _A16,
+    _A17,
+    _A18,
+    _A19,
+    _A20,
+    _A21,
+    _A22,
+    _A23,
+    _A24,
+    _A25,
+    _A26,
+    _A27,
+) = ERFCX_COEFFS
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def erfc(x):
+    """Complementary error function of float64 x (see the module docstring)."""
+    a = -x if x < 0.0 else x
+    a = a if a < ERFC_XMAX else ERFC_XMAX  # erfc is 0 beyond (NaN: restored at the end)
+    # e^(-a^2) with a^2 = hi + lo exactly (a = ah + al, ah with 26 significant bits, so ah^2
+    # and 2 ah al are exact; al^2 is below 2^-100 a^2): the tail lo enters the reduced
+    # argument, so e^(-a^2) has exp's accuracy although a^2 (up to 756) is rounded
+    hi = a * a
+    ah = _bits_to_f64(_f64_to_bits(a) & _HALF_MASK)
+    al = a - ah
+    lo = ((ah * ah - hi) + 2.0 * ah * al) + al * al
+    kf = (hi * -LOG2E + ROUNDER) - ROUNDER  # nearest integer to -a^2 / ln 2
+    r = ((-hi - kf * LN2_HI) - kf * LN2_LO) - lo
+    e = _exp_reduced(r, kf)
+    # erfcx(a) = h(s) / (a + 3/4), s = (9/8 a - 2) / (a + 2)
+    s = (ERFC_C * a - ERFC_K) / (a + ERFC_K)
+    q = _A26 + s * _A27
+    q = _A25 + s * q
+    q = _A24 + s * q
+    q = _A23 + s * q
+    q = _A22 + s * q
+    q = _A21 + s * q
+    q = _A20 + s * q
+    q = _A19 + s * q
+    q = _A18 + s * q
+    q = _A17 + s * q
+    q = _A16 + s * q
+    q = _A15 + s * q
+    q = _A14 + s * q
+    q = _A13 + s * q
+    q = _A12 + s * q
+    q = _A11 + s * q
+    q = _A10 + s * q
+    q = _A9 + s * q
+    q = _A8 + s * q
+    q = _A7 + s * q
+    q = _A6 + s * q
+    q = _A5 + s * q
+    q = _A4 + s * q
+    q = _A3 + s * q
+    q = _A2 + s * q
+    q = _A1 + s * q
+    q = _A0 + s * q
+    y = e * (q / (a + ERFC_KAPPA))
+    y = y if x >= 0.0 else 2.0 - y  # erfc(-a) = 2 - erfc(a), in [1, 2]: no cancellation
     return y if x == x else x

@@ -400,20 +400,30 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     bounds (lo, hi of variables 0-3), background switch, weight (kHz), constant (kHz) and
     1 / tau (1/ms). Returns the number of pairs whose new state is not finite.
 
-    The predictor draws the step's noise first, in loops of their own, which LLVM vectorises
-    (Philox and Box-Muller are _vmath arithmetic). The transfer-function loops stay scalar:
-    they call the C library's erfc and log. Measured (numba 0.68, one thread, 27 x 4000
-    states of a cMF run, ``crbl._dfun_loop``): 46 ns per transfer function, 21 ns with erfc
-    replaced by arithmetic, 17 ns with erfc and log replaced, so erfc alone is about half the
-    cerebellar cost (about 55 of the 190 ms of CPU per simulated second of a cMF run) and
-    vectorising the sweep needs an erfc in plain arithmetic (bitwise the same alone or in a
-    batch, not bitwise the C library's). A lane's arithmetic is the same alone or in a batch.
-    On ``cache=True``: a loop of _vmath calls compiles to the same vector code with
-    ``cache=True`` as with ``cache=False`` (checked on a fresh cache with ``inspect_asm``), so
-    caching by itself does not change LLVM's decision. The earlier observation (cerebellar
-    loops vectorised only without ``cache=True``, with a _vmath erfc since removed) could not
-    be reproduced; a stale cached binary (numba keys a cache on its own file only) is the
-    likeliest cause, not confirmed.
+    Every loop here runs SIMD over (node, lane) pairs (numba 0.68, AVX2: 4 pairs per
+    instruction, checked with ``inspect_asm`` and LLVM's vectoriser remarks): the noise
+    (Philox and Box-Muller), and the transfer functions, whose sqrt, log and erfc are
+    :mod:`cmftvb._vmath` arithmetic (no call into the C library) and whose branches the
+    compiler turns into selects. A lane computes the same IEEE operations alone (scalar code,
+    or the loop's scalar remainder) or in a batch, so its result is bitwise the same. Since
+    erfc and log are no longer the C library's (within 3 and 2 ulp of it), the last bits of
+    every cMF run differ from those of earlier versions. The parameters are read once
+    (``crbl.node_params``), not inside the loops. Measured (numba 0.68, one thread, this
+    loop over q pairs): about 180 ns per pair and step (both stages) from 16 pairs up, but
+    the vector loop runs only above a trip count LLVM derives from its run-time overlap checks
+    (between 10 and 16 pairs); below it the scalar loop runs (335 ns at 10 pairs, 470 at 7,
+    against 366 and 380 with the C library's erfc). A single seed's cerebellar runs of the
+    sample subject have 10, 7 and 10 nodes, so a single seed gains little; a batch of 8 seeds
+    (56 to 80 pairs per run) gains most.
+
+    Why the sweep used to stay scalar: erfc (about 54 of the 188 ms of CPU per simulated
+    second of a cMF run went to the C library's erfc, called once per transfer function) and,
+    independently, ``crbl.BASE[pop]``: indexing that global tuple compiled to a call of
+    numba's ``getitem_literal_idx``, which was still an opaque call when LLVM's loop
+    vectoriser ran whenever a ``cache=True`` function was the first in the process to compile
+    the transfer function ("loop not vectorized: call instruction cannot be vectorized"), but
+    was inlined in time when an uncached one was (the vectorised variant once seen under
+    ``cache=False``). The block offset is now arithmetic, so the order no longer matters.
     """
     NL, xf, cin, dsc, asc, zsc = bufs
     qnode, qk0, qk1, sig_sqdt = noise
@@ -432,12 +442,14 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
         clim[6],
         clim[7],
     )
+    # every parameter as a value, read once: no loads from pc inside the loops below (each
+    # would need a run-time overlap check against every stored array; see crbl.node_params)
+    prm = crbl.node_params(pc)
     nbad = 0
     if stage == 0:
         # the step's noise first, in loops of their own: Philox and Box-Muller are plain
-        # arithmetic (cmftvb._vmath), so these loops run SIMD over (node, lane) pairs, while
-        # the transfer functions below call the C library and stay scalar; the same IEEE
-        # operations either way, so the draws are bitwise those of a scalar loop
+        # arithmetic (cmftvb._vmath), so these loops run SIMD over (node, lane) pairs; the
+        # same IEEE operations either way, so the draws are bitwise those of a scalar loop
         for q in range(q0, q1):
             u = np.uint64(q)
             node, k0, k1 = qnode[u], qk0[u], qk1[u]
@@ -471,7 +483,7 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
             zu = zsc[uNL4 + u]
             ub = u4 if is_ou else 0.0
             b = bg_w * ub if is_ou else bg_c
-            d0, d1, d2, d3 = crbl.dfun(g0, g1, g2, g3, mf + b, pf, pc)
+            d0, d1, d2, d3 = crbl.dfun_q(g0, g1, g2, g3, mf + b, pf, prm)
             du = -ub * inv_tau_ou
             a0 = g0 + h * d0 + z0
             a1 = g1 + h * d1 + z1
@@ -508,7 +520,7 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
             ub = u4 if is_ou else 0.0
             zu = zsc[uNL4 + u]
             b = bg_w * au if is_ou else bg_c
-            e0, e1, e2, e3 = crbl.dfun(a0, a1, a2, a3, mf + b, pf, pc)
+            e0, e1, e2, e3 = crbl.dfun_q(a0, a1, a2, a3, mf + b, pf, prm)
             eu = -au * inv_tau_ou
             n0 = xf[u] + h * (dsc[u] + e0) + zsc[u]
             n1 = xf[uNL + u] + h * (dsc[uNL + u] + e1) + zsc[uNL + u]

@@ -241,46 +241,131 @@ def layout() -> list[tuple[int, str]]:
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def pop_params(pop, p):
+    """The parameters of population ``pop`` read from the packed vector ``p``, as a tuple of
+    floats (the order :func:`transfer_q` unpacks; units as in :func:`layout`)."""
+    # the block offset BASE[pop] as arithmetic: indexing the global tuple compiles to a call of
+    # numba's getitem_literal_idx, which in some compile orders (a cache=True caller compiled
+    # first in the process) is still an opaque call when LLVM's loop vectoriser runs, and
+    # kept every loop over the transfer functions scalar
+    b = NGLOBAL + pop * BLOCK
+    return (
+        p[b + B_GL],
+        p[b + B_CM],
+        p[b + B_EL],
+        p[b + B_ALPHA],
+        p[b + B_P],
+        p[b + B_P + 1],
+        p[b + B_P + 2],
+        p[b + B_P + 3],
+        p[b + B_P + 4],
+        p[b + E1],
+        p[b + E1 + C_Q],
+        p[b + E1 + C_TAU],
+        p[b + E1 + C_E],
+        p[b + E1 + C_EPS],
+        p[b + E2],
+        p[b + E2 + C_Q],
+        p[b + E2 + C_TAU],
+        p[b + E2 + C_E],
+        p[b + E2 + C_EPS],
+        p[b + I1],
+        p[b + I1 + C_Q],
+        p[b + I1 + C_TAU],
+        p[b + I1 + C_E],
+        p[b + I1 + C_EPS],
+        p[b + B_TVEPS],
+        p[b + B_SIGEPS],
+        p[b + B_GLCM],
+        p[b + B_INVGL],
+        p[GUARD_MODE],
+    )
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def node_params(p):
+    """Every parameter the rate equations read, from the packed vector ``p``, as a tuple
+    ``(GrC, GoC, MLI, PC, T, PF_GOC_GAIN, PF_GOC_CHANNEL, PF_DOUBLE)`` of scalars, with one
+    :func:`pop_params` tuple per population.
+
+    Read once before a loop over nodes (as :func:`cmftvb.engine.core._crbl_stage` does), the
+    parameters are values in registers rather than loads from an array the loop might also
+    write: LLVM's vectoriser then needs no run-time overlap checks for them, which otherwise
+    (one check per parameter against each stored array) made the vector loop unprofitable for
+    fewer than about 30 (node, lane) pairs, a single seed's 27 cerebellar nodes among them.
+    """
+    return (
+        pop_params(GRC, p),
+        pop_params(GOC, p),
+        pop_params(MLI, p),
+        pop_params(PC, p),
+        p[T],
+        p[PF_GOC_GAIN],
+        p[PF_GOC_CHANNEL],
+        p[PF_DOUBLE],
+    )
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
     """Transfer function F of population ``pop`` (0 GrC, 1 GoC, 2 MLI, 3 PC) in kHz.
 
     ``nu_e1``, ``nu_e2``, ``nu_i``: presynaptic rates (kHz) on the channels E1, E2, I1 of the
     population (module docstring); negative rates are clamped at 0. ``nu_x`` (kHz) adds to the
     mean conductance of E1 only (the published pf double counting, MODEL.md §6.4; 0 otherwise).
-    MODEL.md §2.3.
+    MODEL.md §2.3. ``p``: the packed vector; :func:`transfer_q` takes the parameters unpacked.
     """
-    b = BASE[pop]
-    g_l = p[b + B_GL]
-    c_m = p[b + B_CM]
+    return transfer_q(nu_e1, nu_e2, nu_i, nu_x, pop_params(pop, p))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def transfer_q(nu_e1, nu_e2, nu_i, nu_x, q):
+    """:func:`transfer` with the population's parameters as the tuple ``q`` of
+    :func:`pop_params` (bitwise the same result)."""
+    (
+        g_l,
+        c_m,
+        el,
+        alpha,
+        pp0,
+        pp1,
+        pp2,
+        pp3,
+        pp4,
+        k1,
+        q1,
+        t1,
+        v1,
+        e1eps,
+        k2,
+        q2,
+        t2,
+        v2,
+        e2eps,
+        k3,
+        q3,
+        t3,
+        v3,
+        i1eps,
+        ev,
+        seps,
+        glcm,
+        invgl,
+        guard,
+    ) = q
     # presynaptic rates with their guards
-    r1 = vmath.fmax(nu_e1, 0.0) + p[b + E1 + C_EPS]
-    r3 = vmath.fmax(nu_i, 0.0) + p[b + I1 + C_EPS]
+    r1 = vmath.fmax(nu_e1, 0.0) + e1eps
+    r3 = vmath.fmax(nu_i, 0.0) + i1eps
     rx = vmath.fmax(nu_x, 0.0)
-    k1, q1, t1, v1 = p[b + E1], p[b + E1 + C_Q], p[b + E1 + C_TAU], p[b + E1 + C_E]
-    k2, q2, t2, v2 = p[b + E2], p[b + E2 + C_Q], p[b + E2 + C_TAU], p[b + E2 + C_E]
-    k3, q3, t3, v3 = p[b + I1], p[b + I1 + C_Q], p[b + I1 + C_TAU], p[b + I1 + C_E]
     m1 = q1 * k1 * t1 * (r1 + rx)
     m3 = q3 * k3 * t3 * r3
-    # an absent channel (K = 0: E2 of GrC, MLI, PC) contributes exact zeros. Every parameter is
-    # loaded before any branch and the branches below only compute. The engine's cerebellar
-    # sweep is not vectorised (see cmftvb.engine.core._crbl_stage), so the C library's sqrt,
-    # log and erfc are used here: for scalar code they are faster than cmftvb._vmath's.
+    # an absent channel (K = 0: E2 of GrC, MLI, PC) contributes exact zeros. The branches only
+    # compute (the compiler turns them into selects), and sqrt, log and erfc are
+    # cmftvb._vmath's plain arithmetic, not calls into the C library: a loop over nodes and
+    # lanes of this function runs SIMD (see cmftvb.engine.core._crbl_stage), and a lane gets
+    # the same bits alone or in a batch.
     has2 = k2 != 0.0
-    e2eps = p[b + E2 + C_EPS]
-    ev = p[b + B_TVEPS]
-    seps = p[b + B_SIGEPS]
-    glcm = p[b + B_GLCM]
-    invgl = p[b + B_INVGL]
-    el = p[b + B_EL]
-    alpha = p[b + B_ALPHA]
-    pp0, pp1, pp2, pp3, pp4 = (
-        p[b + B_P],
-        p[b + B_P + 1],
-        p[b + B_P + 2],
-        p[b + B_P + 3],
-        p[b + B_P + 4],
-    )
-    published_guards = p[GUARD_MODE] != 0.0
+    published_guards = guard != 0.0
     r2 = vmath.fmax(nu_e2, 0.0) + e2eps if has2 else 0.0
     m2 = q2 * k2 * t2 * r2 if has2 else 0.0
     mu_g = g_l + m1 + m2 + m3
@@ -306,7 +391,7 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         s2 = 0.0
         w2 = 0.0
     sig2 = w1 * s1 + w2 * s2 + w3 * s3
-    sigma = math.sqrt(sig2)
+    sigma = vmath.sqrt(sig2)
     # tau_V = num / (2 den); the rate prefactor alpha / (2 T_N) (g_L / C_m) = alpha / (2 tau_V)
     wmax = vmath.fmax(w1, vmath.fmax(w2, w3))
     if published_guards:
@@ -329,15 +414,14 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
         + pp1 * (mu_v + 60.0) * 0.1
         + pp2 * (sigma - 4.0) * (1.0 / 6.0)
         + pp3 * (t_n - 0.5)
-        + pp4 * math.log(mu_g * invgl)
+        + pp4 * vmath.log(mu_g * invgl)
     )
-    ef = math.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
-    if not sigma > 0.0:  # fluctuations underflowed: the deterministic limit
-        ef = 0.0 if v_thr > mu_v else 2.0
+    ef = vmath.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
+    # fluctuations underflowed: the deterministic limit
+    ef = ef if sigma > 0.0 else (0.0 if v_thr > mu_v else 2.0)
     f = alpha * den / num * ef
-    if not published_guards and not wmax > 0.0:
-        # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
-        return 0.0
+    # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
+    f = 0.0 if (not published_guards and not wmax > 0.0) else f
     # NaN or inf (cannot happen for finite inputs) -> 0; written as one range test on
     # purpose (the compiler folds "not f >= 0 or f == inf" into a test it cannot vectorise)
     return f if (f >= 0.0 and f <= _DBL_MAX) else 0.0
@@ -382,13 +466,29 @@ def transfer_all(grc, goc, mli, pc, mf, pf, p):
     """The four transfer functions at network state (rates kHz) -> (F_GrC, F_GoC, F_MLI, F_PC).
 
     ``pc`` is unused (no population receives PC input inside the node); kept for symmetry.
+    The same operations as :func:`f_grc`, :func:`f_goc`, :func:`f_mli`, :func:`f_pc`.
     """
-    return (
-        f_grc(mf, goc, p),
-        f_goc(mf, grc, goc, pf, p),
-        f_mli(grc, pf, mli, p),
-        f_pc(grc, pf, mli, p),
-    )
+    return transfer_all_q(grc, goc, mli, pc, mf, pf, node_params(p))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def transfer_all_q(grc, goc, mli, pc, mf, pf, prm):
+    """:func:`transfer_all` with the parameters as the tuple ``prm`` of :func:`node_params`."""
+    q_grc, q_goc, q_mli, q_pc, _t, pf_gain, pf_channel, pf_double = prm
+    f0 = transfer_q(mf, 0.0, goc, 0.0, q_grc)
+    # GoC: one call with the inputs selected (no branch around two inlined copies)
+    x = pf_gain * vmath.fmax(pf, 0.0)
+    if pf_channel != 0.0:
+        e1 = vmath.fmax(mf, 0.0) + x
+        e2 = grc
+    else:
+        e1 = mf
+        e2 = vmath.fmax(grc, 0.0) + x
+    f1 = transfer_q(e1, e2, goc, 0.0, q_goc)
+    pfc = vmath.fmax(pf, 0.0)
+    f2 = transfer_q(vmath.fmax(grc, 0.0) + pfc, 0.0, mli, pf_double * pfc, q_mli)
+    f3 = transfer_q(vmath.fmax(grc, 0.0) + pfc, 0.0, mli, pf_double * pfc, q_pc)
+    return f0, f1, f2, f3
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -398,10 +498,17 @@ def dfun(GrC, GoC, MLI, PC, mf, pf, p):
     ``mf``: mossy input to GrC and the GoC mossy channel; ``pf``: parallel-fibre input (both
     kHz, background included by the caller, clamped at 0 from below).
     """
+    return dfun_q(GrC, GoC, MLI, PC, mf, pf, node_params(p))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def dfun_q(GrC, GoC, MLI, PC, mf, pf, prm):
+    """:func:`dfun` with the parameters as the tuple ``prm`` of :func:`node_params` (read
+    once before a loop over nodes; bitwise the same result)."""
     mf = vmath.fmax(mf, 0.0)
     pf = vmath.fmax(pf, 0.0)
-    f0, f1, f2, f3 = transfer_all(GrC, GoC, MLI, PC, mf, pf, p)
-    inv_t = 1.0 / p[T]
+    f0, f1, f2, f3 = transfer_all_q(GrC, GoC, MLI, PC, mf, pf, prm)
+    inv_t = 1.0 / prm[4]
     return (f0 - GrC) * inv_t, (f1 - GoC) * inv_t, (f2 - MLI) * inv_t, (f3 - PC) * inv_t
 
 
@@ -544,8 +651,9 @@ def dfun2(x, mf, pf, p, dx):
 
 @njit(cache=True, error_model="numpy")
 def _dfun_loop(grc, goc, mli, pc, mf, pf, p, out):
+    prm = node_params(p)
     for k in range(grc.size):
-        a, b, c, d = dfun(grc[k], goc[k], mli[k], pc[k], mf[k], pf[k], p)
+        a, b, c, d = dfun_q(grc[k], goc[k], mli[k], pc[k], mf[k], pf[k], prm)
         out[0, k] = a
         out[1, k] = b
         out[2, k] = c
@@ -554,8 +662,9 @@ def _dfun_loop(grc, goc, mli, pc, mf, pf, p, out):
 
 @njit(cache=True, error_model="numpy")
 def _transfer_loop(grc, goc, mli, pc, mf, pf, p, out):
+    prm = node_params(p)
     for k in range(grc.size):
-        a, b, c, d = transfer_all(grc[k], goc[k], mli[k], pc[k], mf[k], pf[k], p)
+        a, b, c, d = transfer_all_q(grc[k], goc[k], mli[k], pc[k], mf[k], pf[k], prm)
         out[0, k] = a
         out[1, k] = b
         out[2, k] = c
