@@ -23,15 +23,21 @@ simulated time:
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from cmftvb import CmftvbError
-from cmftvb.signals.names import RATES_KHZ
+from cmftvb.signals import names as nm
+from cmftvb.signals.names import POPULATIONS, RATES_KHZ
 from cmftvb.signals.stream import Excerpt, StreamingBold, StreamingMoments, StreamingWelch
 
-__all__ = ["RunSignals"]
+__all__ = ["Chunk", "RunSignals", "StudySignals", "feed_packed", "feed_result"]
+
+log = logging.getLogger(__name__)
 
 
 class RunSignals:
@@ -154,3 +160,365 @@ class RunSignals:
         freqs = self.nperseg // 2 + 1
         per_seed = n_nodes * (volumes + n_vars * (freqs + 1 + self.n_excerpt))
         return 8 * per_seed * self.n_seeds
+
+
+#: What :class:`StudySignals` can accumulate (``parts``): BOLD at the TR; spectra, spectral modes,
+#: coherence of the populations of a node; time means; coherence between nodes; rates through
+#: the hemodynamic model at the cerebellar-cortex nodes; the rate excerpt.
+STUDY_PARTS = ("bold", "spectra", "means", "node_coherence", "ephys_bold", "excerpt")
+#: Variables whose time means are kept (the populations, and the Wong-Wang gating variables of
+#: the regime check and the input shares).
+MEAN_VARIABLES = (*POPULATIONS, "S_E", "S_I")
+#: Populations of the rate excerpt (the cerebellar ones: the rate-trace figure).
+EXCERPT_POPULATIONS = RATES_KHZ
+
+
+def study_options(options: Mapping[str, Any], period_ms: float) -> dict[str, Any]:
+    """The settings of :class:`StudySignals` taken from the config section ``signals``
+    (``options``) and the monitor period (ms); a :class:`CmftvbError` naming ``signals.fs_hz``
+    when the spectra's rate is not the monitor's (the stage does not resample)."""
+    fs = float(options["fs_hz"])
+    if not math.isclose(fs * float(period_ms), 1000.0, rel_tol=1e-12):
+        raise CmftvbError(
+            f"config key 'signals.fs_hz': {fs:g} Hz must be 1000 / simulation.monitor_period_ms "
+            f"({1000.0 / float(period_ms):g} Hz): the signals are the monitored samples"
+        )
+    keys = (
+        "bold_model", "bold_transient_s", "ephys_transient_s", "fs_hz", "welch_nperseg",
+        "welch_noverlap", "node_coherence_crbl_var", "node_coherence_ww_var",
+    )  # fmt: skip
+    out = {k: options[k] for k in keys}
+    out["monitor_period_ms"] = float(period_ms)
+    return out
+
+
+class _Lane:
+    """The accumulators of one seed (built by :class:`StudySignals` from the first chunk)."""
+
+    def __init__(self, sink: StudySignals, n_nodes: int):
+        o, parts = sink.options, sink.parts
+        self.bold = None
+        if "bold" in parts:
+            self.bold = StreamingBold(
+                o["bold_model"], sink.period_ms, sink.tr_ms, float(o["bold_transient_s"]), n_nodes
+            )
+        self.welch = self.modes = None
+        if "spectra" in parts and sink.pop_columns:
+            self.welch = StreamingWelch(
+                sink.fs_hz, sink.nperseg, sink.noverlap, sink.n_pop_columns, skip_samples=sink.skip,
+                scale=sink.pop_scale, pairs=sink.pairs, modes=sink.modes_in_welch,
+            )  # fmt: skip
+            if not sink.modes_in_welch:
+                self.modes = StreamingWelch(
+                    sink.fs_hz, sink.mode_window, sink.mode_window - sink.mode_step,
+                    sink.n_pop_columns, skip_samples=sink.skip, scale=sink.pop_scale, modes=True,
+                )  # fmt: skip
+        self.means = (
+            StreamingMoments(sum(n.size for n in sink.mean_nodes.values()), skip_samples=sink.skip)
+            if "means" in parts and sink.mean_nodes
+            else None
+        )
+        self.nodecoh = None
+        if sink.node_signal is not None:
+            self.nodecoh = StreamingWelch(
+                sink.fs_hz, sink.nperseg, sink.noverlap, n_nodes, skip_samples=sink.skip,
+                scale=sink.node_signal[1], coherence=True,
+            )  # fmt: skip
+        self.ephys_bold = {
+            pop: StreamingBold(
+                o["bold_model"],
+                sink.period_ms,
+                sink.tr_ms,
+                float(o["bold_transient_s"]),
+                nodes.size,
+            )
+            for pop, nodes in sink.ephys_bold_nodes.items()
+        }
+        self.excerpt = {
+            pop: Excerpt(sink.n_excerpt, sink.nodes[pop].size) for pop in sink.excerpt_pops
+        }
+
+
+class StudySignals:
+    """Chunk sink of the workflow's rule simulate under ``simulation.store: signals``: keeps,
+    for every seed, what the rule signals and the article's rules use, so that memory and the
+    stored file do not grow with the simulated time (issue 15 item 1).
+
+    ``n_seeds`` lanes; ``period_ms`` the monitor period (ms, ``monitor="mean"``); ``tr_s`` the
+    BOLD repetition time (s); ``options``: :func:`study_options` (BOLD model and transient,
+    the electrophysiology transient, Welch segment and overlap, the variables of the
+    coherence between nodes); ``roles`` (N,): node roles (the coherence between nodes and the
+    hemodynamic rates need them; skipped without); ``excerpt_s``: seconds of cerebellar rates
+    kept after ``ephys_transient_s`` (the excerpt starts at the first sample, so it holds the
+    transient too); ``parts``: a subset of :data:`STUDY_PARTS`.
+
+    Every sample is rounded to float32 first, as :func:`cmftvb.io.save_simulation_packed`
+    stores it, so that this sink fed by the engine and the same sink fed from a stored
+    ``activity`` file (:func:`cmftvb.signals.run.summarise_packed`) see the same numbers.
+    :meth:`arrays` returns the arrays of :data:`cmftvb.io.SIMULATION_SIGNALS` (without
+    ``labels``, ``seeds``, ``params``); features: :func:`cmftvb.signals.run.signals_from_summary`.
+    """
+
+    def __init__(
+        self,
+        n_seeds: int,
+        *,
+        period_ms: float,
+        tr_s: float,
+        options: Mapping[str, Any],
+        roles=None,
+        excerpt_s: float = 0.0,
+        parts: Sequence[str] = STUDY_PARTS,
+    ):
+        unknown = sorted(set(parts) - set(STUDY_PARTS))
+        if unknown:
+            raise CmftvbError(f"StudySignals: unknown parts {unknown}; choose from {STUDY_PARTS}")
+        self.options = study_options(options, period_ms)
+        self.parts = tuple(parts)
+        self.n_seeds = int(n_seeds)
+        self.period_ms = float(period_ms)
+        self.fs_hz = 1000.0 / self.period_ms
+        self.tr_ms = float(tr_s) * 1000.0
+        self.roles = None if roles is None else np.asarray([str(r) for r in roles])
+        o = self.options
+        self.skip = int(round(float(o["ephys_transient_s"]) * self.fs_hz))
+        self.nperseg, self.noverlap = int(o["welch_nperseg"]), int(o["welch_noverlap"])
+        # ephys.spectral_modes' default window (2 s) and step (1 s)
+        self.mode_window = int(round(2.0 * self.fs_hz))
+        self.mode_step = int(round(1.0 * self.fs_hz))
+        self.modes_in_welch = (self.mode_window, self.mode_window - self.mode_step) == (
+            self.nperseg,
+            self.noverlap,
+        )
+        self.n_excerpt = (
+            int(round((float(o["ephys_transient_s"]) + float(excerpt_s)) * self.fs_hz))
+            if "excerpt" in self.parts
+            else 0
+        )
+        self.next_sample = 0
+        self.labels: np.ndarray | None = None
+        self.nodes: dict[str, np.ndarray] = {}
+        self._lanes: list[_Lane] = []
+        self._times = Excerpt(self.n_excerpt, 1)
+
+    # ----------------------------------------------------------------- layout (first chunk)
+    def _setup(self, chunk) -> None:
+        self.labels = np.asarray(chunk.labels)
+        n = len(self.labels)
+        if self.roles is not None and self.roles.size != n:
+            raise CmftvbError(f"StudySignals: {self.roles.size} roles for {n} nodes")
+        for name in chunk.variables:
+            first = np.asarray(chunk[name])[0]
+            nodes = np.flatnonzero(np.isfinite(first).all(axis=0))
+            if nodes.size:
+                self.nodes[name] = nodes
+        pops = [p for p in POPULATIONS if p in self.nodes]
+        # the populations side by side in one Welch accumulator: columns, scale, pairs
+        self.pop_columns, start = {}, 0
+        for p in pops:
+            self.pop_columns[p] = np.arange(start, start + self.nodes[p].size)
+            start += self.nodes[p].size
+        self.n_pop_columns = start
+        self.pop_scale = np.concatenate(
+            [np.full(self.nodes[p].size, 1000.0 if p in RATES_KHZ else 1.0) for p in pops]
+        ) if pops else np.ones(0)  # fmt: skip
+        self.pair_index: dict[tuple[str, str], tuple[np.ndarray, slice]] = {}
+        pairs = []
+        for i, a in enumerate(pops):
+            for b in pops[i + 1 :]:
+                common = np.intersect1d(self.nodes[a], self.nodes[b])
+                if common.size == 0:
+                    continue
+                ia = self.pop_columns[a][np.searchsorted(self.nodes[a], common)]
+                ib = self.pop_columns[b][np.searchsorted(self.nodes[b], common)]
+                self.pair_index[(a, b)] = (common, slice(len(pairs), len(pairs) + common.size))
+                pairs += list(zip(ia, ib, strict=True))
+        self.pairs = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
+        self.mean_nodes = (
+            {v: self.nodes[v] for v in MEAN_VARIABLES if v in self.nodes}
+            if "means" in self.parts
+            else {}
+        )
+        self.node_signal = self._node_signal(n) if "node_coherence" in self.parts else None
+        self.ephys_bold_nodes: dict[str, np.ndarray] = {}
+        if "ephys_bold" in self.parts and self.roles is not None:
+            from cmftvb.connectome import roles as croles
+
+            cb = croles.indices(self.roles, "crbl_cortex")
+            for p in pops:
+                nodes = np.intersect1d(self.nodes[p], cb)
+                if nodes.size:
+                    self.ephys_bold_nodes[p] = nodes
+        self.excerpt_pops = [p for p in EXCERPT_POPULATIONS if p in self.nodes and self.n_excerpt]
+        self._lanes = [_Lane(self, n) for _ in range(self.n_seeds)]
+
+    def _node_signal(self, n: int):
+        """(variable per node (N,), scale per node (N,)) of the coherence between nodes: the
+        first of ``node_coherence_crbl_var``, ``node_coherence_ww_var`` a node has; None
+        (logged) without roles or when a node has neither."""
+        if self.roles is None:
+            return None
+        var = np.full(n, "", dtype=object)
+        for v in (self.options["node_coherence_crbl_var"], self.options["node_coherence_ww_var"]):
+            if v in self.nodes:
+                free = self.nodes[v][var[self.nodes[v]] == ""]
+                var[free] = v
+        if (var == "").any():
+            missing = int(np.flatnonzero(var == "")[0])
+            log.info(
+                "coherence between nodes skipped: node %d has neither %s nor %s", missing,
+                self.options["node_coherence_crbl_var"], self.options["node_coherence_ww_var"],
+            )  # fmt: skip
+            return None
+        scale = np.array([1000.0 if v in RATES_KHZ else 1.0 for v in var])
+        return var, scale
+
+    # ----------------------------------------------------------------- the sink
+    def __call__(self, first_sample: int, chunk) -> None:
+        if first_sample != self.next_sample:
+            raise CmftvbError(
+                f"StudySignals: chunk starts at sample {first_sample}, expected {self.next_sample}"
+            )
+        if not self._lanes:
+            self._setup(chunk)
+        bold_input = np.asarray(chunk.bold_input, dtype=np.float32)
+        if bold_input.shape[0] != self.n_seeds:
+            raise CmftvbError(
+                f"StudySignals: {bold_input.shape[0]} lanes in the run, {self.n_seeds} expected"
+            )
+        values = {v: np.asarray(chunk[v], dtype=np.float32) for v in self.nodes}
+        for s, lane in enumerate(self._lanes):
+            self._update_lane(lane, s, bold_input[s], values)
+        self._times.update(np.asarray(chunk.time_ms, dtype=np.float64)[:, None])
+        self.next_sample += bold_input.shape[1]
+
+    def _update_lane(self, lane: _Lane, s: int, bold_input, values) -> None:
+        if lane.bold is not None:
+            lane.bold.update(bold_input)
+        pops = list(self.pop_columns)
+        if lane.welch is not None:
+            x = np.concatenate([values[p][s][:, self.nodes[p]] for p in pops], axis=1)
+            lane.welch.update(x)
+            if lane.modes is not None:
+                lane.modes.update(x)
+        if lane.means is not None:
+            lane.means.update(
+                np.concatenate([values[v][s][:, n] for v, n in self.mean_nodes.items()], axis=1)
+            )
+        if lane.nodecoh is not None:
+            var = self.node_signal[0]
+            x = np.empty((bold_input.shape[0], var.size), dtype=np.float32)
+            for v in set(var):
+                cols = np.flatnonzero(var == v)
+                x[:, cols] = values[v][s][:, cols]
+            lane.nodecoh.update(x)
+        for p, acc in lane.ephys_bold.items():
+            acc.update(values[p][s][:, self.ephys_bold_nodes[p]])
+        for p, acc in lane.excerpt.items():
+            acc.update(values[p][s][:, self.nodes[p]])
+
+    # ----------------------------------------------------------------- results
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The summary of the run (layout: :data:`cmftvb.io.SIMULATION_SIGNALS`), seed axis
+        first; raises :class:`CmftvbError` when a part has too few samples."""
+        if not self._lanes:
+            raise CmftvbError("StudySignals: no samples were received")
+        lanes = self._lanes
+        out: dict[str, np.ndarray] = {}
+        if lanes[0].bold is not None:
+            out["bold"] = np.stack([lane.bold.result() for lane in lanes])
+        if lanes[0].welch is not None:
+            spectra = [lane.welch.result() for lane in lanes]
+            out["freqs_hz"] = spectra[0][0]
+            out[nm.WELCH_SAMPLES] = np.int64(lanes[0].welch.n_samples)
+            modes = [(lane.modes or lane.welch).spectral_modes() for lane in lanes]
+            n_bands = len(lanes[0].welch.bands)
+            pairs = [lane.welch.pair_coherence()[1] for lane in lanes] if self.pairs.size else []
+            for p, cols in self.pop_columns.items():
+                out[nm.nodes_key(p)] = self.nodes[p]
+                out[nm.psdabs_key(p)] = np.stack([P[:, cols] for _, P in spectra])
+                out[nm.modes_key(p)] = np.stack(
+                    [m["share"].to_numpy().reshape(-1, n_bands)[cols] for m in modes]
+                )
+            for (a, b), (common, rows) in self.pair_index.items():
+                out[nm.coherence_key(a, b)] = np.stack([c[rows] for c in pairs])
+                out[nm.coherence_nodes_key(a, b)] = common
+        if lanes[0].means is not None:
+            means = [lane.means.result()["mean"] for lane in lanes]
+            start = 0
+            for v, nodes in self.mean_nodes.items():
+                out[nm.nodes_key(v)] = nodes
+                out[nm.mean_key(v)] = np.stack([m[start : start + nodes.size] for m in means])
+                start += nodes.size
+        if lanes[0].nodecoh is not None:
+            coh = [lane.nodecoh.coherence_matrix() for lane in lanes]
+            out[nm.NODE_COHERENCE] = np.stack([M for _, M in coh])
+            out[nm.NODE_COHERENCE_BANDS] = np.asarray(coh[0][0])
+            out[nm.NODE_COHERENCE_SEGMENTS] = np.int64(lanes[0].nodecoh.n_segments)
+        for p, nodes in self.ephys_bold_nodes.items():
+            out[nm.ephys_bold_key(p)] = np.stack([lane.ephys_bold[p].result() for lane in lanes])
+            out[nm.ephys_bold_nodes_key(p)] = nodes
+        for p in self.excerpt_pops:
+            out[nm.nodes_key(p)] = self.nodes[p]
+            out[nm.excerpt_key(p)] = np.stack(
+                [lane.excerpt[p].result().astype(np.float32) for lane in lanes]
+            )
+        if self.excerpt_pops:
+            out[nm.EXCERPT_TIME] = self._times.result()[:, 0]
+        return out
+
+    @property
+    def held_nbytes(self) -> int:
+        """Bytes held by every accumulator between chunks."""
+        total = 0
+        for lane in self._lanes:
+            accs = [lane.bold, lane.welch, lane.modes, lane.means, lane.nodecoh]
+            accs += [*lane.ephys_bold.values(), *lane.excerpt.values()]
+            total += sum(a.held_nbytes for a in accs if a is not None)
+        return total
+
+
+class Chunk:
+    """Samples of a run in the engine's chunk layout (what a sink receives): ``labels`` (N,),
+    ``variables`` name -> (S, t, N) with NaN where a node lacks the variable (also
+    ``chunk[name]``), ``bold_input`` (S, t, N), ``time_ms`` (t,)."""
+
+    def __init__(self, labels, variables, bold_input, time_ms):
+        self.labels, self.variables = labels, variables
+        self.bold_input, self.time_ms = bold_input, time_ms
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.variables[name]
+
+
+def packed_chunk(sim: Mapping[str, np.ndarray], lo: int, hi: int) -> Chunk:
+    """Samples ``lo:hi`` of a stored :data:`cmftvb.io.SIMULATION_PACKED` batch as a
+    :class:`Chunk` (each variable padded to every node with NaN)."""
+    labels = np.asarray(sim["labels"])
+    variables = {}
+    for key in sim:
+        if key.startswith("nodes_") and key[6:] in sim:
+            a = np.asarray(sim[key[6:]][:, lo:hi])
+            full = np.full((a.shape[0], a.shape[1], labels.size), np.nan, dtype=a.dtype)
+            full[:, :, np.asarray(sim[key])] = a
+            variables[key[6:]] = full
+    return Chunk(labels, variables, np.asarray(sim["bold_input"][:, lo:hi]), sim["time_ms"][lo:hi])
+
+
+def feed_packed(sink, sim: Mapping[str, np.ndarray], chunk: int = 2000) -> None:
+    """Feed a stored packed batch ``sim`` to ``sink(first_sample, chunk)`` ``chunk`` samples at
+    a time, as the engine does (the sink's memory stays that of one chunk)."""
+    T = np.asarray(sim["bold_input"]).shape[1]
+    for lo in range(0, T, chunk):
+        sink(lo, packed_chunk(sim, lo, min(T, lo + chunk)))
+
+
+def feed_result(sink, result, chunk: int = 2000) -> None:
+    """Feed an engine result held in memory (``engine="tvb"``, which has no sink) to
+    ``sink`` ``chunk`` samples at a time."""
+    T = np.asarray(result.bold_input).shape[1]
+    for lo in range(0, T, chunk):
+        sl = slice(lo, min(T, lo + chunk))
+        part = {v: np.asarray(result[v])[:, sl] for v in result.variables}
+        sink(lo, Chunk(result.labels, part, np.asarray(result.bold_input)[:, sl],
+                       np.asarray(result.time_ms)[sl]))  # fmt: skip
