@@ -1,8 +1,10 @@
 """Rule simulate: integrate one subject x model variant x G for a batch of seeds
 (cmftvb.batch.simulate_batch; under an FIC preset with the FIC J_i, from the FIC fixed point,
 and a G label 'r0.9' as 0.9 x the subject's reference G*: cmftvb.batch.run_coupling) and save
-it in the workflow's layout (``cmftvb.io.SIMULATION_PACKED``: per variable only the nodes that
-have it, float32)."""
+it in the layout of ``simulation.store`` (``cmftvb.io.SIMULATION_STORES``): ``signals``, the
+run's signals streamed during the run (``cmftvb.io.SIMULATION_SIGNALS``), or ``activity``, the
+monitored activity (``cmftvb.io.SIMULATION_PACKED``: per variable only the nodes that have it,
+float32)."""
 
 from pathlib import Path
 
@@ -32,6 +34,10 @@ def main(snakemake, log):
     )
     meta.update(g_meta)
     meta["provenance"] = io.provenance(snakemake.config, subject=w.subject, seed=seeds, G=meta["G"])
+    if snakemake.params.store == "signals":
+        io.save_tagged(snakemake.output[0], io.SIMULATION_SIGNALS, result, meta)
+        log.info("wrote %s (signals of %d seeds)", snakemake.output[0], len(seeds))
+        return
     io.save_simulation_packed(
         snakemake.output[0],
         time_ms=result.time_ms,
@@ -44,6 +50,5 @@ def main(snakemake, log):
     )
     s, t, n = result.bold_input.shape
     log.info("wrote %s (%d samples x %d nodes x %d seeds)", snakemake.output[0], t, n, s)
-
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

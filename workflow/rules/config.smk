@@ -172,6 +172,8 @@ BATCHES = [
 #: Whether the cohort brings empirical BOLD (the sample subject has none) and its TR (s).
 HAS_EMPIRICAL = sources.cohort_has_bold(config["cohort"])
 TR_S = sources.cohort_tr_s(config["cohort"])
+#: What the rule simulate keeps: "signals" (streamed during the run) or "activity".
+STORE = config["simulation"]["store"]
 
 if len(set(G_VALUES)) != len(G_VALUES):
     key = "simulation.G_relative" if G_RELATIVE else "simulation.G"

@@ -375,6 +375,35 @@ def signals_from_summary(
     )
 
 
+def signals_of_simulation(
+    sim: Mapping[str, np.ndarray],
+    meta: Mapping,
+    tr_s: float,
+    *,
+    monitor_period_ms: float,
+    roles=None,
+    where: str = "simulation",
+    **options,
+) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+    """The rule signals: (signals arrays, feature table, electrophysiology-to-BOLD table) of
+    the rule simulate's output in either layout (``meta["format"]``, from
+    :func:`cmftvb.io.load_simulation`). A streamed file (:data:`cmftvb.io.SIMULATION_SIGNALS`)
+    is used as it is, after checking that it was made with these settings
+    (:func:`check_summary_options`, ``where`` names the file); a stored activity batch is
+    summarised first (:func:`summarise_packed`). Then :func:`signals_from_summary`."""
+    from cmftvb import io
+
+    if meta.get("format") == io.SIMULATION_SIGNALS:
+        wanted = {**DEFAULT_OPTIONS, **options, "monitor_period_ms": monitor_period_ms}
+        check_summary_options(meta, {**wanted, "tr_s": tr_s}, where)
+        summary = sim
+    else:
+        summary = summarise_packed(
+            sim, tr_s, monitor_period_ms=monitor_period_ms, roles=roles, **options
+        )
+    return signals_from_summary(summary, tr_s, roles=roles, **options)
+
+
 def run_signals(
     sim: Mapping[str, np.ndarray],
     tr_s: float,

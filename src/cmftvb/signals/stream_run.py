@@ -522,3 +522,48 @@ def feed_result(sink, result, chunk: int = 2000) -> None:
         part = {v: np.asarray(result[v])[:, sl] for v in result.variables}
         sink(lo, Chunk(result.labels, part, np.asarray(result.bold_input)[:, sl],
                        np.asarray(result.time_ms)[sl]))  # fmt: skip
+
+
+def _check_transient(meta: Mapping, transient_s: float, where: str) -> None:
+    made = float(meta.get("options", {}).get("ephys_transient_s", math.nan))
+    if made != float(transient_s):
+        raise CmftvbError(
+            f"{where}: made with signals.ephys_transient_s {made:g}, asked for {transient_s:g}; "
+            "rerun the rule simulate"
+        )
+
+
+def means_view(
+    summary: Mapping[str, np.ndarray], meta: Mapping, transient_s: float, where: str
+) -> dict[str, np.ndarray]:
+    """A streamed run (:data:`cmftvb.io.SIMULATION_SIGNALS`) as a packed batch of one sample
+    per seed, that sample being the time means after ``transient_s`` (``mean_<var>`` as
+    ``<var>`` (S, 1, k) with ``nodes_<var>``): what :func:`cmftvb.signals.article.
+    input_shares_of_batch` averages, to be read with a transient of 0. Raises
+    :class:`CmftvbError` naming ``where`` when the file's transient is not ``transient_s``."""
+    _check_transient(meta, transient_s, where)
+    out = {"labels": summary["labels"], "seeds": summary["seeds"]}
+    for var in MEAN_VARIABLES:
+        if nm.mean_key(var) in summary:
+            out[var] = np.asarray(summary[nm.mean_key(var)])[:, None, :]
+            out[nm.nodes_key(var)] = summary[nm.nodes_key(var)]
+    return out
+
+
+def excerpt_view(
+    summary: Mapping[str, np.ndarray], meta: Mapping, transient_s: float, where: str
+) -> dict[str, np.ndarray]:
+    """A streamed run as a packed batch holding only its excerpt (the first seconds of the
+    cerebellar rates, transient included: ``time_ms``, ``<pop>`` (S, t, k) in kHz,
+    ``nodes_<pop>``), for :func:`cmftvb.signals.article.rate_traces_of_batch` with the same
+    ``transient_s``."""
+    _check_transient(meta, transient_s, where)
+    out = {"labels": summary["labels"], "seeds": summary["seeds"]}
+    if nm.EXCERPT_TIME not in summary:
+        raise CmftvbError(f"{where}: no rate excerpt (no cerebellar population in this run)")
+    out["time_ms"] = summary[nm.EXCERPT_TIME]
+    for pop in EXCERPT_POPULATIONS:
+        if nm.excerpt_key(pop) in summary:
+            out[pop] = summary[nm.excerpt_key(pop)]
+            out[nm.nodes_key(pop)] = summary[nm.nodes_key(pop)]
+    return out
