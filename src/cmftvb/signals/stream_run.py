@@ -32,6 +32,7 @@ import numpy as np
 
 from cmftvb import CmftvbError
 from cmftvb.signals import names as nm
+from cmftvb.signals.ephys import BANDS, _band_masks
 from cmftvb.signals.names import POPULATIONS, RATES_KHZ
 from cmftvb.signals.stream import Excerpt, StreamingBold, StreamingMoments, StreamingWelch
 
@@ -567,3 +568,66 @@ def excerpt_view(
             out[pop] = summary[nm.excerpt_key(pop)]
             out[nm.nodes_key(pop)] = summary[nm.nodes_key(pop)]
     return out
+
+
+#: Bound of the JSON params text of a streamed file (numpy unicode, 4 bytes per character;
+#: 15.6 kB for the cMF network).
+_PARAMS_BYTES = 32768
+
+
+def study_sizes(
+    node_model: Sequence[str],
+    roles: Sequence[str],
+    *,
+    n_seeds: int,
+    duration_ms: float,
+    period_ms: float,
+    tr_s: float,
+    options: Mapping[str, Any],
+    excerpt_s: float,
+) -> tuple[int, int]:
+    """(bytes of a streamed file, bytes its sink holds during the run) for a
+    network with these node models (``wongwang``: r_E, r_I, S_E, S_I; ``crbl``: GrC, GoC,
+    MLI, PC) and roles, from the layout of :meth:`StudySignals.arrays` (upper bounds: every
+    volume kept, both node-coherence variables present). Used by the workflow's resource
+    estimates (rule simulate under ``simulation.store: signals``)."""
+    from cmftvb.connectome import roles as croles
+
+    models = np.asarray([str(m) for m in node_model])
+    n = models.size
+    n_ww, n_crbl = int((models == "wongwang").sum()), int((models == "crbl").sum())
+    cb = np.zeros(n, dtype=bool)
+    cb[croles.indices(np.asarray([str(r) for r in roles]), "crbl_cortex")] = True
+    cols = 2 * n_ww + 4 * n_crbl  # population columns of the spectra
+    cb_cols = 2 * int((cb & (models == "wongwang")).sum()) + 4 * int(
+        (cb & (models == "crbl")).sum()
+    )
+    pairs = n_ww + 6 * n_crbl  # population pairs within a node
+    nperseg = int(options["welch_nperseg"])
+    F, B = nperseg // 2 + 1, len(BANDS)
+    volumes = int(float(duration_ms) // (float(tr_s) * 1000.0)) + 1
+    excerpt = int(
+        round((float(options["ephys_transient_s"]) + float(excerpt_s)) * 1000 / period_ms)
+    )
+    per_seed = (
+        8
+        * (
+            volumes * n  # BOLD
+            + cols * (F + B + 1)  # spectra, mode shares, means
+            + 2 * n_ww  # means of S_E, S_I
+            + pairs * F  # coherence of populations
+            + B * n * n  # coherence between nodes
+            + volumes * cb_cols  # rates through the hemodynamics
+        )
+        + 4 * excerpt * 4 * n_crbl
+    )  # float32 excerpt
+    index = 8 * (cols + 2 * n_ww + pairs + cb_cols)  # nodes_* arrays
+    # shared arrays, labels (<= 64 characters), the params text, zip headers of ~100 members
+    overhead = 8 * F + 8 * excerpt + index + 4 * 64 * n + _PARAMS_BYTES + 100 * 512
+    file_bytes = n_seeds * per_seed + overhead
+    ring = 6024 if options["bold_model"] == "tvb_kernel" else 4  # StreamingBold, per column
+    f = np.fft.rfftfreq(nperseg, period_ms / 1000.0)
+    used = int(np.logical_or.reduce(list(_band_masks(f, BANDS).values())).sum())  # band bins
+    held = 8 * (ring * (n + cb_cols) + 2 * used * n * (n + 1) // 2 + 2 * pairs * F)
+    held += 8 * 2 * nperseg * (cols + n)  # partial segments
+    return file_bytes, n_seeds * held + file_bytes
