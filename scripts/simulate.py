@@ -15,6 +15,7 @@ from cmftvb.batch import run_coupling, simulate_batch
 from cmftvb.connectome import Connectome
 from cmftvb.fic import FicResult
 from cmftvb.network import NetworkSpec
+from cmftvb.signals.stream_run import StudySignals
 
 
 def main(snakemake, log):
@@ -30,8 +31,9 @@ def main(snakemake, log):
     G, fic_kwargs, g_meta = run_coupling(w.G, network, **fic_inputs)
     # the rule names its params after simulate_batch's keywords (tests/test_architecture.py)
     result, meta = simulate_batch(
-        connectome, network, G=G, seeds=seeds, subject=w.subject, **fic_kwargs, **snakemake.params
-    )
+        connectome, network, G=G, seeds=seeds, subject=w.subject, sink_factory=StudySignals,
+        **fic_kwargs, **snakemake.params,
+    )  # fmt: skip
     meta.update(g_meta)
     meta["provenance"] = io.provenance(snakemake.config, subject=w.subject, seed=seeds, G=meta["G"])
     if snakemake.params.store == "signals":
@@ -50,5 +52,6 @@ def main(snakemake, log):
     )
     s, t, n = result.bold_input.shape
     log.info("wrote %s (%d samples x %d nodes x %d seeds)", snakemake.output[0], t, n, s)
+
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

@@ -22,7 +22,7 @@ from cmftvb.batch import simulate_batch
 from cmftvb.network import build_network
 from cmftvb.signals import names as nm
 from cmftvb.signals.run import signals_of_simulation
-from cmftvb.signals.stream_run import excerpt_view, means_view, study_sizes
+from cmftvb.signals.stream_run import StudySignals, excerpt_view, means_view, study_sizes
 
 PERIOD_MS, TR_S = 4.0, 0.5
 SIGNALS = {
@@ -40,7 +40,8 @@ def simulate(tmp_path, model, store, duration_ms=6000.0, seeds=(3, 4)):
     net = build_network(con, model, "corrected")
     result, meta = simulate_batch(
         con, net, G=0.3, seeds=list(seeds), subject="s1", duration_ms=duration_ms, dt_ms=0.1,
-        monitor_period_ms=PERIOD_MS, store=store, signals=SIGNALS, tr_s=TR_S, excerpt_s=1.0,
+        monitor_period_ms=PERIOD_MS, store=store, sink_factory=StudySignals,
+        stream={"options": SIGNALS, "tr_s": TR_S, "excerpt_s": 1.0},
     )  # fmt: skip
     path = tmp_path / f"{model}-{store}-{int(duration_ms)}.npz"
     if store == "signals":

@@ -63,9 +63,8 @@ def simulate_batch(
     J_i: Any = None,
     initial: Mapping[str, float] | None = None,
     store: str = "activity",
-    signals: Mapping[str, Any] | None = None,
-    tr_s: float | None = None,
-    excerpt_s: float = 0.0,
+    stream: Mapping[str, Any] | None = None,
+    sink_factory: Any = None,
 ) -> tuple[Any, dict]:
     """Run one batch: (the engine's result, or under ``store="signals"`` the arrays of a
     :data:`cmftvb.io.SIMULATION_SIGNALS` file; a meta record for the saved file).
@@ -78,11 +77,12 @@ def simulate_batch(
     the preset's scalar ``wongwang.J_i``). ``initial``: constant initial state per variable
     (e.g. :func:`cmftvb.gstar.fic_initial`), forwarded only when given (else the preset's
     random initial history). ``store``: ``"activity"`` or ``"signals"`` (config
-    ``simulation.store``); with ``"signals"``, ``signals`` (the config section ``signals``),
-    ``tr_s`` (the BOLD repetition time, s) and ``excerpt_s`` (s of cerebellar rates kept after
-    ``signals.ephys_transient_s``, the rate-trace figure's) set the sink
-    (:class:`cmftvb.signals.stream_run.StudySignals`, node roles from ``connectome``); the
-    meta record then holds the settings under ``options``.
+    ``simulation.store``); with ``"signals"`` the engine's samples go to the sink
+    ``sink_factory(len(seeds), period_ms=monitor_period_ms, roles=connectome.roles,
+    **stream)`` (:class:`cmftvb.signals.stream_run.StudySignals`, passed in by the rule's
+    script: this stage does not import the signal stage; ``stream``: its settings) and the
+    result is ``sink.arrays()`` with ``labels``, ``seeds`` and the engine's ``params`` (JSON
+    text); the meta record then holds ``sink.settings`` under ``options``.
     """
     from cmftvb.engine import simulate
 
@@ -90,15 +90,11 @@ def simulate_batch(
     if store not in STORES:
         raise CmftvbError(f"config key 'simulation.store': {store!r} is not one of {STORES}")
     if store == "signals":
-        from cmftvb.signals.stream_run import StudySignals
-
-        if signals is None or tr_s is None:
-            raise CmftvbError("store 'signals' needs the signals settings and tr_s")
-        sink = StudySignals(
-            len(seeds), period_ms=float(monitor_period_ms), tr_s=float(tr_s),
-            options=signals, roles=connectome.roles, excerpt_s=float(excerpt_s),
-        )  # fmt: skip
-
+        if stream is None or sink_factory is None:
+            raise CmftvbError("store 'signals' needs the stream settings and a sink factory")
+        sink = sink_factory(
+            len(seeds), period_ms=float(monitor_period_ms), roles=connectome.roles, **stream
+        )
     integration = network.params["integration"]
     seeds = [int(s) for s in seeds]
     G = float(G)
@@ -146,20 +142,22 @@ def simulate_batch(
     }
     if sink is None:
         return result, meta
-    if engine == "tvb":  # no chunk sink in the tvb-library engine: feed the held result
-        from cmftvb.signals.stream_run import feed_result
+    return _streamed(sink, result, seeds, engine), meta | {"options": dict(sink.settings)}
 
-        feed_result(sink, result)
+
+def _streamed(sink, result, seeds: list[int], engine: str) -> dict[str, np.ndarray]:
+    """The arrays of a streamed file: the sink's, ``labels``, ``seeds`` and the engine's
+    ``params`` (JSON text)."""
     from cmftvb import io
 
-    arrays = sink.arrays() | {
-        "labels": np.asarray(sink.labels),
+    if engine == "tvb":  # the tvb-library engine has no chunk sink: the whole run is one chunk
+        sink(0, result)
+    log.info("streamed signals: %.1f MB held by the sink", sink.held_nbytes / 1e6)
+    return sink.arrays() | {
+        "labels": np.asarray(result.labels),
         "seeds": np.asarray(seeds, dtype=np.int64),
         "params": np.array(io.canonical_json(result.params)),
     }
-    meta["options"] = {**sink.options, "tr_s": float(tr_s), "excerpt_s": float(excerpt_s)}
-    log.info("streamed signals: %.1f MB held by the sink", sink.held_nbytes / 1e6)
-    return arrays, meta
 
 
 def run_coupling(

@@ -38,11 +38,16 @@ rule simulate:
         speed=config["simulation"]["speed"],
         monitor_period_ms=config["simulation"]["monitor_period_ms"],
         store=STORE,
-        # only the streamed file depends on these (an activity file is not rerun for them)
-        signals=config["signals"] if STORE == "signals" else None,
-        tr_s=TR_S if STORE == "signals" else None,
-        excerpt_s=(
-            config["figures"]["rate_traces"]["seconds"] if STORE == "signals" else 0.0
+        # the sink's settings (cmftvb.signals.stream_run.StudySignals); only the streamed
+        # file depends on them (an activity file is not remade when they change)
+        stream=(
+            {
+                "options": config["signals"],
+                "tr_s": TR_S,
+                "excerpt_s": config["figures"]["rate_traces"]["seconds"],
+            }
+            if STORE == "signals"
+            else None
         ),
     script:
         "../../scripts/simulate.py"

@@ -36,7 +36,7 @@ from cmftvb.signals.ephys import BANDS, _band_masks
 from cmftvb.signals.names import POPULATIONS, RATES_KHZ
 from cmftvb.signals.stream import Excerpt, StreamingBold, StreamingMoments, StreamingWelch
 
-__all__ = ["Chunk", "RunSignals", "StudySignals", "feed_packed", "feed_result"]
+__all__ = ["Chunk", "RunSignals", "StudySignals", "feed_packed"]
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +291,8 @@ class StudySignals:
             self.nperseg,
             self.noverlap,
         )
+        #: What the file is made with (``meta["options"]`` of a streamed file).
+        self.settings = {**self.options, "tr_s": float(tr_s), "excerpt_s": float(excerpt_s)}
         self.n_excerpt = (
             int(round((float(o["ephys_transient_s"]) + float(excerpt_s)) * self.fs_hz))
             if "excerpt" in self.parts
@@ -512,17 +514,6 @@ def feed_packed(sink, sim: Mapping[str, np.ndarray], chunk: int = 2000) -> None:
     T = np.asarray(sim["bold_input"]).shape[1]
     for lo in range(0, T, chunk):
         sink(lo, packed_chunk(sim, lo, min(T, lo + chunk)))
-
-
-def feed_result(sink, result, chunk: int = 2000) -> None:
-    """Feed an engine result held in memory (``engine="tvb"``, which has no sink) to
-    ``sink`` ``chunk`` samples at a time."""
-    T = np.asarray(result.bold_input).shape[1]
-    for lo in range(0, T, chunk):
-        sl = slice(lo, min(T, lo + chunk))
-        part = {v: np.asarray(result[v])[:, sl] for v in result.variables}
-        sink(lo, Chunk(result.labels, part, np.asarray(result.bold_input)[:, sl],
-                       np.asarray(result.time_ms)[sl]))  # fmt: skip
 
 
 def _check_transient(meta: Mapping, transient_s: float, where: str) -> None:
