@@ -172,7 +172,7 @@ BATCHES = [
 #: Whether the cohort brings empirical BOLD (the sample subject has none) and its TR (s).
 HAS_EMPIRICAL = sources.cohort_has_bold(config["cohort"])
 TR_S = sources.cohort_tr_s(config["cohort"])
-#: What the rule simulate keeps: "signals" (streamed during the run) or "activity".
+#: What a simulation job keeps: "signals" (streamed during the run) or "activity".
 STORE = config["simulation"]["store"]
 
 if len(set(G_VALUES)) != len(G_VALUES):
