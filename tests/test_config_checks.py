@@ -227,8 +227,10 @@ def test_store_must_be_signals_or_activity(tmp_path):
     assert "\n" not in msg
 
 
-def test_streamed_store_needs_fs_of_the_monitor():
-    msg = refused(with_change(signals={"fs_hz": 500.0}))
-    assert "config key 'signals.fs_hz': 500 Hz must be 1000 / simulation.monitor_period_ms" in msg
-    # the stored activity is resampled by nobody either, but only the streamed store needs it
-    check_config(with_change(signals={"fs_hz": 500.0}, simulation={"store": "activity"}), "c")
+def test_signals_rate_is_the_monitor_rate():
+    for store in ("signals", "activity"):  # neither store resamples
+        cfg = with_change(signals={"fs_hz": 500.0}, simulation={"store": store})
+        msg = refused(cfg)
+        assert (
+            "config key 'signals.fs_hz': 500 Hz must be 1000 / simulation.monitor_period_ms" in msg
+        )

@@ -7,9 +7,8 @@ run already refuses a config that would fail inside a job:
 - ``simulation.G``: every value finite and in [``G_MIN``, ``G_MAX``] (a schema ``minimum``
   lets NaN through);
 - ``simulation.dt_ms`` divides ``simulation.duration_ms`` and ``simulation.monitor_period_ms``;
-- ``simulation.store: signals`` (the schema limits it to ``signals`` or ``activity``) needs
-  ``signals.fs_hz`` = 1000 / ``simulation.monitor_period_ms`` (the streamed signals are the
-  monitored samples, not resampled);
+- ``signals.fs_hz`` = 1000 / ``simulation.monitor_period_ms``: the signals are computed from
+  the monitored samples, streamed or stored (``simulation.store``), without resampling;
 - ``network.overrides``: every key exists in the presets or the projection table;
 - ``cohort.participants``: the table lists at least one participant;
 - ``cohort.source: sample`` needs ``connectome.prewired: true`` (the sample subject's
@@ -173,14 +172,13 @@ def _check_config(config: Mapping) -> None:
                     f"config key 'simulation.{key}'",
                     "config key 'simulation.dt_ms'",
                 )
-    store = lookup(config, "simulation.store")
     period, fs = lookup(config, "simulation.monitor_period_ms"), lookup(config, "signals.fs_hz")
-    if store == "signals" and period is not None and fs is not None:
+    if period is not None and fs is not None:
         if not math.isclose(float(fs) * float(period), 1000.0, rel_tol=1e-12):
             raise CmftvbError(
                 f"config key 'signals.fs_hz': {float(fs):g} Hz must be 1000 / "
-                f"simulation.monitor_period_ms ({1000.0 / float(period):g} Hz) under "
-                "simulation.store 'signals' (the signals are computed from the monitored samples)"
+                f"simulation.monitor_period_ms ({1000.0 / float(period):g} Hz): the signals are "
+                "computed from the monitored samples, not resampled"
             )
     overrides = lookup(config, "network.overrides", {}) or {}
     if overrides:

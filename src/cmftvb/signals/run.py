@@ -1,35 +1,35 @@
 """One simulation batch -> BOLD and electrophysiological features, seed by seed (rule signals).
 
-For every seed (lane) of a :data:`cmftvb.io.SIMULATION_PACKED` batch:
+Two steps, the same for both layouts of the rule simulate's output (``simulation.store``):
 
-- BOLD from each node's BOLD input variable (MODEL.md §8, §6.8) with ``bold_model``
-  (``tvb_kernel``: :func:`cmftvb.signals.bold.bold_tvb_kernel`, or ``balloon``:
-  :func:`cmftvb.signals.bold.bold_balloon`) at the subject's TR, the first
-  ``bold_transient_s`` dropped;
-- per population rate present (r_E, r_I of Wong-Wang nodes in Hz; GrC, GoC, MLI, PC of cMF
-  nodes, kHz -> Hz), after ``ephys_transient_s``: signals at ``fs_hz`` (``ephys.resample``),
-  Welch spectra (``ephys.welch_psd``, ``welch_nperseg``/``welch_noverlap`` samples), band
-  features (``ephys.band_features``), spectral modes (``ephys.spectral_modes``), mean rates
-  (``ephys.rate_summary``);
-- magnitude-squared coherence between the populations of every node that has several
-  (``ephys.coherence``, band means with ``ephys.band_coherence``);
-- the regime check of the lane (:func:`lane_regime`, :mod:`cmftvb.signals.regime`): shares of
-  Wong-Wang nodes with mean r_E outside ``regime_band_hz`` and with mean S_E > 0.9, and of
-  cerebellar (node, population) pairs outside ``signals/physiology.yaml``, as feature rows with
-  region ``"global"``;
-- rhythm evidence per population and node (issue 12): un-normalised Welch spectra
-  (:func:`cmftvb.signals.rhythms.unnormalised_spectra`) and
-  :func:`cmftvb.signals.rhythms.rhythm_table` (dominant frequency, the most prominent peak and
-  whether it stands out of its local background at level ``rhythm_alpha`` given the Welch
-  degrees of freedom, absolute band powers);
-- with the node ``roles`` given: magnitude-squared coherence between nodes
-  (:func:`cmftvb.signals.analyses.node_coherence`) of one signal per node
-  (``node_coherence_crbl_var`` in cerebellar mean-field nodes, ``node_coherence_ww_var`` in
-  Wong-Wang nodes, in Hz, resampled to ``fs_hz``, after ``ephys_transient_s``).
+1. **Summary** (:class:`cmftvb.signals.stream_run.StudySignals`, a chunk sink): fed by the
+   engine during the run (``store: signals``, the file :data:`cmftvb.io.SIMULATION_SIGNALS`)
+   or from the stored activity (``store: activity``, :func:`summarise_packed` feeds the
+   :data:`cmftvb.io.SIMULATION_PACKED` arrays chunk by chunk). It keeps BOLD at the TR
+   (``bold_model``: TVB kernel or Balloon, first ``bold_transient_s`` dropped), and after
+   ``ephys_transient_s``, with rates in Hz at the monitor's rate (``fs_hz`` must be
+   1000 / ``monitor_period_ms``; no resampling): the Welch spectra of every population
+   (``welch_nperseg`` / ``welch_noverlap``), spectral-mode shares (2-s windows, 1-s step),
+   the coherence of the populations of a node, time means, the coherence between nodes of
+   one signal per node (``node_coherence_crbl_var`` in cerebellar mean-field nodes,
+   ``node_coherence_ww_var`` in Wong-Wang nodes; needs the node roles), and each population
+   at the cerebellar-cortex nodes through the same hemodynamic model.
+2. **Features** (:func:`signals_from_summary`): normalised spectra and band features
+   (``ephys.band_features``), mode shares, mean rates, rhythm evidence
+   (:func:`cmftvb.signals.rhythms.rhythm_table`, Welch degrees of freedom from the sample
+   count), band means of the population coherence, the regime check
+   (:func:`regime_from_means`: shares of Wong-Wang nodes with mean r_E outside
+   ``regime_band_hz`` and with mean S_E > 0.9, cerebellar (node, population) pairs outside
+   ``signals/physiology.yaml``), summaries of the coherence between nodes
+   (:func:`node_coherence_rows`) and electrophysiology to BOLD (:func:`ephys_bold_rows`).
 
-:func:`ephys_bold_batch` correlates each population's rate, through the same hemodynamic
-model, with the simulated BOLD of every cerebellar-cortex node
-(:func:`cmftvb.signals.analyses.ephys_bold_coupling`).
+:func:`signals_of_simulation` is the rule's entry; :func:`run_signals` and
+:func:`ephys_bold_batch` take a stored batch. Each feature has one implementation, so the two
+stores agree: BOLD and the electrophysiology-to-BOLD correlations bitwise, spectra and the
+rest within rounding (the sums run over chunks: 50 samples from the engine, 2000 from a file;
+``tests/test_signals_store.py``). Against the offline functions on whole arrays
+(``scipy.signal.welch``, numpy means) the spectra, coherences and means differ in the last
+bits only (Welch sums over segments in chunk order instead of numpy's pairwise mean).
 
 Names of features and arrays: :mod:`cmftvb.signals.names`.
 """

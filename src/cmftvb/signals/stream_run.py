@@ -1,4 +1,11 @@
-"""Signals of a whole run, streamed: a chunk sink for :func:`cmftvb.engine.simulate`.
+"""Signals of a whole run, streamed: chunk sinks for :func:`cmftvb.engine.simulate`.
+
+:class:`StudySignals` is the workflow's (rule simulate under ``simulation.store: signals``, and
+the rule signals on a stored batch through :func:`feed_packed`): the summary the signal stage
+and the article's rules use (layout :data:`cmftvb.io.SIMULATION_SIGNALS`), with
+:func:`study_sizes` for the resource estimates and :func:`means_view` / :func:`excerpt_view`
+for the input shares and the rate traces. :class:`RunSignals` below is ``cmftvb simulate
+--monitor signals``'s.
 
 :class:`RunSignals` is passed as ``sink=`` to the numba engine (monitor ``mean``, its period the
 sampling period of the spectra, 4 ms = 250 Hz as in the workflow). For every seed it feeds the
