@@ -174,6 +174,8 @@ class RunSignals:
 #: coherence of the populations of a node; time means; coherence between nodes; rates through
 #: the hemodynamic model at the cerebellar-cortex nodes; the rate excerpt.
 STUDY_PARTS = ("bold", "spectra", "means", "node_coherence", "ephys_bold", "excerpt")
+#: Samples handed to the accumulators at a time by :class:`StudySignals` (8 s at 4 ms).
+BLOCK = 2000
 #: Variables whose time means are kept (the populations, and the Wong-Wang gating variables of
 #: the regime check and the input shares).
 MEAN_VARIABLES = (*POPULATIONS, "S_E", "S_I")
@@ -258,7 +260,14 @@ class StudySignals:
     coherence between nodes); ``roles`` (N,): node roles (the coherence between nodes and the
     hemodynamic rates need them; skipped without); ``excerpt_s``: seconds of cerebellar rates
     kept after ``ephys_transient_s`` (the excerpt starts at the first sample, so it holds the
-    transient too); ``parts``: a subset of :data:`STUDY_PARTS`.
+    transient too); ``parts``: a subset of :data:`STUDY_PARTS`; ``block``: samples handed to
+    the accumulators at a time (:data:`BLOCK`).
+
+    The incoming chunks (50 samples from the engine at its default chunk of 2000 steps of
+    0.1 ms and a 4-ms monitor) are buffered into blocks of ``block`` samples counted from the
+    first sample, so the accumulators see the same blocks whatever the chunking: fed by the
+    engine or from a stored file (:func:`feed_packed`), the results are the same to the bit,
+    and the per-call overhead of numpy is paid once per block.
 
     Every sample is rounded to float32 first, as :func:`cmftvb.io.save_simulation_packed`
     stores it, so that this sink fed by the engine and the same sink fed from a stored
@@ -277,6 +286,7 @@ class StudySignals:
         roles=None,
         excerpt_s: float = 0.0,
         parts: Sequence[str] = STUDY_PARTS,
+        block: int = BLOCK,
     ):
         unknown = sorted(set(parts) - set(STUDY_PARTS))
         if unknown:
@@ -310,6 +320,11 @@ class StudySignals:
         self.nodes: dict[str, np.ndarray] = {}
         self._lanes: list[_Lane] = []
         self._times = Excerpt(self.n_excerpt, 1)
+        self.block = int(block)
+        if self.block < 1:
+            raise CmftvbError(f"StudySignals: block must be >= 1, got {block}")
+        self._pending: list = []
+        self._n_pending = 0
 
     # ----------------------------------------------------------------- layout (first chunk)
     def _setup(self, chunk) -> None:
@@ -391,16 +406,38 @@ class StudySignals:
             )
         if not self._lanes:
             self._setup(chunk)
-        bold_input = np.asarray(chunk.bold_input, dtype=np.float32)
+        bold_input = np.array(chunk.bold_input, dtype=np.float32)  # a copy: buffers are reused
         if bold_input.shape[0] != self.n_seeds:
             raise CmftvbError(
                 f"StudySignals: {bold_input.shape[0]} lanes in the run, {self.n_seeds} expected"
             )
-        values = {v: np.asarray(chunk[v], dtype=np.float32) for v in self.nodes}
-        for s, lane in enumerate(self._lanes):
-            self._update_lane(lane, s, bold_input[s], values)
-        self._times.update(np.asarray(chunk.time_ms, dtype=np.float64)[:, None])
+        values = {v: np.array(chunk[v], dtype=np.float32) for v in self.nodes}
+        time_ms = np.array(chunk.time_ms, dtype=np.float64)
+        self._pending.append((bold_input, values, time_ms))
+        self._n_pending += bold_input.shape[1]
         self.next_sample += bold_input.shape[1]
+        while self._n_pending >= self.block:
+            self._flush(self.block)
+
+    def _flush(self, n: int) -> None:
+        """Feed the accumulators the first ``n`` buffered samples (all when fewer)."""
+        if not self._pending:
+            return
+        bold_input = np.concatenate([p[0] for p in self._pending], axis=1)
+        values = {v: np.concatenate([p[1][v] for p in self._pending], axis=1) for v in self.nodes}
+        time_ms = np.concatenate([p[2] for p in self._pending])
+        n = min(n, bold_input.shape[1])
+        rest = bold_input.shape[1] - n
+        self._pending = (
+            [(bold_input[:, n:], {v: a[:, n:] for v, a in values.items()}, time_ms[n:])]
+            if rest
+            else []
+        )
+        self._n_pending = rest
+        values = {v: a[:, :n] for v, a in values.items()}
+        for s, lane in enumerate(self._lanes):
+            self._update_lane(lane, s, bold_input[s, :n], values)
+        self._times.update(time_ms[:n, None])
 
     def _update_lane(self, lane: _Lane, s: int, bold_input, values) -> None:
         if lane.bold is not None:
@@ -430,9 +467,11 @@ class StudySignals:
     # ----------------------------------------------------------------- results
     def arrays(self) -> dict[str, np.ndarray]:
         """The summary of the run (layout: :data:`cmftvb.io.SIMULATION_SIGNALS`), seed axis
-        first; raises :class:`CmftvbError` when a part has too few samples."""
+        first; raises :class:`CmftvbError` when a part has too few samples. Feeds the
+        accumulators what is still buffered first (call it once, after the run)."""
         if not self._lanes:
             raise CmftvbError("StudySignals: no samples were received")
+        self._flush(self._n_pending)
         lanes = self._lanes
         out: dict[str, np.ndarray] = {}
         if lanes[0].bold is not None:
@@ -479,8 +518,8 @@ class StudySignals:
 
     @property
     def held_nbytes(self) -> int:
-        """Bytes held by every accumulator between chunks."""
-        total = 0
+        """Bytes held by every accumulator and the block buffer between chunks."""
+        total = sum(a.nbytes for p in self._pending for a in (p[0], *p[1].values(), p[2]))
         for lane in self._lanes:
             accs = [lane.bold, lane.welch, lane.modes, lane.means, lane.nodecoh]
             accs += [*lane.ephys_bold.values(), *lane.excerpt.values()]
@@ -515,7 +554,7 @@ def packed_chunk(sim: Mapping[str, np.ndarray], lo: int, hi: int) -> Chunk:
     return Chunk(labels, variables, np.asarray(sim["bold_input"][:, lo:hi]), sim["time_ms"][lo:hi])
 
 
-def feed_packed(sink, sim: Mapping[str, np.ndarray], chunk: int = 2000) -> None:
+def feed_packed(sink, sim: Mapping[str, np.ndarray], chunk: int = BLOCK) -> None:
     """Feed a stored packed batch ``sim`` to ``sink(first_sample, chunk)`` ``chunk`` samples at
     a time, as the engine does (the sink's memory stays that of one chunk)."""
     T = np.asarray(sim["bold_input"]).shape[1]
@@ -628,4 +667,5 @@ def study_sizes(
     used = int(np.logical_or.reduce(list(_band_masks(f, BANDS).values())).sum())  # band bins
     held = 8 * (ring * (n + cb_cols) + 2 * used * n * (n + 1) // 2 + 2 * pairs * F)
     held += 8 * 2 * nperseg * (cols + n)  # partial segments
+    held += 4 * 2 * BLOCK * (n + cols + 2 * n_ww)  # the block buffer (float32), concatenated
     return file_bytes, n_seeds * held + file_bytes
