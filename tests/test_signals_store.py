@@ -110,8 +110,33 @@ def test_streamed_file_views_match_the_stored_activity(both):
         assert n == int((SIGNALS["ephys_transient_s"] + 1.0) * 1000 / PERIOD_MS)
         np.testing.assert_array_equal(view["time_ms"], act["time_ms"][:n])
         np.testing.assert_array_equal(view["PC"], act["PC"][:, :n])
+    if model == "cmf":  # what the rules input_shares and fig_cmf_run compute from them
+        from cmftvb.signals.article import input_shares_of_batch, rate_traces_of_batch
+
+        con = out["signals"][1]
+        net = build_network(con, "cmf", "corrected")
+        kw = {"monitor_period_ms": PERIOD_MS}
+        want = input_shares_of_batch(act, con, net, transient_s=1.0, **kw)
+        got = input_shares_of_batch(means, con, net, transient_s=0.0, **kw)
+        assert got.drop(columns="share").equals(want.drop(columns="share"))
+        np.testing.assert_allclose(got["share"], want["share"], rtol=RTOL, atol=0)
+        kw = {"label": "n5_crbl", "side": "", "seconds": 1.0, "transient_s": 1.0}
+        t_want, r_want, l_want = rate_traces_of_batch(act, con.roles, **kw)
+        t_got, r_got, l_got = rate_traces_of_batch(view, con.roles, **kw)
+        assert l_got == l_want and t_got.size == 250 and sorted(r_got) == sorted(r_want)
+        np.testing.assert_array_equal(t_got, t_want)
+        for pop in r_want:
+            np.testing.assert_array_equal(r_got[pop], r_want[pop])
     with pytest.raises(CmftvbError, match="ephys_transient_s 1, asked for 2"):
         means_view(sig, meta, 2.0, where)
+
+
+def test_load_simulation_takes_either_layout_only(tmp_path):
+    path = tmp_path / "signals.npz"
+    io.save_tagged(path, io.SIGNALS, {"seeds": [1], "bold": np.zeros((1, 2, 2)), "tr_s": 1.0,
+                                      "labels": ["a", "b"]}, {})  # fmt: skip
+    with pytest.raises(CmftvbError, match="expected cmftvb.simulation-packed/1 or cmftvb.simul"):
+        io.load_simulation(path)
 
 
 def test_streamed_file_checks_the_signals_settings(both):
