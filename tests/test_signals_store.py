@@ -167,3 +167,34 @@ def test_streamed_file_size_does_not_grow_with_the_duration(tmp_path):
     assert grown <= {"bold", "params"} | {k for k in arrays[6000.0] if k.startswith("ephysbold_")}
     bold_growth = sum(arrays[24000.0][k].nbytes - arrays[6000.0][k].nbytes for k in grown)
     assert sizes[24000.0] - sizes[6000.0] <= bold_growth + 4096
+
+
+def test_engine_without_sink_feeds_the_whole_run(tmp_path, monkeypatch):
+    """engine="tvb" has no chunk sink: simulate_batch hands the sink the whole run as one
+    chunk. Stood in here by the numba engine called without the sink (the tvb-library run
+    itself is tests/test_tvb_engine.py's); the summary equals the streamed one to the bit."""
+    import cmftvb.engine
+
+    real = cmftvb.engine.simulate
+    engines = []
+
+    def no_sink(connectome, network, **kwargs):
+        engines.append(kwargs["engine"])
+        assert "sink" not in kwargs
+        return real(connectome, network, **{**kwargs, "engine": "numba"})
+
+    streamed, _ = simulate(tmp_path, "cmf", "signals", seeds=(7,))
+    monkeypatch.setattr(cmftvb.engine, "simulate", no_sink)
+    con = small_connectome()
+    arrays, meta = simulate_batch(
+        con, build_network(con, "cmf", "corrected"), G=0.3, seeds=[7], subject="s1",
+        duration_ms=6000.0, dt_ms=0.1, monitor_period_ms=PERIOD_MS, engine="tvb",
+        store="signals", sink_factory=StudySignals,
+        stream={"options": SIGNALS, "tr_s": TR_S, "excerpt_s": 1.0},
+    )  # fmt: skip
+    assert engines == ["tvb"] and meta["store"] == "signals"
+    want, _ = io.load_simulation(streamed)
+    assert sorted(arrays) == sorted(want)
+    for key in want:
+        if key != "params":  # the engine records its name
+            np.testing.assert_array_equal(arrays[key], want[key], err_msg=key)
