@@ -42,7 +42,7 @@ rule simulate:
         # file depends on them (an activity file is not remade when they change)
         stream=(
             {
-                "options": config["signals"],
+                "options": STREAM_OPTIONS,
                 "tr_s": TR_S,
                 "excerpt_s": config["figures"]["rate_traces"]["seconds"],
             }

@@ -183,6 +183,14 @@ MEAN_VARIABLES = (*POPULATIONS, "S_E", "S_I")
 EXCERPT_POPULATIONS = RATES_KHZ
 
 
+#: The settings of the config section ``signals`` that :class:`StudySignals` uses (a streamed
+#: file depends on these only; the rest act in the rule signals).
+STUDY_OPTION_KEYS = (
+    "bold_model", "bold_transient_s", "ephys_transient_s", "fs_hz", "welch_nperseg",
+    "welch_noverlap", "node_coherence_crbl_var", "node_coherence_ww_var",
+)  # fmt: skip
+
+
 def study_options(options: Mapping[str, Any], period_ms: float) -> dict[str, Any]:
     """The settings of :class:`StudySignals` taken from the config section ``signals``
     (``options``) and the monitor period (ms); a :class:`CmftvbError` naming ``signals.fs_hz``
@@ -193,11 +201,7 @@ def study_options(options: Mapping[str, Any], period_ms: float) -> dict[str, Any
             f"config key 'signals.fs_hz': {fs:g} Hz must be 1000 / simulation.monitor_period_ms "
             f"({1000.0 / float(period_ms):g} Hz): the signals are the monitored samples"
         )
-    keys = (
-        "bold_model", "bold_transient_s", "ephys_transient_s", "fs_hz", "welch_nperseg",
-        "welch_noverlap", "node_coherence_crbl_var", "node_coherence_ww_var",
-    )  # fmt: skip
-    out = {k: options[k] for k in keys}
+    out = {k: options[k] for k in STUDY_OPTION_KEYS}
     out["monitor_period_ms"] = float(period_ms)
     return out
 
