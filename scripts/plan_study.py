@@ -19,6 +19,7 @@ files once they exist, so the dry run shows their floor.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -77,10 +78,23 @@ def dry_run(args: list[str]) -> str:
     return res.stdout + res.stderr
 
 
+def _cores(text: str) -> int:
+    """``--cores``: a positive count, or ``all`` (this machine's CPUs, as snakemake reads it;
+    ``make plan`` passes the Makefile's ``CORES``, ``all`` by default)."""
+    if text == "all":
+        return os.cpu_count() or 1
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--cores must be >= 1 or 'all', got {text}")
+    return n
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configfile", help="study config (default: config.yaml)")
-    ap.add_argument("--cores", type=int, default=2, help="cores for the wall-time line")
+    ap.add_argument(
+        "--cores", type=_cores, default=2, help="cores for the wall-time line (N or all)"
+    )
     a, extra = ap.parse_known_args(argv)  # other arguments go to snakemake (e.g. --config)
     args = ["--configfile", str(Path(a.configfile).resolve())] if a.configfile else []
     args += extra

@@ -1,31 +1,30 @@
 """Rule signals: the runs of one simulation batch (subject x variant x G x seeds) -> simulated
-BOLD at the subject's TR and electrophysiological features, seed by seed
-(cmftvb.signals.run_signals; layouts: cmftvb.io.SIGNALS and cmftvb.signals.names).
+BOLD at the subject's TR and electrophysiological features, seed by seed, from the signals
+streamed during the run or from the stored activity (simulation.store;
+cmftvb.signals.run.signals_of_simulation; layouts: cmftvb.io.SIGNALS and cmftvb.signals.names).
 
 Outputs: ``npz`` (``cmftvb.io.SIGNALS``), ``features``: the tidy feature table (TSV; columns
 seed, metric, region, value), and ``ephys_bold``: the correlation of each population's rate,
 through the hemodynamic model, with the BOLD of each cerebellar-cortex node
-(cmftvb.signals.ephys_bold_batch; columns seed, region, population, r).
+(cmftvb.signals.run.ephys_bold_rows; columns seed, region, population, r).
 """
 
 from _adapter import run, write_table
 
 from cmftvb import gstar, io
 from cmftvb.connectome import Connectome
-from cmftvb.signals import ephys_bold_batch, run_signals
+from cmftvb.signals.run import signals_of_simulation
 
 
 def main(snakemake, log):
     w = snakemake.wildcards
-    sim, sim_meta = io.load_simulation_packed(snakemake.input.simulation)
+    where = snakemake.input.simulation
+    sim, sim_meta = io.load_simulation(where)
     roles = Connectome.load(snakemake.input.connectome).roles
     params = dict(snakemake.params.items())
-    arrays, features = run_signals(sim, roles=roles, **params)
-    coupling = ephys_bold_batch(
-        sim, arrays["bold"], roles, params["tr_s"],
-        monitor_period_ms=params["monitor_period_ms"], bold_model=params["bold_model"],
-        bold_transient_s=params["bold_transient_s"],
-    )  # fmt: skip
+    arrays, features, coupling = signals_of_simulation(
+        sim, sim_meta, roles=roles, where=where, **params
+    )
     seeds = [int(s) for s in arrays["seeds"]]
     meta = {
         "subject": w.subject,

@@ -1,8 +1,10 @@
 """Rule simulate: integrate one subject x model variant x G for a batch of seeds
 (cmftvb.batch.simulate_batch; under an FIC preset with the FIC J_i, from the FIC fixed point,
 and a G label 'r0.9' as 0.9 x the subject's reference G*: cmftvb.batch.run_coupling) and save
-it in the workflow's layout (``cmftvb.io.SIMULATION_PACKED``: per variable only the nodes that
-have it, float32)."""
+it in the layout of ``simulation.store`` (``cmftvb.io.SIMULATION_STORES``): ``signals``, the
+run's signals streamed during the run (``cmftvb.io.SIMULATION_SIGNALS``), or ``activity``, the
+monitored activity (``cmftvb.io.SIMULATION_PACKED``: per variable only the nodes that have it,
+float32)."""
 
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from cmftvb.batch import run_coupling, simulate_batch
 from cmftvb.connectome import Connectome
 from cmftvb.fic import FicResult
 from cmftvb.network import NetworkSpec
+from cmftvb.signals.stream_run import StudySignals
 
 
 def main(snakemake, log):
@@ -28,10 +31,15 @@ def main(snakemake, log):
     G, fic_kwargs, g_meta = run_coupling(w.G, network, **fic_inputs)
     # the rule names its params after simulate_batch's keywords (tests/test_architecture.py)
     result, meta = simulate_batch(
-        connectome, network, G=G, seeds=seeds, subject=w.subject, **fic_kwargs, **snakemake.params
-    )
+        connectome, network, G=G, seeds=seeds, subject=w.subject, sink_factory=StudySignals,
+        **fic_kwargs, **snakemake.params,
+    )  # fmt: skip
     meta.update(g_meta)
     meta["provenance"] = io.provenance(snakemake.config, subject=w.subject, seed=seeds, G=meta["G"])
+    if snakemake.params.store == "signals":
+        io.save_tagged(snakemake.output[0], io.SIMULATION_SIGNALS, result, meta)
+        log.info("wrote %s (signals of %d seeds)", snakemake.output[0], len(seeds))
+        return
     io.save_simulation_packed(
         snakemake.output[0],
         time_ms=result.time_ms,

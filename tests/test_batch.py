@@ -78,6 +78,7 @@ def test_engine_call_and_record(calls, caplog):
         "seeds": [1, 2],
         "units": batch.UNITS,
         "network_summary": "network summary",
+        "store": "activity",
     }
 
 
@@ -94,3 +95,11 @@ def test_J_i_and_initial_are_forwarded_only_when_given(calls):
     J_i = np.array([0.9, 1.1, 1.0, 1.2])
     run(J_i=J_i, initial={"S_E": 0.16, "S_I": 0.5})
     assert calls[1][2]["J_i"] is J_i and calls[1][2]["initial"] == {"S_E": 0.16, "S_I": 0.5}
+
+
+def test_bad_store_names_the_key(calls):
+    from cmftvb import CmftvbError
+
+    with pytest.raises(CmftvbError, match="config key 'simulation.store': 'raw' is not one of"):
+        run(store="raw")
+    assert calls == []  # refused before the engine runs

@@ -163,6 +163,7 @@ BAD = [
     ({"cohort": {"subjects": ["../etc"]}}, "../etc"),
     ({"connectome": {"role_overrides": {"Vermis_X": "cerebellum"}}}, "cerebellum"),
     ({"simulation": {"engine": "jax"}}, "jax"),
+    ({"simulation": {"store": "raw"}}, "store 'raw' is not one of ['signals', 'activity']"),
 ]
 
 

@@ -212,3 +212,25 @@ def test_rules_env_post_deploy_installs_the_makefiles_suitpy():
     assert make and post and make.group(1) == post.group(1)
     res = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_store_must_be_signals_or_activity(tmp_path):
+    """A bad simulation.store is refused when the config is loaded, naming the key."""
+    from cmftvb.config import check_config_files
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("simulation:\n  store: everything\n")
+    with pytest.raises(CmftvbError) as exc:
+        check_config_files([bad], base=ROOT / "config.yaml", schema=SCHEMA)
+    msg = str(exc.value)
+    assert msg.startswith(f"{bad}: config key 'simulation.store': 'everything' is not one of")
+    assert "\n" not in msg
+
+
+def test_signals_rate_is_the_monitor_rate():
+    for store in ("signals", "activity"):  # neither store resamples
+        cfg = with_change(signals={"fs_hz": 500.0}, simulation={"store": store})
+        msg = refused(cfg)
+        assert (
+            "config key 'signals.fs_hz': 500 Hz must be 1000 / simulation.monitor_period_ms" in msg
+        )

@@ -6,6 +6,7 @@ import importlib.util
 import math
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,14 +42,22 @@ def test_parse_reads_threads_and_resources_and_skips_all():
     assert rows["total"]["max_mem_mb"] == 3676 and rows["total"]["disk_mb"] == 378
 
 
-def test_plan_of_the_tiny_study_counts_its_simulations_and_their_disk():
+@pytest.mark.parametrize("store", ["activity", "signals"])
+def test_plan_of_the_tiny_study_counts_its_simulations_and_their_disk(store, tmp_path):
     """Jobs and disk of rule simulate, against the config: subjects x models x presets x G x
-    batches, each file 5 float32 values per node and sample times the seeds of the batch, plus
-    the float64 time axis."""
+    batches; under simulation.store activity each file is 5 float32 values per node and sample
+    times the seeds of the batch, plus the float64 time axis; under signals the streamed
+    layout's size (cmftvb.signals.stream_run.study_sizes), which does not grow with the
+    duration."""
+    from cmftvb.connectome import sources
+    from cmftvb.signals.stream_run import study_sizes
+
     mod = _plan()
     cfg = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
     sim, net = cfg["simulation"], cfg["network"]
-    jobs = [j for j in mod.parse_dry_run(mod.dry_run(["--configfile", "configs/tiny.yaml"]))]
+    over = tmp_path / "store.yaml"
+    over.write_text(f"simulation:\n  store: {store}\n")
+    jobs = mod.parse_dry_run(mod.dry_run(["--configfile", "configs/tiny.yaml", str(over)]))
     simulate = [j for j in jobs if j["rule"] == "simulate"]
     n_batches = math.ceil(len(sim["seeds"]) / sim["seeds_per_job"])
     expected = (
@@ -60,7 +69,25 @@ def test_plan_of_the_tiny_study_counts_its_simulations_and_their_disk():
     )
     assert len(simulate) == expected
     samples = sim["duration_ms"] / sim["monitor_period_ms"]
-    # before the network files exist the resource functions take 130 nodes (their fallback)
+    # before the network files exist the resource functions take 130 nodes (their fallback:
+    # all cerebellar mean-field cortex under signals)
     per_file = math.ceil((4 * 5 * 130 * sim["seeds_per_job"] + 8) * samples / 1e6)
+    if store == "signals":
+        sizes = [
+            study_sizes(
+                ["crbl"] * 130, ["crbl_cortex"] * 130, n_seeds=sim["seeds_per_job"],
+                duration_ms=ms, period_ms=sim["monitor_period_ms"],
+                tr_s=sources.cohort_tr_s(cfg["cohort"]), options=cfg["signals"],
+                excerpt_s=cfg["figures"]["rate_traces"]["seconds"],
+            )[0]
+            for ms in (sim["duration_ms"], 10 * sim["duration_ms"])
+        ]  # fmt: skip
+        per_file = max(1, math.ceil(sizes[0] / 1e6))
+        # ten times the duration: only volumes grow (BOLD and the rates through the
+        # hemodynamics: 8 bytes each per node or population column, volume and seed)
+        tr_ms = 1000 * sources.cohort_tr_s(cfg["cohort"])
+        assert sizes[1] - sizes[0] <= 5 * 8 * 130 * sim["seeds_per_job"] * (
+            9 * sim["duration_ms"] / tr_ms + 1
+        )
     assert all(j["disk_mb"] == per_file for j in simulate)
     assert {j["rule"] for j in jobs} >= {"prepare_connectome", "signals", "fitness", "stats"}

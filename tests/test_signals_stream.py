@@ -222,67 +222,82 @@ def test_welch_excerpt_memory_flat():
     assert m10.n == 10 * m1.n and m10.held_nbytes == m1.held_nbytes
 
 
-def test_one_lane_recipe():
-    """Wiring recipe for the streamed signal stage, against ``run.one_lane`` on a synthetic
-    lane (Wong-Wang r_E, r_I, S_E at nodes 0-1, cMF GrC and PC in kHz at nodes 2-3, monitor
-    at 4 ms = 250 Hz so the offline resampling is the identity): BOLD, normalised and absolute
-    spectra, coherence curves between the populations of a node, mode shares, mean rates."""
+def test_study_sink_against_the_offline_functions():
+    """The workflow's sink (cmftvb.signals.stream_run.StudySignals) fed in uneven chunks of a
+    synthetic 2-seed run (Wong-Wang r_E, r_I, S_E at nodes 0-1, cMF GrC and PC in kHz at nodes
+    2-3, monitor at 4 ms = 250 Hz), against the offline functions on the whole series, after
+    the float32 rounding the sink applies (the activity file's dtype): BOLD
+    (``simulated_bold``, bitwise), un-normalised spectra (``scipy.signal.welch``), the
+    coherence of two populations of a node (``scipy.signal.coherence``), mode shares
+    (``ephys.spectral_modes``, equal), means (numpy), coherence between nodes
+    (``ephys.coherence_matrix``), a rate through the kernel (``simulated_bold``, bitwise), the
+    excerpt (as monitored)."""
     from cmftvb.signals import names as nm
-    from cmftvb.signals.run import one_lane
+    from cmftvb.signals.stream_run import Chunk, StudySignals
 
-    T, dt, tr = 12000, 4.0, 720.0
-    ww, cb = np.array([0, 1]), np.array([2, 3])
-    x = rates(T, 8, seed=15)
-    sim = {
-        "labels": np.array(["a", "b", "c", "d"]),
-        "bold_input": smooth(T, 4, dt, seed=16)[None],
-        "r_E": x[None, :, 0:2], "r_I": x[None, :, 2:4], "S_E": 0.1 + 0.01 * x[None, :, 0:2],
-        "GrC": x[None, :, 4:6] / 1000.0, "PC": x[None, :, 6:8] / 1000.0,
-    }  # fmt: skip
-    for pop, nodes in (("r_E", ww), ("r_I", ww), ("S_E", ww), ("GrC", cb), ("PC", cb)):
-        sim[nm.nodes_key(pop)] = nodes
+    T, dt, tr, S = 12000, 4.0, 720.0, 2
+    x = np.stack([rates(T, 8, seed=15 + s) for s in range(S)])  # (S, T, 8) Hz
+    nan = np.full((S, T, 2), np.nan)
+    variables = {
+        "r_E": np.concatenate([x[:, :, 0:2], nan], axis=2),
+        "r_I": np.concatenate([x[:, :, 2:4], nan], axis=2),
+        "S_E": np.concatenate([0.1 + 0.01 * x[:, :, 0:2], nan], axis=2),
+        "GrC": np.concatenate([nan, x[:, :, 4:6] / 1000.0], axis=2),
+        "PC": np.concatenate([nan, x[:, :, 6:8] / 1000.0], axis=2),
+    }
+    bold_input = np.stack([smooth(T, 4, dt, seed=20 + s) for s in range(S)])
+    time_ms = (np.arange(T) + 1) * dt
+    labels = np.array(["a", "b", "c", "d"])
+    roles = ["cortex", "cortex", "crbl_hemisphere", "crbl_hemisphere"]
     o = {
-        "monitor_period_ms": dt, "bold_model": "tvb_kernel", "bold_transient_s": 10.0,
-        "ephys_transient_s": 2.0, "fs_hz": 250.0, "welch_nperseg": 500, "welch_noverlap": 250,
-        "regime_band_hz": (2.0, 8.0), "rhythm_background_hz": 5.0, "rhythm_alpha": 0.01,
+        "bold_model": "tvb_kernel", "bold_transient_s": 10.0, "ephys_transient_s": 2.0,
+        "fs_hz": 250.0, "welch_nperseg": 500, "welch_noverlap": 250,
+        "node_coherence_crbl_var": "PC", "node_coherence_ww_var": "r_E",
     }  # fmt: skip
-    out, rows = one_lane(sim, 0, tr, o)
-
-    pops = ["r_E", "r_I", "GrC", "PC"]  # columns side by side, kHz ones scaled
-    scale = np.repeat([1.0, 1.0, 1000.0, 1000.0], 2)
-    skip = int(round(o["ephys_transient_s"] * o["fs_hz"]))
-    pairs = [(0, 2), (1, 3), (4, 6), (5, 7)]  # r_E-r_I at nodes 0, 1; GrC-PC at 2, 3
-    bold = StreamingBold(o["bold_model"], dt, tr, o["bold_transient_s"], 4)
-    welch = StreamingWelch(250.0, 500, 250, 8, skip_samples=skip, scale=scale, pairs=pairs,
-                           modes=True)  # fmt: skip
-    moments = StreamingMoments(8, skip_samples=skip, scale=scale)
-    lane = np.concatenate([sim[p][0] for p in pops], axis=1)
+    sink = StudySignals(S, period_ms=dt, tr_s=tr / 1000, options=o, roles=roles, excerpt_s=1.0)
     edges = [0, 5, 504, 505, 3505, 5505, T]
     for a, b in zip(edges[:-1], edges[1:], strict=True):
-        bold.update(sim["bold_input"][0, a:b])
-        welch.update(lane[a:b])
-        moments.update(lane[a:b])
+        part = {v: arr[:, a:b] for v, arr in variables.items()}
+        sink(a, Chunk(labels, part, bold_input[:, a:b], time_ms[a:b]))
+    got = sink.arrays()
 
-    np.testing.assert_array_equal(bold.result(), out["bold"])
-    f, Pabs = welch.result()
-    _, P = welch.result(normalise=True)
-    np.testing.assert_array_equal(f, out["freqs_hz"])
-    fc, C = welch.pair_coherence()
-    np.testing.assert_array_equal(fc, out["coh_freqs_hz"])
-    modes = welch.spectral_modes()
-    mean = moments.result()["mean"]
-    for p, pop in enumerate(pops):
-        cols = slice(2 * p, 2 * p + 2)
-        np.testing.assert_allclose(P[:, cols].T, out[nm.psd_key(pop)], rtol=RTOL, atol=0)
-        np.testing.assert_allclose(Pabs[:, cols].T, out[nm.psdabs_key(pop)], rtol=RTOL, atol=0)
-        ref = rows[rows["metric"] == nm.rate_metric(pop)]["value"].to_numpy()
-        np.testing.assert_allclose(mean[cols], ref, rtol=RTOL, atol=0)
-        for band in ephys.BANDS:
-            ref = rows[rows["metric"] == nm.band_metric(pop, band, "mode_share")]["value"]
-            got = modes[(modes["band"] == band) & modes["channel"].isin(range(2 * p, 2 * p + 2))]
-            np.testing.assert_array_equal(got["share"].to_numpy(), ref.to_numpy())
-    np.testing.assert_allclose(C[:2], out[nm.coherence_key("r_E", "r_I")], rtol=RTOL, atol=0)
-    np.testing.assert_allclose(C[2:], out[nm.coherence_key("GrC", "PC")], rtol=RTOL, atol=0)
+    def f32(a):
+        return np.asarray(a, dtype=np.float32).astype(np.float64)
+
+    skip = 500
+    for s in range(S):
+        ref = simulated_bold(f32(bold_input[s]), dt, tr, "tvb_kernel", 10.0)
+        np.testing.assert_array_equal(got["bold"][s], ref)
+        for pop, nodes, scale in (("r_E", [0, 1], 1), ("GrC", [2, 3], 1000), ("PC", [2, 3], 1000)):
+            np.testing.assert_array_equal(got[nm.nodes_key(pop)], nodes)
+            sig = f32(variables[pop][s][:, nodes]) * scale
+            f, P = signal.welch(sig[skip:], fs=250.0, nperseg=500, noverlap=250, axis=0)
+            np.testing.assert_array_equal(got["freqs_hz"], f)
+            np.testing.assert_allclose(got[nm.psdabs_key(pop)][s], P, rtol=RTOL, atol=0)
+            modes = ephys.spectral_modes(sig[skip:], 250.0)["share"].to_numpy()
+            np.testing.assert_array_equal(got[nm.modes_key(pop)][s].reshape(-1), modes)
+            mean = f32(variables[pop][s][skip:, nodes]).mean(axis=0)
+            np.testing.assert_allclose(got[nm.mean_key(pop)][s], mean, rtol=RTOL, atol=0)
+        for node in (2, 3):
+            a, b = (f32(variables[p][s][skip:, node]) * 1000 for p in ("GrC", "PC"))
+            _, C = signal.coherence(a, b, fs=250.0, nperseg=500, noverlap=250)
+            row = list(got[nm.coherence_nodes_key("GrC", "PC")]).index(node)
+            np.testing.assert_allclose(got[nm.coherence_key("GrC", "PC")][s, row], C, rtol=RTOL)
+        node_sig = np.concatenate(
+            [f32(variables["r_E"][s][:, :2]), 1000 * f32(variables["PC"][s][:, 2:])], axis=1
+        )
+        _, M = ephys.coherence_matrix(node_sig[skip:], 250.0)
+        np.testing.assert_allclose(got[nm.NODE_COHERENCE][s], M, rtol=RTOL, atol=0)
+        ref = simulated_bold(f32(variables["PC"][s][:, 2:]), dt, tr, "tvb_kernel", 10.0)
+        np.testing.assert_array_equal(got[nm.ephys_bold_key("PC")][s], ref)
+        np.testing.assert_array_equal(got[nm.excerpt_key("PC")][s], variables["PC"][s][:750, 2:]
+                                      .astype(np.float32))  # fmt: skip
+    assert int(got[nm.WELCH_SAMPLES]) == T - skip
+    assert int(got[nm.NODE_COHERENCE_SEGMENTS]) == (T - skip - 250) // 250
+    np.testing.assert_array_equal(got[nm.EXCERPT_TIME], time_ms[:750])
+    assert nm.excerpt_key("r_E") not in got  # the excerpt holds the cerebellar rates only
+    np.testing.assert_array_equal(got[nm.ephys_bold_nodes_key("GrC")], [2, 3])
+    assert nm.ephys_bold_key("r_E") not in got  # r_E lives on cerebral nodes only
 
 
 @pytest.mark.parametrize(("dt", "tr"), [(1.0, 2.0), (2.0, 2.0), (0.1, 1.0)])

@@ -3,7 +3,11 @@ coupling G for a batch of seeds, the seeds being lanes of one engine run
 (:func:`cmftvb.engine.simulate`; each seed's result does not depend on its batch).
 
 Monitored: population rates and the BOLD input variable averaged over ``monitor_period_ms``
-(``monitor="mean"``); saved with :func:`cmftvb.io.save_simulation_packed`.
+(``monitor="mean"``). ``store="activity"``: the whole monitored activity, saved with
+:func:`cmftvb.io.save_simulation_packed`; ``store="signals"``: the samples stream into
+:class:`cmftvb.signals.stream_run.StudySignals` and only what the signal stage and the
+article's rules use is kept (:data:`cmftvb.io.SIMULATION_SIGNALS`), independent of the
+simulated time.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from cmftvb import CmftvbError
 
 log = logging.getLogger(__name__)
 
+#: Values of ``simulation.store``: what the rule simulate keeps.
+STORES = ("signals", "activity")
 #: Units of the monitored arrays.
 UNITS = {"time_ms": "ms", "S_E": "1", "S_I": "1", "rates": "kHz", "r_E/r_I": "Hz"}
 
@@ -56,8 +62,12 @@ def simulate_batch(
     subject: str = "",
     J_i: Any = None,
     initial: Mapping[str, float] | None = None,
+    store: str = "activity",
+    stream: Mapping[str, Any] | None = None,
+    sink_factory: Any = None,
 ) -> tuple[Any, dict]:
-    """Run one batch: (the engine's result, a meta record for the saved file).
+    """Run one batch: (the engine's result, or under ``store="signals"`` the arrays of a
+    :data:`cmftvb.io.SIMULATION_SIGNALS` file; a meta record for the saved file).
 
     ``noise_sigma`` (per sqrt(ms)) and ``speed`` (mm/ms) default to the network preset's
     (``integration``); durations in ms. Each seed's random stream is keyed by (``subject``,
@@ -66,10 +76,25 @@ def simulate_batch(
     control (:func:`cmftvb.fic.j_i_for_engine`); forwarded to the engine only when given (else
     the preset's scalar ``wongwang.J_i``). ``initial``: constant initial state per variable
     (e.g. :func:`cmftvb.gstar.fic_initial`), forwarded only when given (else the preset's
-    random initial history).
+    random initial history). ``store``: ``"activity"`` or ``"signals"`` (config
+    ``simulation.store``); with ``"signals"`` the engine's samples go to the sink
+    ``sink_factory(len(seeds), period_ms=monitor_period_ms, roles=connectome.roles,
+    **stream)`` (:class:`cmftvb.signals.stream_run.StudySignals`, passed in by the rule's
+    script: this stage does not import the signal stage; ``stream``: its settings) and the
+    result is ``sink.arrays()`` with ``labels``, ``seeds`` and the engine's ``params`` (JSON
+    text); the meta record then holds ``sink.settings`` under ``options``.
     """
     from cmftvb.engine import simulate
 
+    sink = None
+    if store not in STORES:
+        raise CmftvbError(f"config key 'simulation.store': {store!r} is not one of {STORES}")
+    if store == "signals":
+        if stream is None or sink_factory is None:
+            raise CmftvbError("store 'signals' needs the stream settings and a sink factory")
+        sink = sink_factory(
+            len(seeds), period_ms=float(monitor_period_ms), roles=connectome.roles, **stream
+        )
     integration = network.params["integration"]
     seeds = [int(s) for s in seeds]
     G = float(G)
@@ -100,6 +125,7 @@ def simulate_batch(
         subject=subject,
         progress=progress_logger(duration_ms),
         engine=engine,
+        **({} if sink is None or engine == "tvb" else {"sink": sink}),
         **({} if J_i is None else {"J_i": J_i}),
         **({} if initial is None else {"initial": dict(initial)}),
     )
@@ -112,8 +138,26 @@ def simulate_batch(
         "seeds": seeds,
         "units": dict(UNITS),
         "network_summary": network.summary(),
+        "store": store,
     }
-    return result, meta
+    if sink is None:
+        return result, meta
+    return _streamed(sink, result, seeds, engine), meta | {"options": dict(sink.settings)}
+
+
+def _streamed(sink, result, seeds: list[int], engine: str) -> dict[str, np.ndarray]:
+    """The arrays of a streamed file: the sink's, ``labels``, ``seeds`` and the engine's
+    ``params`` (JSON text)."""
+    from cmftvb import io
+
+    if engine == "tvb":  # the tvb-library engine has no chunk sink: the whole run is one chunk
+        sink(0, result)
+    log.info("streamed signals: %.1f MB held by the sink", sink.held_nbytes / 1e6)
+    return sink.arrays() | {
+        "labels": np.asarray(result.labels),
+        "seeds": np.asarray(seeds, dtype=np.int64),
+        "params": np.array(io.canonical_json(result.params)),
+    }
 
 
 def run_coupling(

@@ -7,6 +7,8 @@ run already refuses a config that would fail inside a job:
 - ``simulation.G``: every value finite and in [``G_MIN``, ``G_MAX``] (a schema ``minimum``
   lets NaN through);
 - ``simulation.dt_ms`` divides ``simulation.duration_ms`` and ``simulation.monitor_period_ms``;
+- ``signals.fs_hz`` = 1000 / ``simulation.monitor_period_ms``: the signals are computed from
+  the monitored samples, streamed or stored (``simulation.store``), without resampling;
 - ``network.overrides``: every key exists in the presets or the projection table;
 - ``cohort.participants``: the table lists at least one participant;
 - ``cohort.source: sample`` needs ``connectome.prewired: true`` (the sample subject's
@@ -170,6 +172,14 @@ def _check_config(config: Mapping) -> None:
                     f"config key 'simulation.{key}'",
                     "config key 'simulation.dt_ms'",
                 )
+    period, fs = lookup(config, "simulation.monitor_period_ms"), lookup(config, "signals.fs_hz")
+    if period is not None and fs is not None:
+        if not math.isclose(float(fs) * float(period), 1000.0, rel_tol=1e-12):
+            raise CmftvbError(
+                f"config key 'signals.fs_hz': {float(fs):g} Hz must be 1000 / "
+                f"simulation.monitor_period_ms ({1000.0 / float(period):g} Hz): the signals are "
+                "computed from the monitored samples, not resampled"
+            )
     overrides = lookup(config, "network.overrides", {}) or {}
     if overrides:
         models = tuple(lookup(config, "network.models", ("homogeneous", "cmf")))

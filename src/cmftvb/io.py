@@ -303,6 +303,23 @@ SIMULATION_PACKED = "cmftvb.simulation-packed/1"
 #: (S, k), ``excerpt_<var>`` (S, t, k) with ``nodes_<var>`` (k,), ``excerpt_time_ms`` (t,),
 #: ``labels`` (N,), ``seeds`` (S,), ``params`` (JSON text).
 SIGNALS_STREAMED = "cmftvb.signals-streamed/1"
+#: Rule simulate under ``simulation.store: signals``
+#: (:class:`cmftvb.signals.stream_run.StudySignals`): what the signals rule and the article's
+#: rules use, independent of the simulated time. ``labels`` (N,), ``seeds`` (S,), ``bold``
+#: (S, V, N) at the TR after ``signals.bold_transient_s``; after ``signals.ephys_transient_s``:
+#: ``freqs_hz`` (F,), ``psdabs_<pop>`` (S, F, k) un-normalised Welch spectra of each population
+#: (Hz^2/Hz) with ``nodes_<pop>`` (k,), ``modes_<pop>`` (S, k, B) spectral-mode shares,
+#: ``welch_samples``; ``coh_<a>__<b>`` (S, k, F) coherence of two populations of a node with
+#: ``coh_nodes_<a>__<b>``; ``mean_<var>`` (S, k) time means (engine units) of the rates and
+#: S_E, S_I; ``nodecoh`` (S, B, N, N) with ``nodecoh_bands`` and ``nodecoh_segments``
+#: (coherence between nodes); ``ephysbold_<pop>`` (S, V, k) a rate through the hemodynamic
+#: model at the cerebellar-cortex nodes ``ephysbold_nodes_<pop>``; ``excerpt_<pop>`` (S, t, k)
+#: the cerebellar rates (kHz) of the first seconds, float32, at ``excerpt_time_ms`` (t,);
+#: ``params`` (JSON text). Keys: :mod:`cmftvb.signals.names`. ``meta["options"]``: the
+#: settings the file was made with (checked by the signals rule).
+SIMULATION_SIGNALS = "cmftvb.simulation-signals/1"
+#: The two layouts of the rule simulate's output (``simulation.store``: activity, signals).
+SIMULATION_STORES = {"activity": SIMULATION_PACKED, "signals": SIMULATION_SIGNALS}
 #: Rule prepare_empirical: ``bold`` (T, n_emp) preprocessed BOLD of the nodes with
 #: ``has_empirical`` (node order; T = 0 when the subject has none), ``labels`` (n_emp,) of
 #: those nodes, ``tr_s`` (s).
@@ -318,6 +335,7 @@ _REQUIRED = {
     SIMULATION_FULL: ("time_ms", "labels", "bold_input", "params"),
     SIMULATION_PACKED: ("time_ms", "labels", "seeds", "bold_input", "params"),
     SIGNALS_STREAMED: ("bold", "tr_ms", "labels", "seeds", "params"),
+    SIMULATION_SIGNALS: ("labels", "seeds", "bold", "freqs_hz", "welch_samples", "params"),
     EMPIRICAL: ("bold", "labels", "tr_s"),
     SIGNALS: ("seeds", "bold", "tr_s", "labels"),
     FC: ("fc", "seeds", "labels"),
@@ -347,13 +365,16 @@ def save_tagged(
 def load_tagged(path: str | os.PathLike, fmt: str) -> tuple[dict[str, np.ndarray], dict]:
     """Read a file of kind ``fmt``: (arrays, meta); a wrong tag or a missing array is a
     :class:`CmftvbError` naming the file."""
-    arrays, meta = load_npz(path)
+    return _checked(path, *load_npz(path), (fmt,))
+
+
+def _checked(path, arrays: dict, meta: dict, formats: tuple[str, ...]):
     got = meta.get("format")
-    if got != fmt:
-        raise CmftvbError(f"{path}: a {got or 'untagged'} file, expected {fmt}")
-    missing = [k for k in _REQUIRED[fmt] if k not in arrays]
+    if got not in formats:
+        raise CmftvbError(f"{path}: a {got or 'untagged'} file, expected {' or '.join(formats)}")
+    missing = [k for k in _REQUIRED[got] if k not in arrays]
     if missing:
-        raise CmftvbError(f"{path}: {fmt} file lacks {', '.join(missing)}")
+        raise CmftvbError(f"{path}: {got} file lacks {', '.join(missing)}")
     return arrays, meta
 
 
@@ -412,6 +433,12 @@ def save_simulation_packed(
 def load_simulation_packed(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     """Read a :data:`SIMULATION_PACKED` file (rule simulate): (arrays, meta)."""
     return load_tagged(path, SIMULATION_PACKED)
+
+
+def load_simulation(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """Read the rule simulate's output in either layout (:data:`SIMULATION_STORES`): (arrays,
+    meta); ``meta["format"]`` says which. Any other file is a :class:`CmftvbError`."""
+    return _checked(path, *load_npz(path), tuple(SIMULATION_STORES.values()))
 
 
 # ---------------------------------------------------------------- tidy tables

@@ -26,6 +26,7 @@ from cmftvb import datasets, gstar, io
 from cmftvb.connectome import sources
 from cmftvb.models.presets import PRESETS as PRESET_NAMES
 from cmftvb.network import MODELS as VARIANT_NAMES
+from cmftvb.signals.stream_run import STUDY_OPTION_KEYS
 
 
 def cmftvb_call(func, *args, **kwargs):
@@ -172,6 +173,11 @@ BATCHES = [
 #: Whether the cohort brings empirical BOLD (the sample subject has none) and its TR (s).
 HAS_EMPIRICAL = sources.cohort_has_bold(config["cohort"])
 TR_S = sources.cohort_tr_s(config["cohort"])
+#: What a simulation job keeps: "signals" (streamed during the run) or "activity".
+STORE = config["simulation"]["store"]
+#: The signals settings a streamed simulation is made with (changing another one, e.g. the
+#: rhythm test's alpha, reruns the signals jobs only).
+STREAM_OPTIONS = {k: config["signals"][k] for k in STUDY_OPTION_KEYS}
 
 if len(set(G_VALUES)) != len(G_VALUES):
     key = "simulation.G_relative" if G_RELATIVE else "simulation.G"

@@ -29,11 +29,46 @@ def batch_size(wildcards):
     return len(str(wildcards.seeds).split("_"))
 
 
+def network_of(network_file):
+    """(node models, roles) of a network specification; None before the file exists."""
+    try:
+        with open(network_file) as f:
+            obj = json.load(f)
+        return obj["node_model"], obj["roles"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def streamed_sizes(wildcards, input):
+    """(file bytes, bytes held in memory) of a streamed simulation job
+    (cmftvb.signals.stream_run.study_sizes); before the network exists (dry run) a network of
+    130 cerebellar mean-field nodes, all cerebellar cortex (an upper bound)."""
+    from cmftvb.signals.stream_run import study_sizes
+
+    sim = config["simulation"]
+    models, roles = network_of(input.network) or (["crbl"] * 130, ["crbl_cortex"] * 130)
+    return study_sizes(
+        models,
+        roles,
+        n_seeds=batch_size(wildcards),
+        duration_ms=sim["duration_ms"],
+        period_ms=sim["monitor_period_ms"],
+        tr_s=TR_S,
+        options=config["signals"],
+        excerpt_s=config["figures"]["rate_traces"]["seconds"],
+    )
+
+
 def simulate_mem_mb(wildcards, input, attempt):
-    """Memory of a simulation job (MB): the monitored arrays (7 variables x seeds x samples x
-    nodes, float64) held about three times (result, copies when saving) plus the interpreter
-    and compiled code (measured peak: 240-260 MB for 12 s x 2 seeds on 127 nodes, where this
-    gives 530 MB); doubled on each retry."""
+    """Memory of a simulation job (MB), doubled on each retry. simulation.store "activity":
+    the monitored arrays (7 variables x seeds x samples x nodes, float64) held about three
+    times (result, copies when saving) plus the interpreter and compiled code (measured peak:
+    240-260 MB for 12 s x 2 seeds on 127 nodes, where this gives 530 MB). "signals": what the
+    sink holds (kernel rings, cross-spectral sums, kept volumes), twice, plus the same 400 MB
+    base; it does not grow with the simulated time beyond the kept BOLD volumes."""
+    if STORE == "signals":
+        held = streamed_sizes(wildcards, input)[1]
+        return int(math.ceil(400 + 2 * held / 1e6)) * 2 ** (attempt - 1)
     sim = config["simulation"]
     samples = sim["duration_ms"] / sim["monitor_period_ms"]
     arrays_mb = (
@@ -50,9 +85,12 @@ SIM_VALUES_PER_NODE = 5
 
 
 def simulate_disk_mb(wildcards, input):
-    """Disk of a simulation file (MB): float32 values of every node, monitored sample and seed
-    (npz, uncompressed), plus the float64 time axis: 121.03 MB for a demo file of 121.08 MB.
-    """
+    """Disk of a simulation file (MB). simulation.store "activity": float32 values of every
+    node, monitored sample and seed (npz, uncompressed), plus the float64 time axis: 121.03 MB
+    for a demo file of 121.08 MB. "signals": the streamed arrays
+    (cmftvb.signals.stream_run.study_sizes), at least 1 MB."""
+    if STORE == "signals":
+        return max(1, int(math.ceil(streamed_sizes(wildcards, input)[0] / 1e6)))
     sim = config["simulation"]
     samples = sim["duration_ms"] / sim["monitor_period_ms"]
     values = SIM_VALUES_PER_NODE * n_nodes_of(input.network) * batch_size(wildcards)

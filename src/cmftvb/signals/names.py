@@ -145,3 +145,42 @@ def parse_metric(name: str) -> Metric | None:
         if band in BANDS:
             return Metric("band", (pop,), band=band, feature=feature)
     return None
+
+
+# ------------------------------------------------------------------------------------------
+# Array keys of a streamed simulation file (:data:`cmftvb.io.SIMULATION_SIGNALS`, the rule
+# simulate under ``simulation.store: signals``; :class:`cmftvb.signals.stream_run.StudySignals`).
+# Besides ``bold``, ``freqs_hz``, ``psdabs_<pop>``, ``nodes_<var>``, ``coh_<a>__<b>``,
+# ``coh_nodes_<a>__<b>``, ``nodecoh`` and ``nodecoh_bands`` of the signals file:
+
+#: Number of samples behind the Welch spectra (after the transient), for their degrees of freedom.
+WELCH_SAMPLES = "welch_samples"
+#: Number of Welch segments behind the coherence between nodes.
+NODE_COHERENCE_SEGMENTS = "nodecoh_segments"
+#: Sample times (ms) of the rate excerpt.
+EXCERPT_TIME = "excerpt_time_ms"
+
+
+def mean_key(var: str) -> str:
+    """Time mean (S, k) of a monitored variable after the transient, in engine units."""
+    return f"mean_{var}"
+
+
+def modes_key(pop: str) -> str:
+    """Spectral-mode shares (S, k, B) of a population, bands in ``ephys.BANDS`` order."""
+    return f"modes_{pop}"
+
+
+def excerpt_key(pop: str) -> str:
+    """The first seconds of a population's rate (S, t, k), as monitored (engine units)."""
+    return f"excerpt_{pop}"
+
+
+def ephys_bold_key(pop: str) -> str:
+    """A population's rate through the hemodynamic model (S, V, k) at the cerebellar-cortex
+    nodes that have it (``ephys_bold_nodes_<pop>``)."""
+    return f"ephysbold_{pop}"
+
+
+def ephys_bold_nodes_key(pop: str) -> str:
+    return f"ephysbold_nodes_{pop}"

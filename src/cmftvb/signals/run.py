@@ -1,35 +1,35 @@
 """One simulation batch -> BOLD and electrophysiological features, seed by seed (rule signals).
 
-For every seed (lane) of a :data:`cmftvb.io.SIMULATION_PACKED` batch:
+Two steps, the same for both layouts of the rule simulate's output (``simulation.store``):
 
-- BOLD from each node's BOLD input variable (MODEL.md §8, §6.8) with ``bold_model``
-  (``tvb_kernel``: :func:`cmftvb.signals.bold.bold_tvb_kernel`, or ``balloon``:
-  :func:`cmftvb.signals.bold.bold_balloon`) at the subject's TR, the first
-  ``bold_transient_s`` dropped;
-- per population rate present (r_E, r_I of Wong-Wang nodes in Hz; GrC, GoC, MLI, PC of cMF
-  nodes, kHz -> Hz), after ``ephys_transient_s``: signals at ``fs_hz`` (``ephys.resample``),
-  Welch spectra (``ephys.welch_psd``, ``welch_nperseg``/``welch_noverlap`` samples), band
-  features (``ephys.band_features``), spectral modes (``ephys.spectral_modes``), mean rates
-  (``ephys.rate_summary``);
-- magnitude-squared coherence between the populations of every node that has several
-  (``ephys.coherence``, band means with ``ephys.band_coherence``);
-- the regime check of the lane (:func:`lane_regime`, :mod:`cmftvb.signals.regime`): shares of
-  Wong-Wang nodes with mean r_E outside ``regime_band_hz`` and with mean S_E > 0.9, and of
-  cerebellar (node, population) pairs outside ``signals/physiology.yaml``, as feature rows with
-  region ``"global"``;
-- rhythm evidence per population and node (issue 12): un-normalised Welch spectra
-  (:func:`cmftvb.signals.rhythms.unnormalised_spectra`) and
-  :func:`cmftvb.signals.rhythms.rhythm_table` (dominant frequency, the most prominent peak and
-  whether it stands out of its local background at level ``rhythm_alpha`` given the Welch
-  degrees of freedom, absolute band powers);
-- with the node ``roles`` given: magnitude-squared coherence between nodes
-  (:func:`cmftvb.signals.analyses.node_coherence`) of one signal per node
-  (``node_coherence_crbl_var`` in cerebellar mean-field nodes, ``node_coherence_ww_var`` in
-  Wong-Wang nodes, in Hz, resampled to ``fs_hz``, after ``ephys_transient_s``).
+1. **Summary** (:class:`cmftvb.signals.stream_run.StudySignals`, a chunk sink): fed by the
+   engine during the run (``store: signals``, the file :data:`cmftvb.io.SIMULATION_SIGNALS`)
+   or from the stored activity (``store: activity``, :func:`summarise_packed` feeds the
+   :data:`cmftvb.io.SIMULATION_PACKED` arrays chunk by chunk). It keeps BOLD at the TR
+   (``bold_model``: TVB kernel or Balloon, first ``bold_transient_s`` dropped), and after
+   ``ephys_transient_s``, with rates in Hz at the monitor's rate (``fs_hz`` must be
+   1000 / ``monitor_period_ms``; no resampling): the Welch spectra of every population
+   (``welch_nperseg`` / ``welch_noverlap``), spectral-mode shares (2-s windows, 1-s step),
+   the coherence of the populations of a node, time means, the coherence between nodes of
+   one signal per node (``node_coherence_crbl_var`` in cerebellar mean-field nodes,
+   ``node_coherence_ww_var`` in Wong-Wang nodes; needs the node roles), and each population
+   at the cerebellar-cortex nodes through the same hemodynamic model.
+2. **Features** (:func:`signals_from_summary`): normalised spectra and band features
+   (``ephys.band_features``), mode shares, mean rates, rhythm evidence
+   (:func:`cmftvb.signals.rhythms.rhythm_table`, Welch degrees of freedom from the sample
+   count), band means of the population coherence, the regime check
+   (:func:`regime_from_means`: shares of Wong-Wang nodes with mean r_E outside
+   ``regime_band_hz`` and with mean S_E > 0.9, cerebellar (node, population) pairs outside
+   ``signals/physiology.yaml``), summaries of the coherence between nodes
+   (:func:`node_coherence_rows`) and electrophysiology to BOLD (:func:`ephys_bold_rows`).
 
-:func:`ephys_bold_batch` correlates each population's rate, through the same hemodynamic
-model, with the simulated BOLD of every cerebellar-cortex node
-(:func:`cmftvb.signals.analyses.ephys_bold_coupling`).
+:func:`signals_of_simulation` is the rule's entry; :func:`run_signals` and
+:func:`ephys_bold_batch` take a stored batch. Each feature has one implementation, so the two
+stores agree: BOLD and the electrophysiology-to-BOLD correlations bitwise, spectra and the
+rest within rounding (the sums run over chunks: 50 samples from the engine, 2000 from a file;
+``tests/test_signals_store.py``). Against the offline functions on whole arrays
+(``scipy.signal.welch``, numpy means) the spectra, coherences and means differ in the last
+bits only (Welch sums over segments in chunk order instead of numpy's pairwise mean).
 
 Names of features and arrays: :mod:`cmftvb.signals.names`.
 """
@@ -46,6 +46,7 @@ from cmftvb import CmftvbError
 from cmftvb.signals import bold as sbold
 from cmftvb.signals import ephys, regime
 from cmftvb.signals import names as nm
+from cmftvb.signals.stream_run import MEAN_VARIABLES, STUDY_PARTS, StudySignals, feed_packed
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,19 @@ def simulated_bold(x, dt_ms: float, tr_ms: float, bold_model: str, transient_s: 
     return sbold.drop_transient(bold, tr_ms, seconds=float(transient_s))
 
 
-def population_features(sig, fs: float, region, pop: str, nperseg: int, noverlap: int):
-    """Spectra and feature rows of one population: ((freqs, psd (F, k)), feature DataFrame).
+def population_rows(f, Pabs, modes, mean_hz, region, pop: str, n_samples: int, o: Mapping):
+    """Spectra and feature rows of one population from its summary: ((P normalised (F, k),
+    P un-normalised (F, k)), feature DataFrames).
 
-    ``sig`` (T, k) rates in Hz at ``fs`` Hz of the k nodes labelled ``region``.
+    ``f`` (F,) Hz and ``Pabs`` (F, k) its Welch spectra (Hz^2/Hz) over ``n_samples`` samples
+    after the transient; ``modes`` (k, B) spectral-mode shares (bands of ``ephys.BANDS``);
+    ``mean_hz`` (k,) mean rates (Hz); ``region`` (k,) the node labels. Rows: band features of
+    the normalised spectrum (:func:`cmftvb.signals.ephys.band_features`: ``rel_area``,
+    ``dominant_hz``), ``mode_share``, the mean rate, then the rhythm evidence of
+    :func:`rhythm_rows`.
     """
-    f, P = ephys.welch_psd(sig, fs, nperseg=nperseg, noverlap=noverlap)
+    m = Pabs.max(axis=0)
+    P = Pabs / np.where(m > 0, m, 1.0)  # ephys.welch_psd's normalisation
     feats = ephys.band_features(f, P, channels=region)
     rows = []
     for col in ("rel_area", "dominant_hz"):
@@ -80,115 +88,32 @@ def population_features(sig, fs: float, region, pop: str, nperseg: int, noverlap
                 {"metric": metric, "region": feats["channel"], "value": feats[col].astype(float)}
             )
         )
-    modes = ephys.spectral_modes(sig, fs)
+    bands = list(ephys.BANDS)
     rows.append(
         pd.DataFrame(
             {
-                "metric": [nm.band_metric(pop, b, "mode_share") for b in modes["band"]],
-                "region": region[modes["channel"].to_numpy()],
-                "value": modes["share"].astype(float),
+                "metric": [nm.band_metric(pop, b, "mode_share") for _ in region for b in bands],
+                "region": np.repeat(np.asarray(region), len(bands)),
+                "value": np.asarray(modes, dtype=float).reshape(-1),
             }
         )
     )
-    summary = ephys.rate_summary(sig, [pop] * sig.shape[1], fs_hz=fs)
-    rows.append(
-        pd.DataFrame({"metric": nm.rate_metric(pop), "region": region, "value": summary["mean_hz"]})
-    )
-    return (f, P), rows
+    rows.append(pd.DataFrame({"metric": nm.rate_metric(pop), "region": region, "value": mean_hz}))
+    rows += rhythm_rows(f, Pabs, n_samples, region, pop, o)
+    return (P, Pabs), rows
 
 
-def node_coherence(series, labels, fs: float, nperseg: int, noverlap: int):
-    """Coherence between the populations of every node that has several.
-
-    ``series``: population -> (node indices (k,), signals (T, k)) in output order. Returns
-    (arrays: coherence frequencies, curves (k, F) and their nodes per pair; feature rows).
-    """
-    pops = list(series)
-    out, rows = {}, []
-    for i, a in enumerate(pops):
-        for b in pops[i + 1 :]:
-            na, sa = series[a]
-            nb, sb = series[b]
-            common = np.intersect1d(na, nb)
-            if common.size == 0:
-                continue
-            ia, ib = np.searchsorted(na, common), np.searchsorted(nb, common)
-            curves = []
-            for c, node in enumerate(common):
-                fc, cxy = ephys.coherence(
-                    sa[:, ia[c]], sb[:, ib[c]], fs, nperseg=nperseg, noverlap=noverlap
-                )
-                curves.append(cxy)
-                for band, m in ephys.band_coherence(fc, cxy).items():
-                    rows.append((nm.coherence_metric(a, b, band), labels[node], m))
-            out["coh_freqs_hz"] = fc
-            out[nm.coherence_key(a, b)] = np.asarray(curves)
-            out[nm.coherence_nodes_key(a, b)] = common
-    return out, rows
-
-
-def lane_regime(
-    sim: Mapping[str, np.ndarray],
-    k: int,
-    *,
-    dt_ms: float,
-    transient_s: float,
-    band_hz=regime.DEFAULT_BAND_HZ,
-) -> pd.DataFrame:
-    """Regime rows (metric, region ``"global"``, value) of lane ``k`` of a simulation batch.
-
-    Time averages over the samples after ``transient_s`` (s; ``dt_ms`` the sampling period of
-    ``sim``): mean r_E (Hz) and mean S_E of every Wong-Wang node (the nodes that have both),
-    and, when the network has cerebellar mean-field nodes, the mean GrC, GoC, MLI and PC rates
-    (kHz in ``sim``, Hz here). Shares from :func:`cmftvb.signals.regime.regime_check` with
-    ``band_hz`` (Hz); rows from :func:`cmftvb.signals.regime.regime_rows`.
-    """
-    skip = int(round(float(transient_s) * 1000.0 / float(dt_ms)))
-
-    def means(var: str):
-        if var not in sim or sim[nm.nodes_key(var)].size == 0:
-            return None, None
-        a = np.asarray(sim[var][k], dtype=np.float64)
-        if skip >= a.shape[0]:
-            raise CmftvbError(
-                f"regime check: a transient of {transient_s:g} s leaves no sample of {var} "
-                f"({a.shape[0]} samples every {dt_ms:g} ms)"
-            )
-        return np.asarray(sim[nm.nodes_key(var)]), a[skip:].mean(axis=0)
-
-    nodes_r, r_E = means("r_E")
-    nodes_s, S_E = means("S_E")
-    if r_E is None or S_E is None:
-        raise CmftvbError("regime check: the simulation holds no Wong-Wang r_E and S_E")
-    ww, ir, i_s = np.intersect1d(nodes_r, nodes_s, return_indices=True)
-    crbl = {}
-    for pop in regime.CRBL_POPULATIONS:
-        _, m = means(pop)
-        if m is not None:
-            crbl[pop] = m * (1000.0 if pop in nm.RATES_KHZ else 1.0)
-    check = regime.regime_check(r_E[ir], S_E[i_s], crbl_rates_hz=crbl or None, band_hz=band_hz)
-    log.info(
-        "regime: %s (%d Wong-Wang nodes, median r_E %.3g Hz)",
-        ", ".join(f"{m} {v:.3g}" for m, v in check.items()),
-        ww.size,
-        float(np.median(r_E[ir])),
-    )
-    return regime.regime_rows(check)
-
-
-def rhythm_rows(sig, fs: float, region, pop: str, o: Mapping):
-    """Un-normalised spectra (F, k) and rhythm feature rows of one population (``sig`` (T, k)
-    in Hz at ``fs`` Hz of the nodes labelled ``region``)."""
+def rhythm_rows(f, Pabs, n_samples: int, region, pop: str, o: Mapping):
+    """Rhythm feature rows of one population (:func:`cmftvb.signals.rhythms.rhythm_table`)
+    from its un-normalised spectra ``Pabs`` (F, k) (Hz^2/Hz) over ``n_samples`` samples of the
+    nodes labelled ``region``."""
     from cmftvb.signals import rhythms
 
     nperseg, noverlap = int(o["welch_nperseg"]), int(o["welch_noverlap"])
-    f, P = rhythms.unnormalised_spectra(sig, fs, nperseg=nperseg, noverlap=noverlap)
     # Welch degrees of freedom are known for 0 or 50 % overlap; otherwise the prominence rule
-    dof = (
-        rhythms.welch_dof(sig.shape[0], nperseg, noverlap) if noverlap in (0, nperseg / 2) else None
-    )
+    dof = rhythms.welch_dof(n_samples, nperseg, noverlap) if noverlap in (0, nperseg / 2) else None
     t = rhythms.rhythm_table(
-        f, P, channels=region, background_hz=float(o["rhythm_background_hz"]),
+        f, Pabs, channels=region, background_hz=float(o["rhythm_background_hz"]),
         dof=dof, alpha=float(o["rhythm_alpha"]),
     )  # fmt: skip
     rows = [
@@ -211,7 +136,60 @@ def rhythm_rows(sig, fs: float, region, pop: str, o: Mapping):
                 }
             )  # fmt: skip
         )
-    return P, rows
+    return rows
+
+
+def regime_from_means(means: Mapping[str, tuple[np.ndarray, np.ndarray]], band_hz) -> pd.DataFrame:
+    """Regime rows (metric, region ``"global"``, value) from time means after the transient.
+
+    ``means``: variable -> (node indices, means in engine units): mean r_E (Hz) and mean S_E
+    of every Wong-Wang node (the nodes that have both) and, when the network has cerebellar
+    mean-field nodes, the mean GrC, GoC, MLI and PC rates (kHz, Hz here). Shares from
+    :func:`cmftvb.signals.regime.regime_check` with ``band_hz`` (Hz); rows from
+    :func:`cmftvb.signals.regime.regime_rows`.
+    """
+    if "r_E" not in means or "S_E" not in means:
+        raise CmftvbError("regime check: the simulation holds no Wong-Wang r_E and S_E")
+    (nodes_r, r_E), (nodes_s, S_E) = means["r_E"], means["S_E"]
+    ww, ir, i_s = np.intersect1d(nodes_r, nodes_s, return_indices=True)
+    crbl = {
+        pop: means[pop][1] * (1000.0 if pop in nm.RATES_KHZ else 1.0)
+        for pop in regime.CRBL_POPULATIONS
+        if pop in means
+    }
+    check = regime.regime_check(r_E[ir], S_E[i_s], crbl_rates_hz=crbl or None, band_hz=band_hz)
+    log.info(
+        "regime: %s (%d Wong-Wang nodes, median r_E %.3g Hz)",
+        ", ".join(f"{m} {v:.3g}" for m, v in check.items()),
+        ww.size,
+        float(np.median(r_E[ir])),
+    )
+    return regime.regime_rows(check)
+
+
+def node_coherence_rows(bands, M, roles, n_segments: int) -> pd.DataFrame:
+    """Summary rows (region ``global``) of the coherence between nodes ``M`` (B, N, N) over
+    ``n_segments`` Welch segments, as :func:`cmftvb.signals.analyses.node_coherence` makes
+    them: ``coh_nodes_crbl_crbl_<band>`` (mean over pairs of cerebellar-cortex nodes),
+    ``coh_nodes_crbl_cerebral_<band>`` (every cerebellar-cortex x cerebral pair), a group
+    without pairs left out, and ``coh_nodes_floor`` = 1 / K (the MSC's bias)."""
+    from cmftvb.connectome import roles as croles
+
+    r = np.asarray([str(s) for s in roles])
+    cb, ce = croles.indices(r, "crbl_cortex"), croles.indices(r, "cerebral")
+    rows = []
+    iu = np.triu_indices(cb.size, k=1)
+    for b, band in enumerate(bands):
+        if iu[0].size:
+            sub = M[b][np.ix_(cb, cb)][iu]
+            rows.append((nm.node_coherence_metric("crbl_crbl", band), "global", float(sub.mean())))
+        if cb.size and ce.size:
+            sub = M[b][np.ix_(cb, ce)]
+            rows.append(
+                (nm.node_coherence_metric("crbl_cerebral", band), "global", float(sub.mean()))
+            )
+    rows.append((nm.NODE_COHERENCE_FLOOR, "global", 1.0 / int(n_segments)))
+    return pd.DataFrame(rows, columns=["metric", "region", "value"])
 
 
 def padded(sim: Mapping[str, np.ndarray], var: str, k: int) -> np.ndarray:
@@ -224,78 +202,206 @@ def padded(sim: Mapping[str, np.ndarray], var: str, k: int) -> np.ndarray:
     return out
 
 
-def between_nodes(sim: Mapping[str, np.ndarray], k: int, roles, o: Mapping):
-    """Coherence between nodes of lane ``k`` (:func:`cmftvb.signals.analyses.node_coherence`):
-    (band names, M (B, N, N), summary rows) or None when a node has neither variable."""
-    from cmftvb.signals import analyses
-
-    crbl_var, ww_var = o["node_coherence_crbl_var"], o["node_coherence_ww_var"]
-    n = len(sim["labels"])
-    x = np.full((sim["bold_input"].shape[1], n), np.nan)
-    for var in (crbl_var, ww_var):
-        if var in sim and nm.nodes_key(var) in sim:
-            scale = 1000.0 if var in nm.RATES_KHZ else 1.0  # kHz -> Hz
-            nodes = sim[nm.nodes_key(var)]
-            free = nodes[np.isnan(x[0, nodes])]  # a node keeps the first variable it has
-            x[:, free] = padded(sim, var, k)[:, free] * scale
-    if np.isnan(x).any():
-        missing = int(np.flatnonzero(np.isnan(x[0]))[0])
-        log.info("coherence between nodes skipped: node %d has neither %s nor %s",
-                 missing, crbl_var, ww_var)  # fmt: skip
-        return None
-    fs = float(o["fs_hz"])
-    skip = int(round(float(o["ephys_transient_s"]) * fs))
-    sig = ephys.resample(x, float(o["monitor_period_ms"]), fs, unit="Hz")[skip:]
-    return analyses.node_coherence(
-        sig, roles, fs_hz=fs, nperseg=int(o["welch_nperseg"]), noverlap=int(o["welch_noverlap"])
-    )
-
-
-def one_lane(sim: Mapping[str, np.ndarray], k: int, tr_ms: float, o: Mapping, roles=None):
-    """Signals of lane ``k`` of a batch: (arrays for the signals file, feature rows)."""
-    dt_ms = float(o["monitor_period_ms"])
-    labels = sim["labels"]
-    x = sim["bold_input"][k].astype(np.float64)
-    bold = simulated_bold(x, dt_ms, tr_ms, o["bold_model"], o["bold_transient_s"])
-    log.info("BOLD (%s): %d volumes x %d nodes at TR %g ms", o["bold_model"], *bold.shape, tr_ms)
-    out, rows, series = {"bold": bold}, [], {}
-    fs = float(o["fs_hz"])
-    skip = int(round(float(o["ephys_transient_s"]) * fs))
+def lane_from_summary(summary: Mapping[str, np.ndarray], k: int, o: Mapping, roles=None):
+    """Signals of lane ``k`` from a run's summary (:data:`cmftvb.io.SIMULATION_SIGNALS`
+    layout): (arrays for the signals file, feature rows)."""
+    labels = np.asarray(summary["labels"])
+    bold = np.asarray(summary["bold"][k])
+    log.info("BOLD (%s): %d volumes x %d nodes", o["bold_model"], *bold.shape)
+    out, rows = {"bold": bold}, []
+    f = np.asarray(summary["freqs_hz"])
+    n_samples = int(summary[nm.WELCH_SAMPLES])
+    means = {
+        v: (np.asarray(summary[nm.nodes_key(v)]), np.asarray(summary[nm.mean_key(v)][k]))
+        for v in MEAN_VARIABLES
+        if nm.mean_key(v) in summary
+    }
     for pop in nm.POPULATIONS:
-        if pop not in sim:
+        if nm.psdabs_key(pop) not in summary:
             continue
-        nodes = sim[nm.nodes_key(pop)]
-        if nodes.size == 0:
-            continue
-        unit = "kHz" if pop in nm.RATES_KHZ else "Hz"
-        a = sim[pop][k].astype(np.float64)  # (T, k) over the nodes that have it
-        sig = ephys.resample(a, dt_ms, fs, unit=unit)[skip:]
-        series[pop] = (nodes, sig)
-        (f, P), pop_rows = population_features(
-            sig, fs, labels[nodes], pop, o["welch_nperseg"], o["welch_noverlap"]
-        )
+        nodes = np.asarray(summary[nm.nodes_key(pop)])
+        scale = 1000.0 if pop in nm.RATES_KHZ else 1.0
+        (P, Pabs), pop_rows = population_rows(
+            f, np.asarray(summary[nm.psdabs_key(pop)][k]), summary[nm.modes_key(pop)][k],
+            means[pop][1] * scale, labels[nodes], pop, n_samples, o,
+        )  # fmt: skip
         out["freqs_hz"] = f
         out[nm.psd_key(pop)] = P.T
         out[nm.nodes_key(pop)] = nodes
-        rows += pop_rows
-        Pabs, r_rows = rhythm_rows(sig, fs, labels[nodes], pop, o)
         out[nm.psdabs_key(pop)] = Pabs.T
-        rows += r_rows
-        log.info("%s: %d nodes, %d samples at %g Hz", pop, nodes.size, sig.shape[0], fs)
-    coh, coh_rows = node_coherence(series, labels, fs, o["welch_nperseg"], o["welch_noverlap"])
-    out.update(coh)
+        rows += pop_rows
+        log.info("%s: %d nodes, %d samples", pop, nodes.size, n_samples)
+    coh_rows = []
+    pops = list(nm.POPULATIONS)
+    for i, a in enumerate(pops):
+        for b in pops[i + 1 :]:
+            key = nm.coherence_key(a, b)
+            if key not in summary:
+                continue
+            common = np.asarray(summary[nm.coherence_nodes_key(a, b)])
+            curves = np.asarray(summary[key][k])
+            for c, node in enumerate(common):
+                for band, m in ephys.band_coherence(f, curves[c]).items():
+                    coh_rows.append((nm.coherence_metric(a, b, band), labels[node], m))
+            out["coh_freqs_hz"] = f
+            out[key] = curves
+            out[nm.coherence_nodes_key(a, b)] = common
     if coh_rows:
         rows.append(pd.DataFrame(coh_rows, columns=["metric", "region", "value"]))
     band = tuple(float(b) for b in o["regime_band_hz"])
-    rows.append(lane_regime(sim, k, dt_ms=dt_ms, transient_s=o["ephys_transient_s"], band_hz=band))
-    if roles is not None:
-        between = between_nodes(sim, k, roles, o)
-        if between is not None:
-            bands, M, summary = between
-            out[nm.NODE_COHERENCE] = M
-            out[nm.NODE_COHERENCE_BANDS] = np.asarray(bands)
-            rows.append(summary)
+    rows.append(regime_from_means(means, band))
+    if roles is not None and nm.NODE_COHERENCE in summary:
+        bands = [str(b) for b in summary[nm.NODE_COHERENCE_BANDS]]
+        M = np.asarray(summary[nm.NODE_COHERENCE][k])
+        out[nm.NODE_COHERENCE] = M
+        out[nm.NODE_COHERENCE_BANDS] = np.asarray(bands)
+        rows.append(node_coherence_rows(bands, M, roles, int(summary[nm.NODE_COHERENCE_SEGMENTS])))
     return out, pd.concat(rows, ignore_index=True)
+
+
+def ephys_bold_rows(summary: Mapping[str, np.ndarray], k: int, bold) -> pd.DataFrame:
+    """Electrophysiology to BOLD of lane ``k``: per population with ``ephysbold_<pop>`` in
+    ``summary`` (its rate through the hemodynamic model at the cerebellar-cortex nodes,
+    transient dropped as for the BOLD) the Pearson correlation with ``bold`` (T_bold, N) of
+    each of those nodes over the volumes both have (NaN where either is constant; as
+    :func:`cmftvb.signals.analyses.ephys_bold_coupling`). Columns region, population, r."""
+    labels = [str(s) for s in summary["labels"]]
+    b = np.asarray(bold, dtype=np.float64)
+    rows = []
+    for pop in nm.POPULATIONS:
+        if nm.ephys_bold_key(pop) not in summary:
+            continue
+        pb = np.asarray(summary[nm.ephys_bold_key(pop)][k])
+        nodes = np.asarray(summary[nm.ephys_bold_nodes_key(pop)])
+        m = min(pb.shape[0], b.shape[0])
+        if m < 3:
+            raise CmftvbError(f"ephys-BOLD: only {m} volumes to correlate")
+        for c, node in enumerate(nodes):
+            u, v = pb[:m, c], b[:m, node]
+            su, sv = u.std(), v.std()
+            rr = (
+                float(np.mean((u - u.mean()) * (v - v.mean())) / (su * sv))
+                if su * sv > 0
+                else np.nan
+            )
+            rows.append({"region": labels[node], "population": pop, "r": rr})
+    return pd.DataFrame(rows, columns=["region", "population", "r"])
+
+
+#: The settings of the signal stage (config section ``signals``) and their defaults.
+DEFAULT_OPTIONS = {
+    "bold_model": "tvb_kernel",
+    "bold_transient_s": 0.0,
+    "ephys_transient_s": 2.0,
+    "fs_hz": 250.0,
+    "welch_nperseg": 500,
+    "welch_noverlap": 250,
+    "regime_band_hz": regime.DEFAULT_BAND_HZ,
+    "node_coherence_crbl_var": "PC",
+    "node_coherence_ww_var": "r_E",
+    "rhythm_background_hz": 5.0,
+    "rhythm_alpha": 0.01,
+}
+
+
+def summarise_packed(
+    sim: Mapping[str, np.ndarray],
+    tr_s: float,
+    *,
+    monitor_period_ms: float,
+    roles=None,
+    parts=STUDY_PARTS,
+    excerpt_s: float = 0.0,
+    **options,
+) -> dict[str, np.ndarray]:
+    """The summary of a stored :data:`cmftvb.io.SIMULATION_PACKED` batch: the arrays of a
+    :data:`cmftvb.io.SIMULATION_SIGNALS` file (without ``params``), computed by the sink the
+    engine feeds under ``simulation.store: signals``
+    (:class:`cmftvb.signals.stream_run.StudySignals`), fed here from the stored arrays."""
+    if bad := sorted(set(options) - set(DEFAULT_OPTIONS)):
+        raise CmftvbError(f"signals: unknown option {bad[0]!r}")
+    seeds = np.atleast_1d(np.asarray(sim["seeds"]))
+    if roles is not None and len(roles) != len(sim["labels"]):
+        raise CmftvbError(f"signals: {len(roles)} roles for {len(sim['labels'])} nodes")
+    sink = StudySignals(
+        seeds.size, period_ms=monitor_period_ms, tr_s=tr_s,
+        options={**DEFAULT_OPTIONS, **options}, roles=roles, parts=parts, excerpt_s=excerpt_s,
+    )  # fmt: skip
+    feed_packed(sink, sim)
+    return {**sink.arrays(), "labels": np.asarray(sim["labels"]), "seeds": seeds}
+
+
+def check_summary_options(meta: Mapping, options: Mapping, where: str) -> None:
+    """A :class:`CmftvbError` naming ``where`` (the file) and the first setting whose value in
+    ``options`` differs from the one the streamed file was made with (``meta["options"]``)."""
+    made = meta.get("options", {})
+    for key, value in made.items():
+        if key in options and options[key] != value:
+            raise CmftvbError(
+                f"{where}: made with {key} {value!r}, the config now says {options[key]!r}; "
+                "rerun the rule simulate (simulation.store: signals)"
+            )
+
+
+def signals_from_summary(
+    summary: Mapping[str, np.ndarray], tr_s: float, *, roles=None, **options
+) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+    """BOLD, features and electrophysiology to BOLD of every seed of a run from its summary
+    (:func:`summarise_packed`, or a :data:`cmftvb.io.SIMULATION_SIGNALS` file): (the arrays
+    of a :data:`cmftvb.io.SIGNALS` file, the tidy feature table (seed, metric, region, value),
+    the electrophysiology-to-BOLD table (seed, region, population, r))."""
+    o = {**DEFAULT_OPTIONS, **options}
+    if roles is not None and len(roles) != len(summary["labels"]):
+        raise CmftvbError(f"signals: {len(roles)} roles for {len(summary['labels'])} nodes")
+    seeds = [int(s) for s in np.atleast_1d(summary["seeds"])]
+    lanes, tables, coupling = [], [], []
+    for k, seed in enumerate(seeds):
+        log.info("seed %d", seed)
+        out, features = lane_from_summary(summary, k, o, roles)
+        lanes.append(out)
+        tables.append(features.assign(seed=seed)[FEATURE_COLUMNS])
+        coupling.append(ephys_bold_rows(summary, k, out["bold"]).assign(seed=seed))
+    keys = [key for key in lanes[0] if all(key in lane for lane in lanes)]
+    stacked = {
+        key: np.stack([lane[key] for lane in lanes]) if nm.is_per_seed(key) else lanes[0][key]
+        for key in keys
+    }
+    stacked.update(seeds=np.asarray(seeds), tr_s=np.float64(float(tr_s)), labels=summary["labels"])
+    cols = ["seed", "region", "population", "r"]
+    return (
+        stacked,
+        pd.concat(tables, ignore_index=True),
+        pd.concat(coupling, ignore_index=True)[cols],
+    )
+
+
+def signals_of_simulation(
+    sim: Mapping[str, np.ndarray],
+    meta: Mapping,
+    tr_s: float,
+    *,
+    monitor_period_ms: float,
+    roles=None,
+    where: str = "simulation",
+    **options,
+) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+    """The rule signals: (signals arrays, feature table, electrophysiology-to-BOLD table) of
+    the rule simulate's output in either layout (``meta["format"]``, from
+    :func:`cmftvb.io.load_simulation`). A streamed file (:data:`cmftvb.io.SIMULATION_SIGNALS`)
+    is used as it is, after checking that it was made with these settings
+    (:func:`check_summary_options`, ``where`` names the file); a stored activity batch is
+    summarised first (:func:`summarise_packed`). Then :func:`signals_from_summary`."""
+    from cmftvb import io
+
+    if meta.get("format") == io.SIMULATION_SIGNALS:
+        wanted = {**DEFAULT_OPTIONS, **options, "monitor_period_ms": monitor_period_ms}
+        check_summary_options(meta, {**wanted, "tr_s": tr_s}, where)
+        summary = sim
+    else:
+        summary = summarise_packed(
+            sim, tr_s, monitor_period_ms=monitor_period_ms, roles=roles, **options
+        )
+    return signals_from_summary(summary, tr_s, roles=roles, **options)
 
 
 def run_signals(
@@ -303,61 +409,28 @@ def run_signals(
     tr_s: float,
     *,
     monitor_period_ms: float,
-    bold_model: str = "tvb_kernel",
-    bold_transient_s: float = 0.0,
-    ephys_transient_s: float = 2.0,
-    fs_hz: float = 250.0,
-    welch_nperseg: int = 500,
-    welch_noverlap: int = 250,
-    regime_band_hz=regime.DEFAULT_BAND_HZ,
     roles=None,
-    node_coherence_crbl_var: str = "PC",
-    node_coherence_ww_var: str = "r_E",
-    rhythm_background_hz: float = 5.0,
-    rhythm_alpha: float = 0.01,
+    **options,
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """BOLD and electrophysiology of every seed of a simulation batch.
+    """BOLD and electrophysiology of every seed of a stored simulation batch.
 
     ``sim``: the arrays of a :data:`cmftvb.io.SIMULATION_PACKED` file; ``tr_s``: the subject's
     repetition time (s); ``monitor_period_ms``: the sampling period of ``sim`` (ms); the other
-    options are the config section ``signals`` (units in their names); ``roles`` (N,): the
-    connectome's node roles, needed for the coherence between nodes (skipped without).
-    Returns the arrays of a :data:`cmftvb.io.SIGNALS` file (per-seed arrays stacked on a
-    leading seed axis) and the tidy feature table (columns seed, metric, region, value;
-    region = node label, or ``"global"`` for the coherence between nodes and the regime rows of
-    :func:`lane_regime`, with ``regime_band_hz`` (Hz) the resting r_E band).
+    options are the config section ``signals`` (:data:`DEFAULT_OPTIONS`; units in their
+    names); ``roles`` (N,): the connectome's node roles, needed for the coherence between
+    nodes (skipped without). The batch is summarised (:func:`summarise_packed`) and the
+    features follow from the summary (:func:`signals_from_summary`), as for a run streamed
+    under ``simulation.store: signals``. Returns the arrays of a :data:`cmftvb.io.SIGNALS`
+    file (per-seed arrays stacked on a leading seed axis) and the tidy feature table (columns
+    seed, metric, region, value; region = node label, or ``"global"`` for the coherence
+    between nodes and the regime rows of :func:`regime_from_means`).
     """
-    options = {
-        "monitor_period_ms": monitor_period_ms,
-        "bold_model": bold_model,
-        "bold_transient_s": bold_transient_s,
-        "ephys_transient_s": ephys_transient_s,
-        "fs_hz": fs_hz,
-        "welch_nperseg": welch_nperseg,
-        "welch_noverlap": welch_noverlap,
-        "regime_band_hz": regime_band_hz,
-        "node_coherence_crbl_var": node_coherence_crbl_var,
-        "node_coherence_ww_var": node_coherence_ww_var,
-        "rhythm_background_hz": rhythm_background_hz,
-        "rhythm_alpha": rhythm_alpha,
-    }
-    if roles is not None and len(roles) != len(sim["labels"]):
-        raise CmftvbError(f"signals: {len(roles)} roles for {len(sim['labels'])} nodes")
-    tr_ms = float(tr_s) * 1000.0
-    seeds = [int(s) for s in np.atleast_1d(sim["seeds"])]
-    lanes, tables = [], []
-    for k, seed in enumerate(seeds):
-        log.info("seed %d", seed)
-        out, features = one_lane(sim, k, tr_ms, options, roles)
-        lanes.append(out)
-        tables.append(features.assign(seed=seed)[FEATURE_COLUMNS])
-    keys = [key for key in lanes[0] if all(key in lane for lane in lanes)]
-    stacked = {
-        key: np.stack([lane[key] for lane in lanes]) if nm.is_per_seed(key) else lanes[0][key]
-        for key in keys
-    }
-    stacked.update(seeds=np.asarray(seeds), tr_s=np.float64(tr_ms / 1000.0), labels=sim["labels"])
-    return stacked, pd.concat(tables, ignore_index=True)
+    parts = [p for p in STUDY_PARTS if p not in ("ephys_bold", "excerpt")]
+    summary = summarise_packed(
+        sim, tr_s, monitor_period_ms=monitor_period_ms, roles=roles, parts=parts, **options
+    )
+    arrays, features, _ = signals_from_summary(summary, tr_s, roles=roles, **options)
+    return arrays, features
 
 
 def ephys_bold_batch(
@@ -370,35 +443,19 @@ def ephys_bold_batch(
     bold_model: str = "tvb_kernel",
     bold_transient_s: float = 0.0,
 ) -> pd.DataFrame:
-    """Electrophysiology to BOLD for every seed of a batch (issue 12).
+    """Electrophysiology to BOLD for every seed of a stored batch (issue 12).
 
     ``bold`` (S, T_bold, N): the batch's simulated BOLD (``run_signals``' ``bold``); ``roles``
     (N,): node roles. For each population the engine monitored at cerebellar-cortex nodes
     (GrC, GoC, MLI, PC under cMF; r_E, r_I of the Wong-Wang nodes otherwise), the correlation
     of its rate through the same hemodynamic model with the node's BOLD
-    (:func:`cmftvb.signals.analyses.ephys_bold_coupling`). Returns columns seed, region,
-    population, r (no rows when the batch has no cerebellar-cortex node).
+    (:func:`ephys_bold_rows`). Returns columns seed, region, population, r (no rows when the
+    batch has no cerebellar-cortex node).
     """
-    from cmftvb.connectome import roles as croles
-    from cmftvb.signals import analyses
-
-    cb = croles.indices(roles, "crbl_cortex")
+    summary = summarise_packed(
+        sim, tr_s, monitor_period_ms=monitor_period_ms, roles=roles, parts=("ephys_bold",),
+        bold_model=bold_model, bold_transient_s=bold_transient_s,
+    )  # fmt: skip
     seeds = [int(s) for s in np.atleast_1d(sim["seeds"])]
-    tables = []
-    for k, seed in enumerate(seeds):
-        for pop in nm.POPULATIONS:
-            if pop not in sim:
-                continue
-            nodes = np.intersect1d(sim[nm.nodes_key(pop)], cb)
-            if nodes.size == 0:
-                continue
-            t = analyses.ephys_bold_coupling(
-                {pop: padded(sim, pop, k)}, np.asarray(bold[k]), sim["labels"], nodes,
-                dt_ms=float(monitor_period_ms), tr_ms=float(tr_s) * 1000.0,
-                bold_model=bold_model, bold_transient_s=float(bold_transient_s),
-            )  # fmt: skip
-            tables.append(t.assign(seed=seed))
-    cols = ["seed", "region", "population", "r"]
-    if not tables:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(tables, ignore_index=True)[cols]
+    tables = [ephys_bold_rows(summary, k, bold[k]).assign(seed=s) for k, s in enumerate(seeds)]
+    return pd.concat(tables, ignore_index=True)[["seed", "region", "population", "r"]]

@@ -380,11 +380,13 @@ class StreamingWelch:
         self._psd += np.real(np.conjugate(X) * X).sum(axis=0).T
         self.n_segments += segs.shape[0]
         if self._cross is not None:
-            Xu = X[:, :, self._used]  # (K, C, F_used)
+            # (F_used, K, C): per bin the (C, C) sum over segments X^H X, one batched matmul
+            # (BLAS; twice numpy's einsum path here)
+            Xu = np.ascontiguousarray(X[:, :, self._used].transpose(2, 0, 1))
             i, j = self._iu
-            for f0 in range(0, Xu.shape[2], 16):  # temporaries of 16 bins x C^2 at most
-                Xb = Xu[:, :, f0 : f0 + 16]
-                S = np.einsum("kcf,kdf->fcd", Xb.conj(), Xb, optimize=True)
+            for f0 in range(0, Xu.shape[0], 16):  # temporaries of 16 bins x C^2 at most
+                Xb = Xu[f0 : f0 + 16]
+                S = np.matmul(Xb.conj().transpose(0, 2, 1), Xb)
                 self._cross[f0 : f0 + 16] += S[:, i, j]
         if self._pair_sum is not None and self._pairs.size:
             i, j = self._pairs[:, 0], self._pairs[:, 1]
