@@ -32,8 +32,9 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   :mod:`cmftvb._vmath`'s exp (no library call), the sweeps index 1-d arrays with unsigned
   offsets and have no early exit, so LLVM turns the Wong-Wang sweeps into SIMD code; a lane
   computes the same IEEE operations whether it runs alone (scalar code) or in a batch (SIMD
-  code), so its result is bitwise the same. The cerebellar sweep stays scalar (it calls the C
-  library's log and erfc, faster than _vmath's in scalar code).
+  code), so its result is bitwise the same. The cerebellar sweep uses _vmath's sqrt, log and
+  erfc (plain arithmetic) and runs SIMD once a run has more than about 12 (node, lane) pairs
+  (see :func:`_crbl_stage`): batches, not a single seed's runs of 7-10 cerebellar nodes.
 - Stochastic Heun (tvb ``HeunStochastic`` with ``Additive``): one draw z = sigma sqrt(dt) N(0,1)
   per integrated variable per step, the same z in the predictor and the corrector; the state
   bounds (preset ``bounds``, the same for every node of a model) are applied by clipping after
