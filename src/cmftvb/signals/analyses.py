@@ -460,21 +460,31 @@ def node_coherence(
     if a.ndim != 2 or a.shape[1] != r.size:
         raise CmftvbError(f"node coherence: x must be (T, {r.size}), got {a.shape}")
     names, M = ephys.coherence_matrix(a, fs_hz, bands, nperseg=nperseg, noverlap=noverlap)
-    cb = croles.indices(r, "crbl_cortex")
-    ce = croles.indices(r, "cerebral")
+    K = (a.shape[0] - noverlap) // (nperseg - noverlap)
+    return names, M, node_coherence_rows(names, M, r, K)
+
+
+def node_coherence_rows(bands, M, roles, n_segments: int) -> pd.DataFrame:
+    """Summary rows (region ``global``) of the coherence between nodes ``M`` (B, N, N) over
+    ``n_segments`` Welch segments, as :func:`node_coherence` makes
+    them: ``coh_nodes_crbl_crbl_<band>`` (mean over pairs of cerebellar-cortex nodes),
+    ``coh_nodes_crbl_cerebral_<band>`` (every cerebellar-cortex x cerebral pair), a group
+    without pairs left out, and ``coh_nodes_floor`` = 1 / K (the MSC's bias)."""
+    r = np.asarray([str(s) for s in roles])
+    cb, ce = croles.indices(r, "crbl_cortex"), croles.indices(r, "cerebral")
     rows = []
     iu = np.triu_indices(cb.size, k=1)
-    for b, band in enumerate(names):
+    for b, band in enumerate(bands):
         if iu[0].size:
             sub = M[b][np.ix_(cb, cb)][iu]
             rows.append((nm.node_coherence_metric("crbl_crbl", band), "global", float(sub.mean())))
         if cb.size and ce.size:
             sub = M[b][np.ix_(cb, ce)]
-            metric = nm.node_coherence_metric("crbl_cerebral", band)
-            rows.append((metric, "global", float(sub.mean())))
-    K = (a.shape[0] - noverlap) // (nperseg - noverlap)
-    rows.append((nm.NODE_COHERENCE_FLOOR, "global", 1.0 / K))
-    return names, M, pd.DataFrame(rows, columns=["metric", "region", "value"])
+            rows.append(
+                (nm.node_coherence_metric("crbl_cerebral", band), "global", float(sub.mean()))
+            )
+    rows.append((nm.NODE_COHERENCE_FLOOR, "global", 1.0 / int(n_segments)))
+    return pd.DataFrame(rows, columns=["metric", "region", "value"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,19 +538,25 @@ def ephys_bold_coupling(
             raise CmftvbError(f"ephys-BOLD: rates[{pop!r}] is not finite at the chosen nodes")
         pb = _hemodynamics(sub, dt_ms, tr_ms, bold_model)
         pb = sbold.drop_transient(pb, tr_ms, seconds=bold_transient_s) if bold_transient_s else pb
-        m = min(pb.shape[0], b.shape[0])
-        if m < 3:
-            raise CmftvbError(f"ephys-BOLD: only {m} volumes to correlate")
-        for c, k in enumerate(nodes):
-            u, v = pb[:m, c], b[:m, k]
-            su, sv = u.std(), v.std()
-            rr = (
-                float(np.mean((u - u.mean()) * (v - v.mean())) / (su * sv))
-                if su * sv > 0
-                else np.nan
-            )
-            rows.append({"region": labels[k], "population": pop, "r": rr})
+        rows += rate_bold_correlations(pb, b, nodes, labels, pop)
     return pd.DataFrame(rows)
+
+
+def rate_bold_correlations(pb, bold, nodes, labels, pop: str) -> list[dict]:
+    """Rows (region, population, r): the Pearson correlation of column ``c`` of ``pb``
+    (V, k), a rate of population ``pop`` through the hemodynamic model, with the BOLD
+    ``bold`` (T_bold, N) of node ``nodes[c]``, over the volumes both have (NaN where either is
+    constant). At least 3 volumes, else :class:`CmftvbError`."""
+    m = min(pb.shape[0], bold.shape[0])
+    if m < 3:
+        raise CmftvbError(f"ephys-BOLD: only {m} volumes to correlate")
+    rows = []
+    for c, k in enumerate(nodes):
+        u, v = pb[:m, c], bold[:m, k]
+        su, sv = u.std(), v.std()
+        rr = float(np.mean((u - u.mean()) * (v - v.mean())) / (su * sv)) if su * sv > 0 else np.nan
+        rows.append({"region": labels[k], "population": pop, "r": rr})
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------

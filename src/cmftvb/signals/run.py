@@ -21,7 +21,8 @@ Two steps, the same for both layouts of the rule simulate's output (``simulation
    (:func:`regime_from_means`: shares of Wong-Wang nodes with mean r_E outside
    ``regime_band_hz`` and with mean S_E > 0.9, cerebellar (node, population) pairs outside
    ``signals/physiology.yaml``), summaries of the coherence between nodes
-   (:func:`node_coherence_rows`) and electrophysiology to BOLD (:func:`ephys_bold_rows`).
+   (:func:`cmftvb.signals.analyses.node_coherence_rows`) and electrophysiology to BOLD
+   (:func:`ephys_bold_rows`).
 
 :func:`signals_of_simulation` is the rule's entry; :func:`run_signals` and
 :func:`ephys_bold_batch` take a stored batch. Each feature has one implementation, so the two
@@ -43,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 from cmftvb import CmftvbError
+from cmftvb.signals import analyses, ephys, regime
 from cmftvb.signals import bold as sbold
-from cmftvb.signals import ephys, regime
 from cmftvb.signals import names as nm
 from cmftvb.signals.stream_run import MEAN_VARIABLES, STUDY_PARTS, StudySignals, feed_packed
 
@@ -167,31 +168,6 @@ def regime_from_means(means: Mapping[str, tuple[np.ndarray, np.ndarray]], band_h
     return regime.regime_rows(check)
 
 
-def node_coherence_rows(bands, M, roles, n_segments: int) -> pd.DataFrame:
-    """Summary rows (region ``global``) of the coherence between nodes ``M`` (B, N, N) over
-    ``n_segments`` Welch segments, as :func:`cmftvb.signals.analyses.node_coherence` makes
-    them: ``coh_nodes_crbl_crbl_<band>`` (mean over pairs of cerebellar-cortex nodes),
-    ``coh_nodes_crbl_cerebral_<band>`` (every cerebellar-cortex x cerebral pair), a group
-    without pairs left out, and ``coh_nodes_floor`` = 1 / K (the MSC's bias)."""
-    from cmftvb.connectome import roles as croles
-
-    r = np.asarray([str(s) for s in roles])
-    cb, ce = croles.indices(r, "crbl_cortex"), croles.indices(r, "cerebral")
-    rows = []
-    iu = np.triu_indices(cb.size, k=1)
-    for b, band in enumerate(bands):
-        if iu[0].size:
-            sub = M[b][np.ix_(cb, cb)][iu]
-            rows.append((nm.node_coherence_metric("crbl_crbl", band), "global", float(sub.mean())))
-        if cb.size and ce.size:
-            sub = M[b][np.ix_(cb, ce)]
-            rows.append(
-                (nm.node_coherence_metric("crbl_cerebral", band), "global", float(sub.mean()))
-            )
-    rows.append((nm.NODE_COHERENCE_FLOOR, "global", 1.0 / int(n_segments)))
-    return pd.DataFrame(rows, columns=["metric", "region", "value"])
-
-
 def padded(sim: Mapping[str, np.ndarray], var: str, k: int) -> np.ndarray:
     """Lane ``k`` of variable ``var`` of a packed batch as (T, N) float64, NaN at the nodes
     that lack it (the layout :class:`cmftvb.engine.SimResult` uses)."""
@@ -255,7 +231,8 @@ def lane_from_summary(summary: Mapping[str, np.ndarray], k: int, o: Mapping, rol
         M = np.asarray(summary[nm.NODE_COHERENCE][k])
         out[nm.NODE_COHERENCE] = M
         out[nm.NODE_COHERENCE_BANDS] = np.asarray(bands)
-        rows.append(node_coherence_rows(bands, M, roles, int(summary[nm.NODE_COHERENCE_SEGMENTS])))
+        n_seg = int(summary[nm.NODE_COHERENCE_SEGMENTS])
+        rows.append(analyses.node_coherence_rows(bands, M, roles, n_seg))
     return out, pd.concat(rows, ignore_index=True)
 
 
@@ -273,18 +250,7 @@ def ephys_bold_rows(summary: Mapping[str, np.ndarray], k: int, bold) -> pd.DataF
             continue
         pb = np.asarray(summary[nm.ephys_bold_key(pop)][k])
         nodes = np.asarray(summary[nm.ephys_bold_nodes_key(pop)])
-        m = min(pb.shape[0], b.shape[0])
-        if m < 3:
-            raise CmftvbError(f"ephys-BOLD: only {m} volumes to correlate")
-        for c, node in enumerate(nodes):
-            u, v = pb[:m, c], b[:m, node]
-            su, sv = u.std(), v.std()
-            rr = (
-                float(np.mean((u - u.mean()) * (v - v.mean())) / (su * sv))
-                if su * sv > 0
-                else np.nan
-            )
-            rows.append({"region": labels[node], "population": pop, "r": rr})
+        rows += analyses.rate_bold_correlations(pb, b, nodes, labels, pop)
     return pd.DataFrame(rows, columns=["region", "population", "r"])
 
 
