@@ -34,7 +34,9 @@ Conventions follow tvb-library 2.10 (docs/TVB-CONVENTIONS.md), in float64:
   computes the same IEEE operations whether it runs alone (scalar code) or in a batch (SIMD
   code), so its result is bitwise the same. The cerebellar sweep uses _vmath's sqrt, log and
   erfc (plain arithmetic) and runs SIMD once a run has more than about 12 (node, lane) pairs
-  (see :func:`_crbl_stage`): batches, not a single seed's runs of 7-10 cerebellar nodes.
+  (see :func:`_crbl_stage`); the runner sweeps the nodes in an engine order that makes every
+  cerebellar node one run, padded to whole vectors
+  (:func:`cmftvb.engine.numba_runner.node_order`).
 - Stochastic Heun (tvb ``HeunStochastic`` with ``Additive``): one draw z = sigma sqrt(dt) N(0,1)
   per integrated variable per step, the same z in the predictor and the corrector; the state
   bounds (preset ``bounds``, the same for every node of a model) are applied by clipping after
@@ -413,9 +415,13 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     loop over q pairs): about 180 ns per pair and step (both stages) from 16 pairs up, but
     the vector loop runs only above a trip count LLVM derives from its run-time overlap checks
     (between 10 and 16 pairs); below it the scalar loop runs (335 ns at 10 pairs, 470 at 7,
-    against 366 and 380 with the C library's erfc). A single seed's cerebellar runs of the
-    sample subject have 10, 7 and 10 nodes, so a single seed gains little; a batch of 8 seeds
-    (56 to 80 pairs per run) gains most.
+    against 366 and 380 with the C library's erfc). The sample subject's cerebellar nodes
+    come as runs of 10, 7 and 10 nodes, so the runner sweeps them in engine order as one run
+    padded to whole vectors (:func:`cmftvb.engine.numba_runner.node_order`). Populations
+    without a second excitatory channel skip its terms, and the guard mode is a literal in
+    each of two copies of the loops (:func:`cmftvb.models.crbl.transfer_qs`): 211 -> 178 ns
+    per pair and step (216 pairs), one padded run of 28 pairs 5.5 us per step against
+    10.0 us for the three runs before (one thread, this function alone in a compiled loop).
 
     Why the sweep used to stay scalar: erfc (about 54 of the 188 ms of CPU per simulated
     second of a cMF run went to the C library's erfc, called once per transfer function) and,
@@ -433,20 +439,12 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     uNL2 = np.uint64(2 * NL)
     uNL3 = np.uint64(3 * NL)
     uNL4 = np.uint64(4 * NL)
-    c_lo0, c_hi0, c_lo1, c_hi1, c_lo2, c_hi2, c_lo3, c_hi3 = (
-        clim[0],
-        clim[1],
-        clim[2],
-        clim[3],
-        clim[4],
-        clim[5],
-        clim[6],
-        clim[7],
-    )
     # every parameter as a value, read once: no loads from pc inside the loops below (each
     # would need a run-time overlap check against every stored array; see crbl.node_params)
     prm = crbl.node_params(pc)
-    nbad = 0
+    # the guard mode (the same for every node) as a literal in each copy of the loop: a SIMD
+    # loop computes both arms of a branch, so a run-time test would cost both guard variants
+    published = prm[0][28] != 0.0  # crbl.pop_params: the last entry is p[GUARD_MODE]
     if stage == 0:
         # the step's noise first, in loops of their own: Philox and Box-Muller are plain
         # arithmetic (cmftvb._vmath), so these loops run SIMD over (node, lane) pairs; the
@@ -467,78 +465,130 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
         else:
             for q in range(q0, q1):
                 zsc[uNL4 + np.uint64(q)] = 0.0
-        for q in range(q0, q1):
-            u = np.uint64(q)
-            mf = cin[u]
-            pf = cin[uNL + u]
-            g0 = xf[u]
-            g1 = xf[uNL + u]
-            g2 = xf[uNL2 + u]
-            g3 = xf[uNL3 + u]
-            # background: every load unconditional (no branch in the loop)
-            u4 = xf[uNL4 + u]
-            z0 = zsc[u]
-            z1 = zsc[uNL + u]
-            z2 = zsc[uNL2 + u]
-            z3 = zsc[uNL3 + u]
-            zu = zsc[uNL4 + u]
-            ub = u4 if is_ou else 0.0
-            b = bg_w * ub if is_ou else bg_c
-            d0, d1, d2, d3 = crbl.dfun_q(g0, g1, g2, g3, mf + b, pf, prm)
-            du = -ub * inv_tau_ou
-            a0 = g0 + h * d0 + z0
-            a1 = g1 + h * d1 + z1
-            a2 = g2 + h * d2 + z2
-            a3 = g3 + h * d3 + z3
-            au = ub + h * du + zu
-            a0 = vmath.fmin(vmath.fmax(a0, c_lo0), c_hi0) if np.isfinite(a0) else a0
-            a1 = vmath.fmin(vmath.fmax(a1, c_lo1), c_hi1) if np.isfinite(a1) else a1
-            a2 = vmath.fmin(vmath.fmax(a2, c_lo2), c_hi2) if np.isfinite(a2) else a2
-            a3 = vmath.fmin(vmath.fmax(a3, c_lo3), c_hi3) if np.isfinite(a3) else a3
-            dsc[u] = d0
-            dsc[uNL + u] = d1
-            dsc[uNL2 + u] = d2
-            dsc[uNL3 + u] = d3
-            dsc[uNL4 + u] = du
-            asc[u] = a0
-            asc[uNL + u] = a1
-            asc[uNL2 + u] = a2
-            asc[uNL3 + u] = a3
-            asc[uNL4 + u] = au
-            chk = (a0 - a0) + (a1 - a1) + (a2 - a2) + (a3 - a3) + (au - au)
-            nbad += 0 if chk == 0.0 else 1
-    else:
-        for q in range(q0, q1):
-            u = np.uint64(q)
-            a0 = asc[u]
-            a1 = asc[uNL + u]
-            a2 = asc[uNL2 + u]
-            a3 = asc[uNL3 + u]
-            au = asc[uNL4 + u]
-            mf = cin[u]
-            pf = cin[uNL + u]
-            u4 = xf[uNL4 + u]
-            ub = u4 if is_ou else 0.0
-            zu = zsc[uNL4 + u]
-            b = bg_w * au if is_ou else bg_c
-            e0, e1, e2, e3 = crbl.dfun_q(a0, a1, a2, a3, mf + b, pf, prm)
-            eu = -au * inv_tau_ou
-            n0 = xf[u] + h * (dsc[u] + e0) + zsc[u]
-            n1 = xf[uNL + u] + h * (dsc[uNL + u] + e1) + zsc[uNL + u]
-            n2 = xf[uNL2 + u] + h * (dsc[uNL2 + u] + e2) + zsc[uNL2 + u]
-            n3 = xf[uNL3 + u] + h * (dsc[uNL3 + u] + e3) + zsc[uNL3 + u]
-            nu = ub + h * (dsc[uNL4 + u] + eu) + zu
-            n0 = vmath.fmin(vmath.fmax(n0, c_lo0), c_hi0) if np.isfinite(n0) else n0
-            n1 = vmath.fmin(vmath.fmax(n1, c_lo1), c_hi1) if np.isfinite(n1) else n1
-            n2 = vmath.fmin(vmath.fmax(n2, c_lo2), c_hi2) if np.isfinite(n2) else n2
-            n3 = vmath.fmin(vmath.fmax(n3, c_lo3), c_hi3) if np.isfinite(n3) else n3
-            xf[u] = n0
-            xf[uNL + u] = n1
-            xf[uNL2 + u] = n2
-            xf[uNL3 + u] = n3
-            xf[uNL4 + u] = nu if is_ou else u4
-            chk = (n0 - n0) + (n1 - n1) + (n2 - n2) + (n3 - n3) + (nu - nu)
-            nbad += 0 if chk == 0.0 else 1
+        if published:
+            return _crbl_predict(q0, q1, h, bufs, cpar, prm, 1)
+        return _crbl_predict(q0, q1, h, bufs, cpar, prm, 0)
+    if published:
+        return _crbl_correct(q0, q1, h, bufs, cpar, prm, 1)
+    return _crbl_correct(q0, q1, h, bufs, cpar, prm, 0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _crbl_predict(q0, q1, h, bufs, cpar, prm, mode):
+    """The predictor sweep of :func:`_crbl_stage` (its noise drawn), guard ``mode`` as in
+    :func:`cmftvb.models.crbl.transfer_qs` (a literal at each call)."""
+    NL, xf, cin, dsc, asc, zsc = bufs
+    pc, clim, is_ou, bg_w, bg_c, inv_tau_ou = cpar
+    uNL = np.uint64(NL)
+    uNL2 = np.uint64(2 * NL)
+    uNL3 = np.uint64(3 * NL)
+    uNL4 = np.uint64(4 * NL)
+    c_lo0, c_hi0, c_lo1, c_hi1, c_lo2, c_hi2, c_lo3, c_hi3 = (
+        clim[0],
+        clim[1],
+        clim[2],
+        clim[3],
+        clim[4],
+        clim[5],
+        clim[6],
+        clim[7],
+    )
+    nbad = 0
+    for q in range(q0, q1):
+        u = np.uint64(q)
+        mf = cin[u]
+        pf = cin[uNL + u]
+        g0 = xf[u]
+        g1 = xf[uNL + u]
+        g2 = xf[uNL2 + u]
+        g3 = xf[uNL3 + u]
+        # background: every load unconditional (no branch in the loop)
+        u4 = xf[uNL4 + u]
+        z0 = zsc[u]
+        z1 = zsc[uNL + u]
+        z2 = zsc[uNL2 + u]
+        z3 = zsc[uNL3 + u]
+        zu = zsc[uNL4 + u]
+        ub = u4 if is_ou else 0.0
+        b = bg_w * ub if is_ou else bg_c
+        d0, d1, d2, d3 = crbl.dfun_q(g0, g1, g2, g3, mf + b, pf, prm, mode)
+        du = -ub * inv_tau_ou
+        a0 = g0 + h * d0 + z0
+        a1 = g1 + h * d1 + z1
+        a2 = g2 + h * d2 + z2
+        a3 = g3 + h * d3 + z3
+        au = ub + h * du + zu
+        a0 = vmath.fmin(vmath.fmax(a0, c_lo0), c_hi0) if np.isfinite(a0) else a0
+        a1 = vmath.fmin(vmath.fmax(a1, c_lo1), c_hi1) if np.isfinite(a1) else a1
+        a2 = vmath.fmin(vmath.fmax(a2, c_lo2), c_hi2) if np.isfinite(a2) else a2
+        a3 = vmath.fmin(vmath.fmax(a3, c_lo3), c_hi3) if np.isfinite(a3) else a3
+        dsc[u] = d0
+        dsc[uNL + u] = d1
+        dsc[uNL2 + u] = d2
+        dsc[uNL3 + u] = d3
+        dsc[uNL4 + u] = du
+        asc[u] = a0
+        asc[uNL + u] = a1
+        asc[uNL2 + u] = a2
+        asc[uNL3 + u] = a3
+        asc[uNL4 + u] = au
+        chk = (a0 - a0) + (a1 - a1) + (a2 - a2) + (a3 - a3) + (au - au)
+        nbad += 0 if chk == 0.0 else 1
+    return nbad
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _crbl_correct(q0, q1, h, bufs, cpar, prm, mode):
+    """The corrector sweep of :func:`_crbl_stage` (``h`` = dt / 2), guard ``mode`` as in
+    :func:`_crbl_predict`."""
+    NL, xf, cin, dsc, asc, zsc = bufs
+    pc, clim, is_ou, bg_w, bg_c, inv_tau_ou = cpar
+    uNL = np.uint64(NL)
+    uNL2 = np.uint64(2 * NL)
+    uNL3 = np.uint64(3 * NL)
+    uNL4 = np.uint64(4 * NL)
+    c_lo0, c_hi0, c_lo1, c_hi1, c_lo2, c_hi2, c_lo3, c_hi3 = (
+        clim[0],
+        clim[1],
+        clim[2],
+        clim[3],
+        clim[4],
+        clim[5],
+        clim[6],
+        clim[7],
+    )
+    nbad = 0
+    for q in range(q0, q1):
+        u = np.uint64(q)
+        a0 = asc[u]
+        a1 = asc[uNL + u]
+        a2 = asc[uNL2 + u]
+        a3 = asc[uNL3 + u]
+        au = asc[uNL4 + u]
+        mf = cin[u]
+        pf = cin[uNL + u]
+        u4 = xf[uNL4 + u]
+        ub = u4 if is_ou else 0.0
+        zu = zsc[uNL4 + u]
+        b = bg_w * au if is_ou else bg_c
+        e0, e1, e2, e3 = crbl.dfun_q(a0, a1, a2, a3, mf + b, pf, prm, mode)
+        eu = -au * inv_tau_ou
+        n0 = xf[u] + h * (dsc[u] + e0) + zsc[u]
+        n1 = xf[uNL + u] + h * (dsc[uNL + u] + e1) + zsc[uNL + u]
+        n2 = xf[uNL2 + u] + h * (dsc[uNL2 + u] + e2) + zsc[uNL2 + u]
+        n3 = xf[uNL3 + u] + h * (dsc[uNL3 + u] + e3) + zsc[uNL3 + u]
+        nu = ub + h * (dsc[uNL4 + u] + eu) + zu
+        n0 = vmath.fmin(vmath.fmax(n0, c_lo0), c_hi0) if np.isfinite(n0) else n0
+        n1 = vmath.fmin(vmath.fmax(n1, c_lo1), c_hi1) if np.isfinite(n1) else n1
+        n2 = vmath.fmin(vmath.fmax(n2, c_lo2), c_hi2) if np.isfinite(n2) else n2
+        n3 = vmath.fmin(vmath.fmax(n3, c_lo3), c_hi3) if np.isfinite(n3) else n3
+        xf[u] = n0
+        xf[uNL + u] = n1
+        xf[uNL2 + u] = n2
+        xf[uNL3 + u] = n3
+        xf[uNL4 + u] = nu if is_ou else u4
+        chk = (n0 - n0) + (n1 - n1) + (n2 - n2) + (n3 - n3) + (nu - nu)
+        nbad += 0 if chk == 0.0 else 1
     return nbad
 
 

@@ -16,6 +16,7 @@ every state variable (MODEL.md §5), delays rounded to whole steps as tvb-librar
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -55,8 +56,9 @@ def simulate_numba(
     blocks = _lane_blocks(lane_layout, L)
     edges = expand_edges(connectome, network, args.dt, args.speed)
     V = 5 if "crbl" in node_model else 2
-    model = _model_tables(network.params, node_model, V)
-    net = _edge_tables(edges, N, model["runs"])
+    order = node_order(node_model, blocks[0][1] - blocks[0][0])
+    model = _model_tables(network.params, node_model, V, order)
+    net = _edge_tables(_edges_in_order(edges, order), order.size, model["runs"])
     slots = _monitor_slots(node_model, bmap, V)
     streams = pl.lane_streams(subject, args.Gs, args.seeds)
     keys = np.array([st[0] for st in streams], dtype=np.uint64)  # [L, 2] Philox keys
@@ -74,7 +76,7 @@ def simulate_numba(
         chunk_steps = max(1, math.ceil(chunk_steps / args.every)) * args.every
     n_buf = n_samples if sink is None else min(n_samples, chunk_steps // args.every)
     mon = np.empty((L, n_buf, len(slots["node"])))
-    groups = _lane_groups(x, net, keys, np.asarray(args.Gs, dtype=np.float64), jil, blocks)
+    groups = _lane_groups(x, net, keys, np.asarray(args.Gs, dtype=np.float64), jil, blocks, order)
     par = (model["pw"], model["pc"], model["klo"], model["khi"], model["bg"])
     mode = core.MON_MEAN if monitor == "mean" else core.MON_RAW
     record = pl.run_record(
@@ -101,9 +103,12 @@ def simulate_numba(
             view.flags.writeable = False  # the buffer is reused: the sink must copy to keep
             sink(first, result(view, first))
 
+    # the compiled loop visits nodes in engine order: the monitor columns of position p are
+    # those of node order[p] (none for a padding node)
+    mon_spec = (mode, args.every, _padded(slots["out"], order), _padded(slots["rate"], order), mon)
     _integrate(
-        groups, net, par, (mode, args.every, slots["out"], slots["rate"], mon), args,
-        chunk_steps, network, pl.Progress(run["progress"], args.n_steps, args.dt), deliver,
+        groups, net, par, mon_spec, args, chunk_steps, network,
+        pl.Progress(run["progress"], args.n_steps, args.dt), deliver, order,
     )  # fmt: skip
     if sink is None:
         return result(mon, 0)
@@ -121,9 +126,66 @@ def _lane_blocks(lane_layout: str, L: int) -> list[tuple[int, int]]:
     raise CmftvbError(f"lane_layout {lane_layout!r}: choose auto, inner or sequential")
 
 
-def _model_tables(params: Mapping[str, Any], node_model: Sequence[str], V: int) -> dict:
-    """Packed local-model parameters, runs of nodes of one model, bounds (per node and per
-    model kind) and the cerebellar background of the compiled loop."""
+#: (node, lane) pairs per SIMD instruction of the cerebellar sweep: 4 float64 (LLVM's default
+#: 256-bit vectors on x86, also with AVX-512); the cerebellar run is padded to a multiple
+PAD_PAIRS = 4
+
+
+def node_order(node_model: Sequence[str], lanes: int = 1) -> np.ndarray:
+    """The engine's node order: position p of the compiled loop's state holds node
+    ``order[p]``, the Wong-Wang nodes first, then the cerebellar ones, each in node order
+    (a stable sort by model), then padding nodes ``N, N + 1, ...`` (cerebellar, no input, no
+    output) so that the cerebellar run has a multiple of :data:`PAD_PAIRS` (node, lane) pairs
+    with ``lanes`` lanes.
+
+    Why: the loop sweeps each run of consecutive nodes of one model in one loop over
+    (node, lane) pairs, and the cerebellar sweep runs SIMD only from about 12-16 pairs, the
+    pairs beyond a multiple of the vector width in scalar code at about 2.4 times the cost
+    per pair (:func:`cmftvb.engine.core._crbl_stage`). In the sample subject the 27
+    cerebellar-cortex nodes come as three runs of 10, 7 and 10 nodes (all scalar for one
+    seed); in engine order they are one run of 28 with one padding node. Measured (one
+    thread, the cerebellar sweep alone, both Heun stages): 10.0 us per step as three runs,
+    6.9 us as one run of 27, 5.5 us padded to 28.
+
+    Nothing a lane computes depends on where its nodes sit: the noise is counted by the node
+    itself (``qnode``; a padding node counts as node ``N + i``), each coupling input still
+    adds its edges in edge order (channels keep the order of the edge list,
+    :func:`_edges_in_order`), and a lane gets the same bits in scalar and SIMD code. So
+    results are bitwise those of the node order (``tests/test_engine_order.py``); only the
+    order in which a divergence is searched for within one step follows the engine order.
+    A padding node starts from the last cerebellar node's state and receives no coupling;
+    nothing reads it."""
+    kind = np.array([m == "crbl" for m in node_model], dtype=np.int64)
+    order = np.argsort(kind, kind="stable")
+    n_crbl = int(kind.sum())
+    pad = 0
+    if n_crbl:
+        while ((n_crbl + pad) * lanes) % PAD_PAIRS:
+            pad += 1
+    return np.r_[order, np.arange(kind.size, kind.size + pad)]
+
+
+def _padded(table: np.ndarray, order: np.ndarray, fill=-1) -> np.ndarray:
+    """Rows of the per-node ``table`` in engine order ``order`` (:func:`node_order`); a
+    padding node's row is ``fill``."""
+    pad = np.full((order.size - table.shape[0], *table.shape[1:]), fill, dtype=table.dtype)
+    return np.ascontiguousarray(np.concatenate([table, pad])[order])
+
+
+def _edges_in_order(edges: EdgeList, order: np.ndarray) -> EdgeList:
+    """``edges`` with source and target renumbered to engine positions (:func:`node_order`);
+    the edge order (so every sum's order) unchanged."""
+    pos = np.empty(order.size, dtype=np.int64)
+    pos[order] = np.arange(order.size)
+    return dataclasses.replace(edges, src=pos[edges.src], tgt=pos[edges.tgt])
+
+
+def _model_tables(
+    params: Mapping[str, Any], node_model: Sequence[str], V: int, order: np.ndarray | None = None
+) -> dict:
+    """Packed local-model parameters, runs of nodes of one model (in engine order ``order``,
+    :func:`node_order`; None: node order), bounds (per node, in node order, and per model
+    kind) and the cerebellar background of the compiled loop."""
     from cmftvb.engine import core
     from cmftvb.models import crbl, wongwang
 
@@ -150,12 +212,13 @@ def _model_tables(params: Mapping[str, Any], node_model: Sequence[str], V: int) 
         if bg[0] == core.BG_OU and not bg[3] > 0:
             raise CmftvbError("crbl.background.tau must be positive")
         pc = crbl.pack(params)
-    N = len(node_model)
     kind = np.array([core.KIND_CRBL if m == "crbl" else core.KIND_WW for m in node_model])
-    # runs of consecutive nodes of one model: [first node, end node, kind]
-    starts = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1]])
+    # runs of consecutive positions of one model: [first position, end position, kind]
+    pk = kind if order is None else _padded(kind, order, core.KIND_CRBL)
+    N = pk.size
+    starts = np.flatnonzero(np.r_[True, pk[1:] != pk[:-1]])
     runs = np.ascontiguousarray(
-        np.stack([starts, np.r_[starts[1:], N], kind[starts]], axis=1), dtype=np.int64
+        np.stack([starts, np.r_[starts[1:], N], pk[starts]], axis=1), dtype=np.int64
     )
     lo, hi = pl.bounds(params, node_model, V)
     # bounds per model kind (the preset's bounds are per variable name, so per model)
@@ -323,17 +386,21 @@ def _monitor_slots(node_model: Sequence[str], bmap: Mapping[str, str], V: int) -
     return {"out": outslot, "rate": rslot, "node": slot_node, "var": slot_var, "present": present}
 
 
-def _lane_groups(x, net, keys, gl, jil, blocks) -> list[dict]:
-    """Per block of lanes ``[a, b)``: its state ``[V, N, lanes]``, constant initial history,
-    scratch and monitor accumulators, and the G, J_i, node and noise key of each (node, lane)
-    pair."""
+def _lane_groups(x, net, keys, gl, jil, blocks, order=None) -> list[dict]:
+    """Per block of lanes ``[a, b)``: its state ``[V, N, lanes]`` in engine order ``order``
+    (:func:`node_order`; None: node order), constant initial history, scratch and monitor
+    accumulators, and the G, J_i, node and noise key of each (node, lane) pair."""
     from cmftvb.engine import core
 
     D, _, ch_node, ch_var = net[:4]
-    N, V = x.shape[0], x.shape[1]
+    n_real, V = x.shape[0], x.shape[1]
+    order = np.arange(n_real) if order is None else np.asarray(order)
+    N = order.size
+    # a padding node (order >= n_real) starts from the last node's state (a cerebellar one)
+    src = np.minimum(order, n_real - 1)
     groups = []
     for a, b in blocks:
-        xg = np.ascontiguousarray(x[:, :, a:b].transpose(1, 0, 2))  # [V, N, lanes]
+        xg = np.ascontiguousarray(x[src][:, :, a:b].transpose(1, 0, 2))  # [V, N, lanes]
         hist = np.empty((ch_node.size, 2 * D, b - a))
         hist[:] = xg[ch_var, ch_node, :][:, None, :]  # constant initial history
         groups.append(
@@ -350,9 +417,11 @@ def _lane_groups(x, net, keys, gl, jil, blocks) -> list[dict]:
                 "err": np.full(4, -1, dtype=np.int64),
                 "state": np.array([0, 0, 0], dtype=np.int64),
                 # G (row 0) and J_i (row 1) of each (node, lane)
-                "lq": np.concatenate([np.tile(gl[a:b], N), jil[a:b].T.reshape(-1)]),
-                # node and noise key of each (node, lane) pair
-                "qnode": np.repeat(np.arange(N, dtype=np.uint64), b - a),
+                "lq": np.concatenate(
+                    [np.tile(gl[a:b], N), _padded(jil[a:b].T, order, 0.0).reshape(-1)]
+                ),
+                # node (the noise counter's, so node order) and noise key of each pair
+                "qnode": np.repeat(order.astype(np.uint64), b - a),
                 "qk0": np.tile(keys[a:b, 0], N),
                 "qk1": np.tile(keys[a:b, 1], N),
             }
@@ -360,7 +429,9 @@ def _lane_groups(x, net, keys, gl, jil, blocks) -> list[dict]:
     return groups
 
 
-def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog, deliver=None):
+def _integrate(
+    groups, net, par, mon_spec, args, chunk_steps, network, prog, deliver=None, order=None
+):
     """Run the compiled loop chunk by chunk over every lane group, report progress, and turn a
     divergence into a :class:`CmftvbError` naming the node, time, seed and G.
 
@@ -368,7 +439,8 @@ def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog, del
     called after every chunk that wrote samples, when the buffer holds samples ``first`` ..
     ``first + count - 1`` of the run at its start; the sample counter of every group then
     restarts at 0, so the next chunk reuses the buffer (its chunks must be whole monitor
-    periods, :func:`simulate_numba`)."""
+    periods, :func:`simulate_numba`). ``order``: the engine order of the groups' nodes
+    (:func:`node_order`; None: node order), to name a diverging node."""
     from cmftvb.engine import core
 
     pw, pc, klo, khi, bg = par
@@ -399,7 +471,13 @@ def _integrate(groups, net, par, mon_spec, args, chunk_steps, network, prog, del
                     f"and {(done + n) * dt:.10g} ms (seeds {seeds[a:b]}, dt {dt} ms)"
                 ) from None
             if err[0] >= 0:
-                k, v, ln = int(err[1]), int(err[2]), a + int(err[3])
+                k = int(err[1]) if order is None else int(order[err[1]])
+                v, ln = int(err[2]), a + int(err[3])
+                if k >= len(network.node_model):  # cannot happen: it has no input
+                    raise CmftvbError(
+                        f"simulation diverged in an engine padding node at t = "
+                        f"{err[0] * dt:.10g} ms (seed {seeds[ln]}, dt {dt} ms)"
+                    )
                 names = (*MODEL_VARS[network.node_model[k]], "mossy_ou")
                 raise CmftvbError(
                     f"simulation diverged: non-finite {names[v]} in node {k} "

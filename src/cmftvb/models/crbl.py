@@ -322,6 +322,22 @@ def transfer(pop, nu_e1, nu_e2, nu_i, nu_x, p):
 def transfer_q(nu_e1, nu_e2, nu_i, nu_x, q):
     """:func:`transfer` with the population's parameters as the tuple ``q`` of
     :func:`pop_params` (bitwise the same result)."""
+    return transfer_qs(nu_e1, nu_e2, nu_i, nu_x, q, True, -1)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def transfer_qs(nu_e1, nu_e2, nu_i, nu_x, q, e2, mode):
+    """:func:`transfer_q` specialised where the caller knows it, for loops that run SIMD
+    (both arms of a branch in such a loop are computed, then one is selected):
+
+    - ``e2``: False for a population without a second excitatory channel (GrC, MLI, PC; K_E2
+      is 0 by construction, :func:`pack`), so that the E2 terms are not computed at all; True:
+      the test ``K_E2 != 0`` at run time (GoC).
+    - ``mode``: 0 the corrected guards, 1 the published ones (``p[GUARD_MODE]``, the same for
+      every node: the caller branches once outside its loop), -1 read from ``q``.
+
+    With literal flags (the compiler folds them once inlined) the result is bitwise that of
+    :func:`transfer_q`: the arithmetic of the branch taken is the same."""
     (
         g_l,
         c_m,
@@ -364,8 +380,8 @@ def transfer_q(nu_e1, nu_e2, nu_i, nu_x, q):
     # cmftvb._vmath's plain arithmetic, not calls into the C library: a loop over nodes and
     # lanes of this function runs SIMD (see cmftvb.engine.core._crbl_stage), and a lane gets
     # the same bits alone or in a batch.
-    has2 = k2 != 0.0
-    published_guards = guard != 0.0
+    has2 = (k2 != 0.0) if e2 else False
+    published_guards = (guard != 0.0) if mode < 0 else (mode == 1)
     r2 = vmath.fmax(nu_e2, 0.0) + e2eps if has2 else 0.0
     m2 = q2 * k2 * t2 * r2 if has2 else 0.0
     mu_g = g_l + m1 + m2 + m3
@@ -472,10 +488,11 @@ def transfer_all(grc, goc, mli, pc, mf, pf, p):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def transfer_all_q(grc, goc, mli, pc, mf, pf, prm):
-    """:func:`transfer_all` with the parameters as the tuple ``prm`` of :func:`node_params`."""
+def transfer_all_q(grc, goc, mli, pc, mf, pf, prm, mode=-1):
+    """:func:`transfer_all` with the parameters as the tuple ``prm`` of :func:`node_params`;
+    ``mode`` the guards as in :func:`transfer_qs` (-1: read from ``prm``)."""
     q_grc, q_goc, q_mli, q_pc, _t, pf_gain, pf_channel, pf_double = prm
-    f0 = transfer_q(mf, 0.0, goc, 0.0, q_grc)
+    f0 = transfer_qs(mf, 0.0, goc, 0.0, q_grc, False, mode)
     # GoC: one call with the inputs selected (no branch around two inlined copies)
     x = pf_gain * vmath.fmax(pf, 0.0)
     if pf_channel != 0.0:
@@ -484,10 +501,10 @@ def transfer_all_q(grc, goc, mli, pc, mf, pf, prm):
     else:
         e1 = mf
         e2 = vmath.fmax(grc, 0.0) + x
-    f1 = transfer_q(e1, e2, goc, 0.0, q_goc)
+    f1 = transfer_qs(e1, e2, goc, 0.0, q_goc, True, mode)
     pfc = vmath.fmax(pf, 0.0)
-    f2 = transfer_q(vmath.fmax(grc, 0.0) + pfc, 0.0, mli, pf_double * pfc, q_mli)
-    f3 = transfer_q(vmath.fmax(grc, 0.0) + pfc, 0.0, mli, pf_double * pfc, q_pc)
+    f2 = transfer_qs(vmath.fmax(grc, 0.0) + pfc, 0.0, mli, pf_double * pfc, q_mli, False, mode)
+    f3 = transfer_qs(vmath.fmax(grc, 0.0) + pfc, 0.0, mli, pf_double * pfc, q_pc, False, mode)
     return f0, f1, f2, f3
 
 
@@ -502,12 +519,13 @@ def dfun(GrC, GoC, MLI, PC, mf, pf, p):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dfun_q(GrC, GoC, MLI, PC, mf, pf, prm):
+def dfun_q(GrC, GoC, MLI, PC, mf, pf, prm, mode=-1):
     """:func:`dfun` with the parameters as the tuple ``prm`` of :func:`node_params` (read
-    once before a loop over nodes; bitwise the same result)."""
+    once before a loop over nodes; bitwise the same result); ``mode`` as in
+    :func:`transfer_qs`."""
     mf = vmath.fmax(mf, 0.0)
     pf = vmath.fmax(pf, 0.0)
-    f0, f1, f2, f3 = transfer_all_q(GrC, GoC, MLI, PC, mf, pf, prm)
+    f0, f1, f2, f3 = transfer_all_q(GrC, GoC, MLI, PC, mf, pf, prm, mode)
     inv_t = 1.0 / prm[4]
     return (f0 - GrC) * inv_t, (f1 - GoC) * inv_t, (f2 - MLI) * inv_t, (f3 - PC) * inv_t
 
