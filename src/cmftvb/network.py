@@ -457,7 +457,12 @@ def _slot_lookup(
 
 
 def expand_edges(connectome: Any, network: NetworkSpec, dt: float, speed: float) -> EdgeList:
-    """Expand the projections into edges: one per projection and non-zero ``W[k, j]``."""
+    """Expand the projections into edges: one per projection and non-zero ``W[k, j]``.
+
+    ``dt`` in ms, ``speed`` in mm/ms (delays: :func:`delay_steps`). Raises
+    :class:`cmftvb.CmftvbError` when a projection has no source variable / target input (or an
+    unknown one) for the model of a node it connects, e.g. in a network read with
+    :meth:`NetworkSpec.from_json`, which does not re-check projections."""
     W = np.asarray(connectome.weights, dtype=np.float64)
     n = network.n_nodes
     if W.shape != (n, n):
