@@ -246,3 +246,128 @@ def test_json_roundtrip_and_digest_check():
         NetworkSpec.from_json('{"model": "cmf"}')
     with pytest.raises(CmftvbError, match="unknown"):
         build_network(conn, "bogus", _preset("corrected"))
+
+
+def _edges_by_hand(conn, net, dt, speed):
+    """Independent per-edge reference of expand_edges: loop over projections and every
+    (target k, source j) pair, in plain Python; order by (src, src_var, tgt, projection)."""
+    from cmftvb.network import MODEL_INPUTS, MODEL_VARS, resolve_roles
+
+    W = np.asarray(conn.weights, dtype=float)
+    L = np.asarray(conn.tract_lengths, dtype=float)
+    roles, models = list(net.roles), list(net.node_model)
+    n = len(roles)
+    rows = []
+    for pi, p in enumerate(net.projections):
+        src = resolve_roles(p["source"], "test")
+        tgt = resolve_roles(p["target"], "test")
+        excl = [
+            (resolve_roles(e["source"], "test"), resolve_roles(e["target"], "test"))
+            for e in p.get("exclude", [])
+        ]
+        for k in range(n):
+            for j in range(n):
+                w = float(W[k, j])
+                if w == 0.0 or roles[j] not in src or roles[k] not in tgt:
+                    continue
+                if any(roles[j] in es and roles[k] in et for es, et in excl):
+                    continue
+                rows.append(
+                    (
+                        j,
+                        list(MODEL_VARS[models[j]]).index(p["source_var"][models[j]]),
+                        k,
+                        list(MODEL_INPUTS[models[k]]).index(p["target_input"][models[k]]),
+                        w * p["scale"] * p["sign"],
+                        int(round(float(L[k, j]) / speed / dt)),  # half to even, as np.rint
+                        pi,
+                    )
+                )
+    rows.sort(key=lambda r: (r[0], r[1], r[2], r[6]))
+    names = ("src", "src_var", "tgt", "tgt_input", "weight", "delay", "projection")
+    return {name: [r[i] for r in rows] for i, name in enumerate(names)}
+
+
+def _assert_same_edges(e, ref):
+    for name, values in ref.items():
+        got = getattr(e, name)
+        dtype = np.float64 if name == "weight" else np.int64
+        assert got.dtype == dtype and got.flags.c_contiguous, name
+        want = np.array(values, dtype=dtype)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes(), name
+
+
+def _synthetic_connectome(seed=7):
+    """Two nodes of each role, random sparse weights and tract lengths (mm)."""
+    from cmftvb.connectome.roles import ROLES
+
+    rng = np.random.default_rng(seed)
+    roles = [r for r in ROLES for _ in range(2)]
+    n = len(roles)
+    W = rng.random((n, n)) * (rng.random((n, n)) < 0.6)
+    np.fill_diagonal(W, 0.0)
+    L = rng.uniform(5.0, 150.0, (n, n))
+    # tract lengths of exactly 2.5, 4.5, 6.5 and 7.5 steps at dt=0.1 ms, speed 2 mm/ms:
+    # rounding ties go to even (2, 4, 6, 8), as np.rint and TVB do
+    W[0, 1:5] = 0.3
+    L[0, 1:5] = [0.5, 0.9, 1.3, 1.5]
+    return types.SimpleNamespace(
+        weights=W, tract_lengths=L, labels=[f"n{i}_{r}" for i, r in enumerate(roles)], roles=roles
+    )
+
+
+@pytest.mark.parametrize("model", ["homogeneous", "cmf"])
+@pytest.mark.parametrize("preset", ["corrected", "published"])
+def test_expand_edges_equals_per_edge_reference(model, preset):
+    conn = load_sample()
+    net = build_network(conn, model, _preset(preset))
+    for dt, speed in ((0.1, 3.0), (0.05, 7.5)):
+        _assert_same_edges(expand_edges(conn, net, dt, speed), _edges_by_hand(conn, net, dt, speed))
+
+
+@pytest.mark.parametrize("model", ["homogeneous", "cmf"])
+def test_expand_edges_equals_per_edge_reference_synthetic(model):
+    conn = _synthetic_connectome()
+    for preset in ("corrected", "published"):
+        net = build_network(conn, model, _preset(preset))
+        e = expand_edges(conn, net, 0.1, 2.0)
+        assert len(e) > 0 and len(set(e.projection.tolist())) == len(net.projections)
+        _assert_same_edges(e, _edges_by_hand(conn, net, 0.1, 2.0))
+    # an added projection with an exclusion, a negative sign and a scale
+    net = build_network(
+        conn,
+        model,
+        _preset("corrected"),
+        overrides=[
+            (
+                "projections.extra",
+                "{source: cerebral, source_var: {wongwang: S_E}, target: all,"
+                " target_input: {wongwang: I_coupling, crbl: mf}, scale: 0.5, sign: -1,"
+                " exclude: [{source: cortex, target: thalamus}]}",
+            ),
+        ],
+    )
+    _assert_same_edges(expand_edges(conn, net, 0.1, 2.0), _edges_by_hand(conn, net, 0.1, 2.0))
+
+
+def test_expand_edges_names_a_bad_or_missing_slot():
+    # NetworkSpec.from_json does not re-validate projections; expand_edges must still name
+    # the projection and field, not fail with a bare KeyError / ValueError.
+    import json
+
+    conn = _synthetic_connectome()
+    net = build_network(conn, "cmf", _preset("corrected"))
+    pi = next(i for i, p in enumerate(net.projections) if "crbl" in p["source_var"])
+    name = net.projections[pi]["name"]
+    obj = json.loads(net.to_json())
+    obj["projections"][pi]["source_var"]["crbl"] = "nonexistent"
+    with pytest.raises(CmftvbError, match=f"{name}.*source_var crbl: 'nonexistent'"):
+        expand_edges(conn, NetworkSpec.from_json(json.dumps(obj)), 0.1, 2.0)
+    del obj["projections"][pi]["source_var"]["crbl"]
+    with pytest.raises(CmftvbError, match=f"{name}.*source_var lacks an entry.*crbl"):
+        expand_edges(conn, NetworkSpec.from_json(json.dumps(obj)), 0.1, 2.0)
+    obj = json.loads(net.to_json())
+    pi = next(i for i, p in enumerate(net.projections) if "crbl" in p["target_input"])
+    del obj["projections"][pi]["target_input"]["crbl"]
+    with pytest.raises(CmftvbError, match="target_input lacks an entry.*crbl"):
+        expand_edges(conn, NetworkSpec.from_json(json.dumps(obj)), 0.1, 2.0)

@@ -433,8 +433,36 @@ def delay_steps(tract_lengths: np.ndarray, speed: float, dt: float) -> np.ndarra
     return np.rint(delays / dt).astype(np.int64)
 
 
+def _slot_lookup(
+    proj: Mapping[str, Any],
+    field: str,
+    table: Mapping[str, Sequence[str]],
+    kinds: np.ndarray,
+) -> np.ndarray:
+    """Index of ``proj[field][m]`` in ``table[m]`` for each node model ``m`` in ``kinds``
+    (int64, -1 where the projection has no entry for ``m``)."""
+    mapping = proj[field]
+    out = np.full(len(kinds), -1, dtype=np.int64)
+    for i, kind in enumerate(kinds):
+        m = str(kind)
+        if m not in mapping:
+            continue
+        if m not in table or mapping[m] not in table[m]:
+            raise CmftvbError(
+                f"projection {proj['name']!r}: {field} {m}: {mapping[m]!r} is not one of "
+                f"{', '.join(table.get(m, ())) or '(unknown node model)'}"
+            )
+        out[i] = table[m].index(mapping[m])
+    return out
+
+
 def expand_edges(connectome: Any, network: NetworkSpec, dt: float, speed: float) -> EdgeList:
-    """Expand the projections into edges: one per projection and non-zero ``W[k, j]``."""
+    """Expand the projections into edges: one per projection and non-zero ``W[k, j]``.
+
+    ``dt`` in ms, ``speed`` in mm/ms (delays: :func:`delay_steps`). Raises
+    :class:`cmftvb.CmftvbError` when a projection has no source variable / target input (or an
+    unknown one) for the model of a node it connects, e.g. in a network read with
+    :meth:`NetworkSpec.from_json`, which does not re-check projections."""
     W = np.asarray(connectome.weights, dtype=np.float64)
     n = network.n_nodes
     if W.shape != (n, n):
@@ -443,19 +471,29 @@ def expand_edges(connectome: Any, network: NetworkSpec, dt: float, speed: float)
         raise CmftvbError("network was built on a different connectome (digest differs)")
     D = delay_steps(connectome.tract_lengths, speed, dt)
     roles = np.asarray(network.roles)
-    models = np.asarray(network.node_model)
+    nonzero = W != 0
+    # Node models as codes into ``kinds`` (sorted distinct names), so that each projection's
+    # source-variable / target-input index is looked up once per model, not once per edge.
+    kinds, model_code = np.unique(np.asarray(network.node_model, dtype=str), return_inverse=True)
+    model_code = model_code.reshape(-1)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in EdgeList.__dataclass_fields__}
     for pi, p in enumerate(network.projections):
         src_ok = np.isin(roles, sorted(resolve_roles(p["source"], p["name"])))
         tgt_ok = np.isin(roles, sorted(resolve_roles(p["target"], p["name"])))
-        mask = tgt_ok[:, None] & src_ok[None, :] & (W != 0)
+        mask = tgt_ok[:, None] & src_ok[None, :] & nonzero
         for ex in p.get("exclude", []):
             es = np.isin(roles, sorted(resolve_roles(ex["source"], p["name"])))
             et = np.isin(roles, sorted(resolve_roles(ex["target"], p["name"])))
             mask &= ~(et[:, None] & es[None, :])
         k, j = np.nonzero(mask)
-        svar = np.array([MODEL_VARS[m].index(p["source_var"][m]) for m in models[j]], dtype=int)
-        tin = np.array([MODEL_INPUTS[m].index(p["target_input"][m]) for m in models[k]], int)
+        svar = _slot_lookup(p, "source_var", MODEL_VARS, kinds)[model_code[j]]
+        tin = _slot_lookup(p, "target_input", MODEL_INPUTS, kinds)[model_code[k]]
+        if (svar < 0).any() or (tin < 0).any():
+            field, side = ("source_var", j) if (svar < 0).any() else ("target_input", k)
+            bad = sorted(set(kinds[model_code[side]]) - set(p[field]))
+            raise CmftvbError(
+                f"projection {p['name']!r}: {field} lacks an entry for node model(s) {bad}"
+            )
         cols["src"].append(j)
         cols["src_var"].append(svar)
         cols["tgt"].append(k)
