@@ -17,6 +17,7 @@ rate traces.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -73,6 +74,19 @@ def study_options(options: Mapping[str, Any], period_ms: float) -> dict[str, Any
     out = {k: options[k] for k in STUDY_OPTION_KEYS}
     out["monitor_period_ms"] = float(period_ms)
     return out
+
+
+def _one_blas_thread():
+    """BLAS limited to one thread (threadpoolctl, when installed) while the accumulators run:
+    their matrix products (the coherence between nodes, N x N per frequency bin) are small,
+    and BLAS threads left spinning between the engine's chunks compete with the engine's own
+    (measured: ``cmftvb simulate --monitor signals``, sample subject, cMF, 80 s, 2 seeds,
+    2-core machine: 64 s with the default BLAS threads, 28 s with one)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Lane:
@@ -284,6 +298,17 @@ class StudySignals:
         self.excerpt_pops = [
             p for p in self.excerpt_variables if p in self.nodes and self.n_excerpt
         ]
+        # where the nodes of the coherence between nodes and of the hemodynamic rates sit
+        # among the buffered columns of their variable (only the nodes that have it)
+        self._node_signal_columns = {}
+        if self.node_signal is not None:
+            var = self.node_signal[0]
+            for v in sorted(set(var)):
+                cols = np.flatnonzero(var == v)
+                self._node_signal_columns[v] = (cols, np.searchsorted(self.nodes[v], cols))
+        self._ephys_bold_columns = {
+            p: np.searchsorted(self.nodes[p], nodes) for p, nodes in self.ephys_bold_nodes.items()
+        }
         self._lanes = [_Lane(self, n) for _ in range(self.n_seeds)]
 
     def _node_signal(self, n: int):
@@ -320,7 +345,11 @@ class StudySignals:
             raise CmftvbError(
                 f"StudySignals: {bold_input.shape[0]} lanes in the run, {self.n_seeds} expected"
             )
-        values = {v: np.array(chunk[v], dtype=self.dtype) for v in self.nodes}
+        # only the nodes that have each variable (fancy indexing copies: buffers are reused)
+        values = {
+            v: np.asarray(chunk[v])[:, :, nodes].astype(self.dtype, copy=False)
+            for v, nodes in self.nodes.items()
+        }
         time_ms = np.array(chunk.time_ms, dtype=np.float64)
         self._pending.append((bold_input, values, time_ms))
         self._n_pending += bold_input.shape[1]
@@ -329,9 +358,14 @@ class StudySignals:
             self._flush(self.block)
 
     def _flush(self, n: int) -> None:
-        """Feed the accumulators the first ``n`` buffered samples (all when fewer)."""
+        """Feed the accumulators the first ``n`` buffered samples (all when fewer), BLAS on
+        one thread (:func:`_one_blas_thread`)."""
         if not self._pending:
             return
+        with _one_blas_thread():
+            self._feed(n)
+
+    def _feed(self, n: int) -> None:
         bold_input = np.concatenate([p[0] for p in self._pending], axis=1)
         values = {v: np.concatenate([p[1][v] for p in self._pending], axis=1) for v in self.nodes}
         time_ms = np.concatenate([p[2] for p in self._pending])
@@ -353,25 +387,21 @@ class StudySignals:
             lane.bold.update(bold_input)
         pops = list(self.pop_columns)
         if lane.welch is not None:
-            x = np.concatenate([values[p][s][:, self.nodes[p]] for p in pops], axis=1)
+            x = np.concatenate([values[p][s] for p in pops], axis=1)
             lane.welch.update(x)
             if lane.modes is not None:
                 lane.modes.update(x)
         if lane.means is not None:
-            lane.means.update(
-                np.concatenate([values[v][s][:, n] for v, n in self.mean_nodes.items()], axis=1)
-            )
+            lane.means.update(np.concatenate([values[v][s] for v in self.mean_nodes], axis=1))
         if lane.nodecoh is not None:
-            var = self.node_signal[0]
-            x = np.empty((bold_input.shape[0], var.size), dtype=self.dtype)
-            for v in set(var):
-                cols = np.flatnonzero(var == v)
-                x[:, cols] = values[v][s][:, cols]
+            x = np.empty((bold_input.shape[0], self.node_signal[0].size), dtype=self.dtype)
+            for v, (cols, at) in self._node_signal_columns.items():
+                x[:, cols] = values[v][s][:, at]
             lane.nodecoh.update(x)
         for p, acc in lane.ephys_bold.items():
-            acc.update(values[p][s][:, self.ephys_bold_nodes[p]])
+            acc.update(values[p][s][:, self._ephys_bold_columns[p]])
         for p, acc in lane.excerpt.items():
-            acc.update(values[p][s][:, self.nodes[p]])
+            acc.update(values[p][s])
 
     # ----------------------------------------------------------------- results
     def arrays(self) -> dict[str, np.ndarray]:
