@@ -51,8 +51,9 @@ the duration, in the layout of the workflow's streamed simulations (meta format
 cmftvb.simulation-signals/1, settings in meta "options"; the signals rule can read it):
   bold             (S, V, N) at --tr, after --transient
   freqs_hz         (F,) Welch frequencies; welch_samples: samples after --transient
-  psdabs_<var>     (S, F, k) Welch spectrum of every variable after --transient
-                   (Hz^-1 x unit^2; rates in Hz), modes_<var> (S, k, B) mode shares
+  psdabs_<var>     (S, F, k) Welch spectrum of every monitored variable (S_E, S_I and
+                   the rates) after --transient (Hz^-1 x unit^2; rates in Hz),
+                   modes_<var> (S, k, B) spectral-mode shares
   mean_<var>       (S, k) time mean after --transient (as monitored: GrC..PC in kHz)
   excerpt_<var>    (S, t, k) the first --transient + --excerpt seconds as monitored, with
                    excerpt_time_ms (t,); after --transient from sample
