@@ -222,20 +222,11 @@ def test_welch_excerpt_memory_flat():
     assert m10.n == 10 * m1.n and m10.held_nbytes == m1.held_nbytes
 
 
-def test_study_sink_against_the_offline_functions():
-    """The workflow's sink (cmftvb.signals.stream_run.StudySignals) fed in uneven chunks of a
-    synthetic 2-seed run (Wong-Wang r_E, r_I, S_E at nodes 0-1, cMF GrC and PC in kHz at nodes
-    2-3, monitor at 4 ms = 250 Hz), against the offline functions on the whole series, after
-    the float32 rounding the sink applies (the activity file's dtype): BOLD
-    (``simulated_bold``, bitwise), un-normalised spectra (``scipy.signal.welch``), the
-    coherence of two populations of a node (``scipy.signal.coherence``), mode shares
-    (``ephys.spectral_modes``, equal), means (numpy), coherence between nodes
-    (``ephys.coherence_matrix``), a rate through the kernel (``simulated_bold``, bitwise), the
-    excerpt (as monitored)."""
-    from cmftvb.signals import names as nm
-    from cmftvb.signals.stream_run import Chunk, StudySignals
-
-    T, dt, tr, S = 12000, 4.0, 720.0, 2
+def synthetic_run(S, T, dt):
+    """A synthetic S-seed run of 4 nodes: Wong-Wang r_E, r_I, S_E at nodes 0-1, cMF GrC and PC
+    in kHz at nodes 2-3, the BOLD input, the sample times (ms), the node roles and the
+    settings of the sink: (variables name -> (S, T, 4) with NaN where a node lacks it,
+    bold_input (S, T, 4), time_ms (T,), roles, options)."""
     x = np.stack([rates(T, 8, seed=15 + s) for s in range(S)])  # (S, T, 8) Hz
     nan = np.full((S, T, 2), np.nan)
     variables = {
@@ -247,19 +238,44 @@ def test_study_sink_against_the_offline_functions():
     }
     bold_input = np.stack([smooth(T, 4, dt, seed=20 + s) for s in range(S)])
     time_ms = (np.arange(T) + 1) * dt
-    labels = np.array(["a", "b", "c", "d"])
     roles = ["cortex", "cortex", "crbl_hemisphere", "crbl_hemisphere"]
     o = {
         "bold_model": "tvb_kernel", "bold_transient_s": 10.0, "ephys_transient_s": 2.0,
         "fs_hz": 250.0, "welch_nperseg": 500, "welch_noverlap": 250,
         "node_coherence_crbl_var": "PC", "node_coherence_ww_var": "r_E",
     }  # fmt: skip
-    sink = StudySignals(S, period_ms=dt, tr_s=tr / 1000, options=o, roles=roles, excerpt_s=1.0)
-    edges = [0, 5, 504, 505, 3505, 5505, T]
+    return variables, bold_input, time_ms, roles, o
+
+
+def feed_sink(sink, variables, bold_input, time_ms):
+    """Feed ``sink`` the run in uneven chunks (empty and 1-sample ones included); its arrays."""
+    from cmftvb.signals.stream_run import Chunk
+
+    labels = np.array(["a", "b", "c", "d"])
+    edges = [0, 5, 504, 505, 3505, 5505, time_ms.size]
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         part = {v: arr[:, a:b] for v, arr in variables.items()}
         sink(a, Chunk(labels, part, bold_input[:, a:b], time_ms[a:b]))
-    got = sink.arrays()
+    return sink.arrays()
+
+
+def test_study_sink_against_the_offline_functions():
+    """The workflow's sink (cmftvb.signals.stream_run.StudySignals) fed in uneven chunks of a
+    synthetic 2-seed run (Wong-Wang r_E, r_I, S_E at nodes 0-1, cMF GrC and PC in kHz at nodes
+    2-3, monitor at 4 ms = 250 Hz), against the offline functions on the whole series, after
+    the float32 rounding the sink applies (the activity file's dtype): BOLD
+    (``simulated_bold``, bitwise), un-normalised spectra (``scipy.signal.welch``), the
+    coherence of two populations of a node (``scipy.signal.coherence``), mode shares
+    (``ephys.spectral_modes``, equal), means (numpy), coherence between nodes
+    (``ephys.coherence_matrix``), a rate through the kernel (``simulated_bold``, bitwise), the
+    excerpt (as monitored)."""
+    from cmftvb.signals import names as nm
+    from cmftvb.signals.stream_run import StudySignals
+
+    T, dt, tr, S = 12000, 4.0, 720.0, 2
+    variables, bold_input, time_ms, roles, o = synthetic_run(S, T, dt)
+    sink = StudySignals(S, period_ms=dt, tr_s=tr / 1000, options=o, roles=roles, excerpt_s=1.0)
+    got = feed_sink(sink, variables, bold_input, time_ms)
 
     def f32(a):
         return np.asarray(a, dtype=np.float32).astype(np.float64)
@@ -307,3 +323,56 @@ def test_bold_tr_shorter_than_bin(dt, tr):
     ref = simulated_bold(x, dt, tr, "tvb_kernel", 0.0)
     got = feed(StreamingBold("tvb_kernel", dt, tr, 0.0, 2), x, "uneven", seed=18).result()
     assert np.array_equal(got, ref)
+
+
+def test_study_sink_in_float64_with_every_variable():
+    """The settings of ``cmftvb simulate --monitor signals``: samples in float64 (no
+    rounding), the spectra and excerpt of every variable (S_E included), against
+    ``scipy.signal.welch``, numpy and the monitored samples; the coherence of two variables of
+    a node and the rates through the hemodynamics stay those of the populations."""
+    from cmftvb.signals import names as nm
+    from cmftvb.signals.stream_run import MEAN_VARIABLES, StudySignals
+
+    T, dt, tr, S = 6000, 4.0, 720.0, 2
+    variables, bold_input, time_ms, roles, o = synthetic_run(S, T, dt)
+    sink = StudySignals(
+        S, period_ms=dt, tr_s=tr / 1000, options=o, roles=roles, excerpt_s=1.0,
+        spectra_variables=MEAN_VARIABLES, excerpt_variables=MEAN_VARIABLES, dtype=np.float64,
+    )  # fmt: skip
+    got = feed_sink(sink, variables, bold_input, time_ms)
+    skip = 500
+    for s in range(S):
+        ref = simulated_bold(bold_input[s], dt, tr, "tvb_kernel", 10.0)
+        np.testing.assert_array_equal(got["bold"][s], ref)
+        for var, nodes, scale in (("S_E", [0, 1], 1), ("r_I", [0, 1], 1), ("GrC", [2, 3], 1000)):
+            np.testing.assert_array_equal(got[nm.nodes_key(var)], nodes)
+            x = variables[var][s][:, nodes]
+            f, P = signal.welch(x[skip:] * scale, fs=250.0, nperseg=500, noverlap=250, axis=0)
+            np.testing.assert_allclose(got[nm.psdabs_key(var)][s], P, rtol=RTOL, atol=0)
+            modes = ephys.spectral_modes(x[skip:] * scale, 250.0)["share"].to_numpy()
+            np.testing.assert_array_equal(got[nm.modes_key(var)][s].reshape(-1), modes)
+            np.testing.assert_allclose(got[nm.mean_key(var)][s], x[skip:].mean(axis=0), rtol=RTOL)
+            assert got[nm.excerpt_key(var)].dtype == np.float64
+            np.testing.assert_array_equal(got[nm.excerpt_key(var)][s], x[:750])
+    assert {k for k in got if k.startswith("coh_") and "nodes" not in k} == {
+        nm.coherence_key("r_E", "r_I"),
+        nm.coherence_key("GrC", "PC"),
+    }
+    assert not any(k.startswith("ephysbold_") and "S_" in k for k in got)
+    assert sink.settings["dtype"] == "float64" and "S_E" in sink.settings["spectra_variables"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"spectra_variables": ("r_E", "V")}, r"unknown spectra variables \['V'\]"),
+        ({"excerpt_variables": ("GrC", "rate")}, r"unknown excerpt variables \['rate'\]"),
+        ({"dtype": np.float16}, "dtype float16; choose from"),
+    ],
+)
+def test_study_sink_refuses_unknown_settings(kwargs, message):
+    from cmftvb.signals.stream_run import StudySignals
+
+    _, _, _, roles, o = synthetic_run(1, 10, 4.0)
+    with pytest.raises(CmftvbError, match=message):
+        StudySignals(1, period_ms=4.0, tr_s=0.72, options=o, roles=roles, **kwargs)

@@ -47,9 +47,21 @@ Size: about 8 bytes x arrays x T x N x S; the raw monitor at dt 0.1 ms writes ab
 per simulated second for the 126-node sample subject, so long runs should use
 --monitor mean --monitor-period 4 (250 Hz, what the workflow stores), or --monitor signals.
 With --monitor signals the file holds only signals, its size and the run's memory flat in
-the duration (meta format cmftvb.signals-streamed/1): bold (S, V, N) at tr_ms; freqs_hz (F,);
-per variable psd_<var> (S, F, k) Welch spectra (Hz^-1 x unit^2; rates in Hz), mean_<var>
-(S, k), excerpt_<var> (S, t, k) with excerpt_time_ms (t,) and nodes_<var> (k,); seeds (S,).
+the duration, in the layout of the workflow's streamed simulations (meta format
+cmftvb.simulation-signals/1, settings in meta "options"; the signals rule can read it):
+  bold             (S, V, N) at --tr, after --transient
+  freqs_hz         (F,) Welch frequencies; welch_samples: samples after --transient
+  psdabs_<var>     (S, F, k) Welch spectrum of every monitored variable (S_E, S_I and
+                   the rates) after --transient (Hz^-1 x unit^2; rates in Hz),
+                   modes_<var> (S, k, B) spectral-mode shares
+  mean_<var>       (S, k) time mean after --transient (as monitored: GrC..PC in kHz)
+  excerpt_<var>    (S, t, k) the first --transient + --excerpt seconds as monitored, with
+                   excerpt_time_ms (t,); after --transient from sample
+                   transient x 1000 / monitor period on
+  nodes_<var>      (k,) the nodes that have <var>
+  coh_<a>__<b>     coherence of two populations of a node, nodecoh (S, B, N, N) between
+                   nodes; ephysbold_<pop> cerebellar-cortex rates through the hemodynamics
+  labels, seeds (S,), params
 
 examples:
   cmftvb simulate SC_dirCB.zip --model cmf --duration 2000 --monitor mean \\
@@ -173,17 +185,17 @@ SIMULATE_HELP = {
     "reference (default: numba)",
     "--monitor": "raw: the state at the end of each monitor period; mean: its average over "
     "the period; signals: streamed signals only (BOLD at --tr, Welch spectra and time means "
-    "per variable and node, a --excerpt of the rates), memory and file size flat in the "
-    "duration (numba engine; mean over --monitor-period, default 4 ms) (default: raw)",
+    "per variable and node, coherences, a --excerpt of the variables), memory and file size "
+    "flat in the duration (numba engine; mean over --monitor-period, default 4 ms) (default: raw)",
     "--monitor-period": "period of the stored samples in ms, a multiple of --dt that divides "
     "--duration (default: --dt, every step)",
     "--tr": "with --monitor signals: BOLD repetition time in ms (default: 720)",
     "--bold-model": "with --monitor signals: tvb_kernel (TVB's Volterra kernel) or balloon "
     "(Balloon-Windkessel) (default: tvb_kernel)",
-    "--transient": "with --monitor signals: seconds dropped from BOLD, spectra, means and the "
-    "excerpt (default: 2)",
-    "--excerpt": "with --monitor signals: seconds of monitored rates kept after the transient "
-    "(default: 3)",
+    "--transient": "with --monitor signals: seconds dropped from BOLD, spectra and means "
+    "(default: 2)",
+    "--excerpt": "with --monitor signals: seconds of monitored variables kept after the "
+    "transient (the excerpt holds the transient too) (default: 3)",
     "--set": "override a preset parameter or switch (dotted key, e.g. crbl.alpha.PC=2.5; "
     "docs/MODEL.md lists them); repeatable",
     "--out": "output file; its folder must exist (required)",

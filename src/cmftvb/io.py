@@ -298,11 +298,6 @@ SIMULATION_FULL = "cmftvb.simulation-full/1"
 #: in float64). ``time_ms`` (T,), ``labels`` (N,), ``seeds`` (S,), ``<var>`` (S, T, k) with
 #: ``nodes_<var>`` (k,) node indices, ``bold_input`` (S, T, N), ``params`` (JSON text).
 SIMULATION_PACKED = "cmftvb.simulation-packed/1"
-#: ``cmftvb simulate --monitor signals`` (:class:`cmftvb.signals.stream_run.RunSignals`):
-#: ``bold`` (S, V, N) at ``tr_ms``, ``freqs_hz`` (F,), ``psd_<var>`` (S, F, k), ``mean_<var>``
-#: (S, k), ``excerpt_<var>`` (S, t, k) with ``nodes_<var>`` (k,), ``excerpt_time_ms`` (t,),
-#: ``labels`` (N,), ``seeds`` (S,), ``params`` (JSON text).
-SIGNALS_STREAMED = "cmftvb.signals-streamed/1"
 #: Rule simulate under ``simulation.store: signals``
 #: (:class:`cmftvb.signals.stream_run.StudySignals`): what the signals rule and the article's
 #: rules use, independent of the simulated time. ``labels`` (N,), ``seeds`` (S,), ``bold``
@@ -317,6 +312,16 @@ SIGNALS_STREAMED = "cmftvb.signals-streamed/1"
 #: the cerebellar rates (kHz) of the first seconds, float32, at ``excerpt_time_ms`` (t,);
 #: ``params`` (JSON text). Keys: :mod:`cmftvb.signals.names`. ``meta["options"]``: the
 #: settings the file was made with (checked by the signals rule).
+#: ``cmftvb simulate --monitor signals`` writes this layout too (the same sink, settings from
+#: its options: ``--tr``, ``--bold-model``, ``--transient`` as both transients, Welch segment
+#: 500 samples, ``--excerpt``), with three additions recorded in ``meta["options"]``
+#: (``spectra_variables``, ``excerpt_variables``, ``dtype``): ``psdabs_<var>`` and
+#: ``modes_<var>`` of S_E and S_I too, ``excerpt_<var>`` of every monitored variable, and the
+#: samples and the excerpt in float64. Its per-variable arrays: the Welch spectrum
+#: ``psdabs_<var>`` (S, F, k) (Hz^-1 x unit^2, rates in Hz), the time mean ``mean_<var>`` (S, k)
+#: in engine units (cerebellar rates in kHz), ``excerpt_<var>`` (S, t, k) the first
+#: ``--transient`` + ``--excerpt`` seconds as monitored (``[:, round(transient_s * fs_hz):]``
+#: is the stretch after the transient), all with ``nodes_<var>`` (k,).
 SIMULATION_SIGNALS = "cmftvb.simulation-signals/1"
 #: The two layouts of the rule simulate's output (``simulation.store``: activity, signals).
 SIMULATION_STORES = {"activity": SIMULATION_PACKED, "signals": SIMULATION_SIGNALS}
@@ -334,7 +339,6 @@ FC = "cmftvb.fc/1"
 _REQUIRED = {
     SIMULATION_FULL: ("time_ms", "labels", "bold_input", "params"),
     SIMULATION_PACKED: ("time_ms", "labels", "seeds", "bold_input", "params"),
-    SIGNALS_STREAMED: ("bold", "tr_ms", "labels", "seeds", "params"),
     SIMULATION_SIGNALS: ("labels", "seeds", "bold", "freqs_hz", "welch_samples", "params"),
     EMPIRICAL: ("bold", "labels", "tr_s"),
     SIGNALS: ("seeds", "bold", "tr_s", "labels"),

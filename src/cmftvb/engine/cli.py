@@ -12,6 +12,11 @@ Output (written atomically with :func:`cmftvb.io.save_simulation_full`, tagged
 - ``params``: the run's parameters as a JSON string; ``meta``: JSON record with the network
   summary and the provenance (package versions, git commit, seeds).
 
+With ``--monitor signals`` the samples go to the workflow's chunk sink
+(:class:`cmftvb.signals.stream_run.StudySignals`, settings :func:`signals_settings`) and the
+file, written with :func:`cmftvb.io.save_tagged`, has its layout
+(:data:`cmftvb.io.SIMULATION_SIGNALS`, the sink's settings in ``meta["options"]``).
+
 Each seed's random stream is keyed by (``--subject``, G, seed), as in the workflow; the model
 is not part of the key, so ``--model homogeneous`` and ``--model cmf`` draw the same numbers.
 
@@ -73,32 +78,68 @@ def monitored_var_count(net, engine: str) -> int:
     return n + 2 if engine == "numba" and "wongwang" in net.node_model else n
 
 
-def _signals_sink(args, period: float, n_seeds: int):
-    """The :class:`RunSignals` sink of ``--monitor signals``."""
-    from cmftvb.signals.stream_run import RunSignals
+def signals_settings(args, period: float) -> dict:
+    """Keywords of :class:`cmftvb.signals.stream_run.StudySignals` for ``--monitor signals``:
+    the signal stage's defaults (:data:`cmftvb.signals.run.DEFAULT_OPTIONS`) with the BOLD
+    model, one ``--transient`` for BOLD and the electrophysiology, the spectra at the monitor
+    rate (1000 / ``period`` Hz) over :data:`STREAM_NPERSEG` samples, ``--tr`` (ms, as s) and
+    ``--excerpt``; every monitored variable's spectrum and excerpt, in float64 (the samples of
+    ``--monitor mean``)."""
+    from cmftvb.signals.run import DEFAULT_OPTIONS
+    from cmftvb.signals.stream_run import MEAN_VARIABLES
 
-    return RunSignals(
-        n_seeds,
-        period_ms=period,
-        tr_ms=args.tr,
-        bold_model=args.bold_model,
-        transient_s=args.transient,
-        nperseg=STREAM_NPERSEG,
-        noverlap=STREAM_NOVERLAP,
-        excerpt_s=args.excerpt,
-    )
+    options = DEFAULT_OPTIONS | {
+        "bold_model": args.bold_model,
+        "bold_transient_s": args.transient,
+        "ephys_transient_s": args.transient,
+        "fs_hz": 1000.0 / period,
+        "welch_nperseg": STREAM_NPERSEG,
+        "welch_noverlap": STREAM_NOVERLAP,
+    }
+    return {
+        "period_ms": period,
+        "tr_s": args.tr / 1000.0,
+        "options": options,
+        "excerpt_s": args.excerpt,
+        "spectra_variables": MEAN_VARIABLES,
+        "excerpt_variables": MEAN_VARIABLES,
+        "dtype": np.float64,
+    }
+
+
+def _signals_sink(args, period: float, n_seeds: int, roles):
+    """The :class:`cmftvb.signals.stream_run.StudySignals` sink of ``--monitor signals``
+    (``roles``: the connectome's node roles, for the coherence between nodes and the rates
+    through the hemodynamics)."""
+    from cmftvb.signals.stream_run import StudySignals
+
+    return StudySignals(n_seeds, roles=roles, **signals_settings(args, period))
+
+
+def signals_output_bytes(args, period: float, net, roles, n_seeds: int) -> int:
+    """Upper bound of the bytes of a ``--monitor signals`` file
+    (:func:`cmftvb.signals.stream_run.study_sizes`)."""
+    from cmftvb.signals.stream_run import study_sizes
+
+    settings = signals_settings(args, period)
+    del settings["period_ms"]
+    return study_sizes(
+        net.node_model, roles, n_seeds=n_seeds, duration_ms=args.duration, period_ms=period,
+        **settings,
+    )[0]  # fmt: skip
 
 
 def _save(args, result, sink, meta: dict, labels, seeds: list[int]) -> None:
-    """Write ``--out``: the streamed signals, or the monitored activity."""
+    """Write ``--out``: the streamed signals (:data:`cmftvb.io.SIMULATION_SIGNALS`, the
+    sink's settings in ``meta["options"]``), or the monitored activity."""
     if sink is None:
         items = result.iter_arrays(squeeze=len(seeds) == 1)
         io.save_simulation_full(args.out, items, result.params, meta)
         return
     arrays = sink.arrays() | {"labels": np.asarray(labels), "seeds": np.asarray(seeds)}
     arrays["params"] = np.array(io.canonical_json(result.params))
-    meta |= {"monitor": "signals", "bold_model": args.bold_model, "transient_s": args.transient}
-    io.save_tagged(args.out, io.SIGNALS_STREAMED, arrays, meta)
+    meta |= {"monitor": "signals", "options": dict(sink.settings)}
+    io.save_tagged(args.out, io.SIMULATION_SIGNALS, arrays, meta)
 
 
 def _progress_printer(prefix: str):
@@ -148,21 +189,25 @@ STREAM_NPERSEG, STREAM_NOVERLAP = 500, 250
 
 
 def _check_streamed(args, period: float) -> None:
-    """``--monitor signals``: the numba engine, a positive TR, non-negative transient and
-    excerpt, and at least one Welch segment after the transient."""
+    """``--monitor signals``: the numba engine, a positive TR that is a whole multiple of the
+    monitor period, non-negative transient and excerpt, and at least one Welch segment and
+    one spectral-mode window after the transient."""
     if args.engine != "numba":
         raise CmftvbError("--monitor signals: needs --engine numba (it streams from the loop)")
     if not (math.isfinite(args.tr) and args.tr > 0):
         raise CmftvbError(f"--tr: must be a positive number of ms, got {args.tr:g}")
+    _cfg.check_multiple(args.tr, period, "--tr", "--monitor-period")  # BOLD samples the periods
     for name in ("transient", "excerpt"):
         value = getattr(args, name)
         if not (math.isfinite(value) and value >= 0):
             raise CmftvbError(f"--{name}: must be a number of s >= 0, got {value:g}")
     left = round((args.duration - args.transient * 1000.0) / period)
-    if left < STREAM_NPERSEG:
+    # a Welch segment, and a window of the spectral modes (2 s, ephys.spectral_modes)
+    need = max(STREAM_NPERSEG, round(2000.0 / period))
+    if left < need:
         raise CmftvbError(
             f"--monitor signals: {left} samples after the {args.transient:g}-s transient; the "
-            f"spectra need at least {STREAM_NPERSEG} ({STREAM_NPERSEG * period / 1000:g} s at "
+            f"spectra need at least {need} ({need * period / 1000:g} s at "
             f"--monitor-period {period:g}): lengthen --duration or shorten --transient"
         )
 
@@ -291,10 +336,10 @@ def run_simulate(args: argparse.Namespace) -> int:
             " --model cmf runs every node as Wong-Wang",
             file=sys.stderr,
         )
-    sink = _signals_sink(args, period, len(seeds)) if args.monitor == "signals" else None
-    if sink is not None:
-        n_vars = monitored_var_count(net, args.engine)
-        size = sink.output_bytes(net.n_nodes, n_vars, args.duration)
+    sink = None
+    if args.monitor == "signals":
+        sink = _signals_sink(args, period, len(seeds), conn.roles)
+        size = signals_output_bytes(args, period, net, conn.roles, len(seeds))
     else:
         size = estimate_output_bytes(net, round(args.duration / period), len(seeds), args.engine)
     if size > args.max_output_gb * 1e9:

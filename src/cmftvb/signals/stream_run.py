@@ -1,35 +1,23 @@
-"""Signals of a whole run, streamed: chunk sinks for :func:`cmftvb.engine.simulate`.
+"""Signals of a whole run, streamed: the chunk sink for :func:`cmftvb.engine.simulate`.
 
-:class:`StudySignals` is the workflow's (rule simulate under ``simulation.store: signals``, and
-the rule signals on a stored batch through :func:`feed_packed`): the summary the signal stage
-and the article's rules use (layout :data:`cmftvb.io.SIMULATION_SIGNALS`), with
-:func:`study_sizes` for the resource estimates and :func:`means_view` / :func:`excerpt_view`
-for the input shares and the rate traces. :class:`RunSignals` below is ``cmftvb simulate
---monitor signals``'s.
+:class:`StudySignals` keeps, for every seed, what the signal stage and the article's rules use
+(layout :data:`cmftvb.io.SIMULATION_SIGNALS`), so that memory and the stored file do not grow
+with the simulated time. It is the one sink of the project:
 
-:class:`RunSignals` is passed as ``sink=`` to the numba engine (monitor ``mean``, its period the
-sampling period of the spectra, 4 ms = 250 Hz as in the workflow). For every seed it feeds the
-accumulators of :mod:`cmftvb.signals.stream` chunk by chunk and keeps, independently of the
-simulated time:
+- the workflow's rule simulate under ``simulation.store: signals`` (and the rule signals on a
+  stored ``activity`` batch, through :func:`feed_packed`), with the default settings;
+- ``cmftvb simulate --monitor signals`` (:mod:`cmftvb.engine.cli`), which also keeps the
+  spectra of S_E and S_I and an excerpt of every monitored variable, in float64
+  (``spectra_variables``, ``excerpt_variables``, ``dtype``).
 
-- ``bold`` (S, V, N): BOLD at the TR on every node from ``bold_input`` (TVB kernel or
-  Balloon-Windkessel), the volumes of the first ``transient_s`` dropped
-  (:func:`cmftvb.signals.run.simulated_bold` on the whole series, bitwise in the tests);
-- ``freqs_hz`` (F,) and, per monitored variable, ``psd_<var>`` (S, F, k): the Welch spectrum
-  (``scipy.signal.welch``, Hann window of ``nperseg`` samples, ``noverlap`` overlap, density
-  scaling, one-sided) of each of its k nodes after ``transient_s``, rates in Hz (the cerebellar
-  rates, monitored in kHz, times 1000), ``S_E`` and ``S_I`` dimensionless; ``nodes_<var>`` (k,)
-  the node indices;
-- ``mean_<var>`` (S, k): the time mean after ``transient_s`` (same units);
-- ``excerpt_<var>`` (S, t, k) and ``excerpt_time_ms`` (t,): the first ``excerpt_s`` seconds
-  after ``transient_s``, as monitored (kHz for the cerebellar rates), with the engine's
-  sample times (for rate-trace figures).
-
-:meth:`RunSignals.arrays` returns them; ``held_nbytes`` sums what the accumulators hold.
+:func:`study_sizes` bounds the file and memory (the resource estimates, the CLI's
+``--max-output-gb``); :func:`means_view` / :func:`excerpt_view` serve the input shares and the
+rate traces.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -43,131 +31,9 @@ from cmftvb.signals.ephys import BANDS, _band_masks
 from cmftvb.signals.names import POPULATIONS, RATES_KHZ
 from cmftvb.signals.stream import Excerpt, StreamingBold, StreamingMoments, StreamingWelch
 
-__all__ = ["Chunk", "RunSignals", "StudySignals", "feed_packed"]
+__all__ = ["Chunk", "StudySignals", "feed_packed"]
 
 log = logging.getLogger(__name__)
-
-
-class RunSignals:
-    """Chunk sink that turns a run's monitored samples into its signals, seed by seed.
-
-    ``n_seeds`` lanes; ``period_ms`` the monitor period (ms; the spectra are sampled at
-    1000 / period_ms Hz); ``tr_ms`` the BOLD repetition time (ms); ``bold_model``
-    ``"tvb_kernel"`` or ``"balloon"``; ``transient_s`` dropped from BOLD, spectra, means and
-    the excerpt (s); ``nperseg`` / ``noverlap`` the Welch segment and overlap (samples);
-    ``excerpt_s`` the stored excerpt (s)."""
-
-    def __init__(
-        self,
-        n_seeds: int,
-        *,
-        period_ms: float,
-        tr_ms: float = 720.0,
-        bold_model: str = "tvb_kernel",
-        transient_s: float = 2.0,
-        nperseg: int = 500,
-        noverlap: int = 250,
-        excerpt_s: float = 3.0,
-    ):
-        if not (math.isfinite(period_ms) and period_ms > 0):
-            raise CmftvbError(f"RunSignals: period_ms must be positive, got {period_ms}")
-        self.n_seeds = int(n_seeds)
-        self.period_ms = float(period_ms)
-        self.fs_hz = 1000.0 / self.period_ms
-        self.tr_ms, self.bold_model = float(tr_ms), bold_model
-        self.transient_s = float(transient_s)
-        self.skip = int(round(self.transient_s * 1000.0 / self.period_ms))
-        self.nperseg, self.noverlap = int(nperseg), int(noverlap)
-        self.n_excerpt = int(round(float(excerpt_s) * 1000.0 / self.period_ms))
-        self.nodes: dict[str, np.ndarray] = {}
-        self.next_sample = 0
-        self._bold: list[StreamingBold] = []
-        self._times = Excerpt(self.n_excerpt, 1, start=self.skip)
-        self._acc: dict[str, list[tuple[StreamingWelch, StreamingMoments, Excerpt]]] = {}
-
-    def _setup(self, chunk) -> None:
-        n_nodes = len(chunk.labels)
-        self._bold = [
-            StreamingBold(self.bold_model, self.period_ms, self.tr_ms, self.transient_s, n_nodes)
-            for _ in range(self.n_seeds)
-        ]
-        for name in chunk.variables:
-            first = np.asarray(chunk[name])[0]
-            nodes = np.flatnonzero(np.isfinite(first).all(axis=0))
-            if nodes.size == 0:
-                continue
-            self.nodes[name] = nodes
-            scale = 1000.0 if name in RATES_KHZ else 1.0
-            self._acc[name] = [
-                (
-                    StreamingWelch(
-                        self.fs_hz,
-                        self.nperseg,
-                        self.noverlap,
-                        nodes.size,
-                        skip_samples=self.skip,
-                        scale=scale,
-                    ),
-                    StreamingMoments(nodes.size, skip_samples=self.skip, scale=scale),
-                    Excerpt(self.n_excerpt, nodes.size, start=self.skip),
-                )
-                for _ in range(self.n_seeds)
-            ]
-
-    def __call__(self, first_sample: int, chunk) -> None:
-        if first_sample != self.next_sample:
-            raise CmftvbError(
-                f"RunSignals: chunk starts at sample {first_sample}, expected {self.next_sample}"
-            )
-        if not self._bold:
-            self._setup(chunk)
-        bold_input = np.asarray(chunk.bold_input)
-        if bold_input.shape[0] != self.n_seeds:
-            raise CmftvbError(
-                f"RunSignals: {bold_input.shape[0]} lanes in the run, {self.n_seeds} expected"
-            )
-        for s in range(self.n_seeds):
-            self._bold[s].update(bold_input[s])
-        for name, per_seed in self._acc.items():
-            values = np.asarray(chunk[name])[:, :, self.nodes[name]]
-            for s, accs in enumerate(per_seed):
-                for acc in accs:
-                    acc.update(values[s])
-        self._times.update(np.asarray(chunk.time_ms, dtype=np.float64)[:, None])
-        self.next_sample += bold_input.shape[1]
-
-    @property
-    def held_nbytes(self) -> int:
-        """Bytes held by every accumulator between chunks."""
-        accs = [*self._bold, *(a for per in self._acc.values() for accs in per for a in accs)]
-        return sum(a.held_nbytes for a in accs)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The run's signals (module docstring), seed axis first."""
-        if not self._bold:
-            raise CmftvbError("RunSignals: no samples were received")
-        out: dict[str, np.ndarray] = {
-            "bold": np.stack([b.result() for b in self._bold]),
-            "tr_ms": np.float64(self.tr_ms),
-        }
-        for name, per_seed in self._acc.items():
-            spectra = [w.result() for w, _, _ in per_seed]
-            out["freqs_hz"] = spectra[0][0]
-            out[f"psd_{name}"] = np.stack([p for _, p in spectra])
-            out[f"nodes_{name}"] = self.nodes[name]
-            out[f"mean_{name}"] = np.stack([m.result()["mean"] for _, m, _ in per_seed])
-            out[f"excerpt_{name}"] = np.stack([e.result() for _, _, e in per_seed])
-        out["excerpt_time_ms"] = self._times.result()[:, 0]
-        return out
-
-    def output_bytes(self, n_nodes: int, n_vars: int, duration_ms: float) -> int:
-        """Upper bound of the bytes of :meth:`arrays` (float64) for a run of ``duration_ms``:
-        BOLD volumes, spectra, means and excerpts of ``n_vars`` variables on at most
-        ``n_nodes`` nodes each, for every seed."""
-        volumes = int(duration_ms // self.tr_ms) + 1
-        freqs = self.nperseg // 2 + 1
-        per_seed = n_nodes * (volumes + n_vars * (freqs + 1 + self.n_excerpt))
-        return 8 * per_seed * self.n_seeds
 
 
 #: What :class:`StudySignals` can accumulate (``parts``): BOLD at the TR; spectra, spectral modes,
@@ -181,6 +47,10 @@ BLOCK = 2000
 MEAN_VARIABLES = (*POPULATIONS, "S_E", "S_I")
 #: Populations of the rate excerpt (the cerebellar ones: the rate-trace figure).
 EXCERPT_POPULATIONS = RATES_KHZ
+#: Variables of the Wong-Wang nodes (numba engine; the others are the cerebellar rates).
+_WW_VARIABLES = ("r_E", "r_I", "S_E", "S_I")
+#: Precisions the samples can be rounded to before accumulating.
+_DTYPES = ("float32", "float64")
 
 
 #: The settings of the config section ``signals`` that :class:`StudySignals` uses (a streamed
@@ -204,6 +74,19 @@ def study_options(options: Mapping[str, Any], period_ms: float) -> dict[str, Any
     out = {k: options[k] for k in STUDY_OPTION_KEYS}
     out["monitor_period_ms"] = float(period_ms)
     return out
+
+
+def _one_blas_thread():
+    """BLAS limited to one thread (threadpoolctl, when installed) while the accumulators run:
+    their matrix products (the coherence between nodes, N x N per frequency bin) are small,
+    and BLAS threads left spinning between the engine's chunks compete with the engine's own
+    (measured: ``cmftvb simulate --monitor signals``, sample subject, cMF, 80 s, 2 seeds,
+    2-core machine: 64 s with the default BLAS threads, 28 s with one)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Lane:
@@ -254,18 +137,24 @@ class _Lane:
 
 
 class StudySignals:
-    """Chunk sink of the workflow's rule simulate under ``simulation.store: signals``: keeps,
-    for every seed, what the rule signals and the article's rules use, so that memory and the
-    stored file do not grow with the simulated time (issue 15 item 1).
+    """Chunk sink of the workflow's rule simulate under ``simulation.store: signals`` (and of
+    ``cmftvb simulate --monitor signals``): keeps, for every seed, what the rule signals and
+    the article's rules use, so that memory and the stored file do not grow with the simulated
+    time (issue 15 item 1).
 
     ``n_seeds`` lanes; ``period_ms`` the monitor period (ms, ``monitor="mean"``); ``tr_s`` the
     BOLD repetition time (s); ``options``: :func:`study_options` (BOLD model and transient,
     the electrophysiology transient, Welch segment and overlap, the variables of the
     coherence between nodes); ``roles`` (N,): node roles (the coherence between nodes and the
-    hemodynamic rates need them; skipped without); ``excerpt_s``: seconds of cerebellar rates
-    kept after ``ephys_transient_s`` (the excerpt starts at the first sample, so it holds the
+    hemodynamic rates need them; skipped without); ``excerpt_s``: seconds of the excerpt kept
+    after ``ephys_transient_s`` (the excerpt starts at the first sample, so it holds the
     transient too); ``parts``: a subset of :data:`STUDY_PARTS`; ``block``: samples handed to
-    the accumulators at a time (:data:`BLOCK`).
+    the accumulators at a time (:data:`BLOCK`); ``spectra_variables``: the variables (of
+    :data:`MEAN_VARIABLES`) whose Welch spectra and mode shares are kept (default the
+    populations; the coherence of two variables of a node and the rates through the
+    hemodynamics are of the populations only); ``excerpt_variables``: those of the excerpt
+    (default the cerebellar rates); ``dtype``: the precision the samples are rounded to
+    (``float32``, default, or ``float64``).
 
     The incoming chunks (50 samples from the engine at its default chunk of 2000 steps of
     0.1 ms and a 4-ms monitor) are buffered into blocks of ``block`` samples counted from the
@@ -273,11 +162,14 @@ class StudySignals:
     engine or from a stored file (:func:`feed_packed`), the results are the same to the bit,
     and the per-call overhead of numpy is paid once per block.
 
-    Every sample is rounded to float32 first, as :func:`cmftvb.io.save_simulation_packed`
-    stores it, so that this sink fed by the engine and the same sink fed from a stored
-    ``activity`` file (:func:`cmftvb.signals.run.summarise_packed`) see the same numbers.
-    :meth:`arrays` returns the arrays of :data:`cmftvb.io.SIMULATION_SIGNALS` (without
-    ``labels``, ``seeds``, ``params``); features: :func:`cmftvb.signals.run.signals_from_summary`.
+    Every sample is rounded to ``dtype`` first: to float32 by default, as
+    :func:`cmftvb.io.save_simulation_packed` stores it, so that this sink fed by the engine
+    and the same sink fed from a stored ``activity`` file
+    (:func:`cmftvb.signals.run.summarise_packed`) see the same numbers; to float64 for
+    ``cmftvb simulate``, whose ``--monitor mean`` files are float64. The excerpt is stored in
+    ``dtype``. :meth:`arrays` returns the arrays of :data:`cmftvb.io.SIMULATION_SIGNALS`
+    (without ``labels``, ``seeds``, ``params``); features:
+    :func:`cmftvb.signals.run.signals_from_summary`.
     """
 
     def __init__(
@@ -291,10 +183,23 @@ class StudySignals:
         excerpt_s: float = 0.0,
         parts: Sequence[str] = STUDY_PARTS,
         block: int = BLOCK,
+        spectra_variables: Sequence[str] = POPULATIONS,
+        excerpt_variables: Sequence[str] = EXCERPT_POPULATIONS,
+        dtype=np.float32,
     ):
         unknown = sorted(set(parts) - set(STUDY_PARTS))
         if unknown:
             raise CmftvbError(f"StudySignals: unknown parts {unknown}; choose from {STUDY_PARTS}")
+        for what, names in (("spectra", spectra_variables), ("excerpt", excerpt_variables)):
+            if bad := sorted(set(names) - set(MEAN_VARIABLES)):
+                raise CmftvbError(
+                    f"StudySignals: unknown {what} variables {bad}; choose from {MEAN_VARIABLES}"
+                )
+        if np.dtype(dtype).name not in _DTYPES:
+            raise CmftvbError(f"StudySignals: dtype {np.dtype(dtype).name}; choose from {_DTYPES}")
+        self.dtype = np.dtype(dtype)
+        self.spectra_variables = tuple(spectra_variables)
+        self.excerpt_variables = tuple(excerpt_variables)
         self.options = study_options(options, period_ms)
         self.parts = tuple(parts)
         self.n_seeds = int(n_seeds)
@@ -314,6 +219,16 @@ class StudySignals:
         )
         #: What the file is made with (``meta["options"]`` of a streamed file).
         self.settings = {**self.options, "tr_s": float(tr_s), "excerpt_s": float(excerpt_s)}
+        if (self.spectra_variables, self.excerpt_variables, self.dtype.name) != (
+            POPULATIONS,
+            EXCERPT_POPULATIONS,
+            "float32",
+        ):  # recorded only when not the workflow's defaults (its meta stays as it was)
+            self.settings |= {
+                "spectra_variables": list(self.spectra_variables),
+                "excerpt_variables": list(self.excerpt_variables),
+                "dtype": self.dtype.name,
+            }
         self.n_excerpt = (
             int(round((float(o["ephys_transient_s"]) + float(excerpt_s)) * self.fs_hz))
             if "excerpt" in self.parts
@@ -342,19 +257,21 @@ class StudySignals:
             if nodes.size:
                 self.nodes[name] = nodes
         pops = [p for p in POPULATIONS if p in self.nodes]
-        # the populations side by side in one Welch accumulator: columns, scale, pairs
+        spectra = [v for v in self.spectra_variables if v in self.nodes]
+        # the spectra's variables side by side in one Welch accumulator: columns, scale, pairs
         self.pop_columns, start = {}, 0
-        for p in pops:
+        for p in spectra:
             self.pop_columns[p] = np.arange(start, start + self.nodes[p].size)
             start += self.nodes[p].size
         self.n_pop_columns = start
         self.pop_scale = np.concatenate(
-            [np.full(self.nodes[p].size, 1000.0 if p in RATES_KHZ else 1.0) for p in pops]
-        ) if pops else np.ones(0)  # fmt: skip
+            [np.full(self.nodes[p].size, 1000.0 if p in RATES_KHZ else 1.0) for p in spectra]
+        ) if spectra else np.ones(0)  # fmt: skip
         self.pair_index: dict[tuple[str, str], tuple[np.ndarray, slice]] = {}
         pairs = []
-        for i, a in enumerate(pops):
-            for b in pops[i + 1 :]:
+        coherent = [p for p in pops if p in self.pop_columns]
+        for i, a in enumerate(coherent):
+            for b in coherent[i + 1 :]:
                 common = np.intersect1d(self.nodes[a], self.nodes[b])
                 if common.size == 0:
                     continue
@@ -378,7 +295,20 @@ class StudySignals:
                 nodes = np.intersect1d(self.nodes[p], cb)
                 if nodes.size:
                     self.ephys_bold_nodes[p] = nodes
-        self.excerpt_pops = [p for p in EXCERPT_POPULATIONS if p in self.nodes and self.n_excerpt]
+        self.excerpt_pops = [
+            p for p in self.excerpt_variables if p in self.nodes and self.n_excerpt
+        ]
+        # where the nodes of the coherence between nodes and of the hemodynamic rates sit
+        # among the buffered columns of their variable (only the nodes that have it)
+        self._node_signal_columns = {}
+        if self.node_signal is not None:
+            var = self.node_signal[0]
+            for v in sorted(set(var)):
+                cols = np.flatnonzero(var == v)
+                self._node_signal_columns[v] = (cols, np.searchsorted(self.nodes[v], cols))
+        self._ephys_bold_columns = {
+            p: np.searchsorted(self.nodes[p], nodes) for p, nodes in self.ephys_bold_nodes.items()
+        }
         self._lanes = [_Lane(self, n) for _ in range(self.n_seeds)]
 
     def _node_signal(self, n: int):
@@ -410,12 +340,16 @@ class StudySignals:
             )
         if not self._lanes:
             self._setup(chunk)
-        bold_input = np.array(chunk.bold_input, dtype=np.float32)  # a copy: buffers are reused
+        bold_input = np.array(chunk.bold_input, dtype=self.dtype)  # a copy: buffers are reused
         if bold_input.shape[0] != self.n_seeds:
             raise CmftvbError(
                 f"StudySignals: {bold_input.shape[0]} lanes in the run, {self.n_seeds} expected"
             )
-        values = {v: np.array(chunk[v], dtype=np.float32) for v in self.nodes}
+        # only the nodes that have each variable (fancy indexing copies: buffers are reused)
+        values = {
+            v: np.asarray(chunk[v])[:, :, nodes].astype(self.dtype, copy=False)
+            for v, nodes in self.nodes.items()
+        }
         time_ms = np.array(chunk.time_ms, dtype=np.float64)
         self._pending.append((bold_input, values, time_ms))
         self._n_pending += bold_input.shape[1]
@@ -424,9 +358,14 @@ class StudySignals:
             self._flush(self.block)
 
     def _flush(self, n: int) -> None:
-        """Feed the accumulators the first ``n`` buffered samples (all when fewer)."""
+        """Feed the accumulators the first ``n`` buffered samples (all when fewer), BLAS on
+        one thread (:func:`_one_blas_thread`)."""
         if not self._pending:
             return
+        with _one_blas_thread():
+            self._feed(n)
+
+    def _feed(self, n: int) -> None:
         bold_input = np.concatenate([p[0] for p in self._pending], axis=1)
         values = {v: np.concatenate([p[1][v] for p in self._pending], axis=1) for v in self.nodes}
         time_ms = np.concatenate([p[2] for p in self._pending])
@@ -448,25 +387,21 @@ class StudySignals:
             lane.bold.update(bold_input)
         pops = list(self.pop_columns)
         if lane.welch is not None:
-            x = np.concatenate([values[p][s][:, self.nodes[p]] for p in pops], axis=1)
+            x = np.concatenate([values[p][s] for p in pops], axis=1)
             lane.welch.update(x)
             if lane.modes is not None:
                 lane.modes.update(x)
         if lane.means is not None:
-            lane.means.update(
-                np.concatenate([values[v][s][:, n] for v, n in self.mean_nodes.items()], axis=1)
-            )
+            lane.means.update(np.concatenate([values[v][s] for v in self.mean_nodes], axis=1))
         if lane.nodecoh is not None:
-            var = self.node_signal[0]
-            x = np.empty((bold_input.shape[0], var.size), dtype=np.float32)
-            for v in set(var):
-                cols = np.flatnonzero(var == v)
-                x[:, cols] = values[v][s][:, cols]
+            x = np.empty((bold_input.shape[0], self.node_signal[0].size), dtype=self.dtype)
+            for v, (cols, at) in self._node_signal_columns.items():
+                x[:, cols] = values[v][s][:, at]
             lane.nodecoh.update(x)
         for p, acc in lane.ephys_bold.items():
-            acc.update(values[p][s][:, self.ephys_bold_nodes[p]])
+            acc.update(values[p][s][:, self._ephys_bold_columns[p]])
         for p, acc in lane.excerpt.items():
-            acc.update(values[p][s][:, self.nodes[p]])
+            acc.update(values[p][s])
 
     # ----------------------------------------------------------------- results
     def arrays(self) -> dict[str, np.ndarray]:
@@ -514,7 +449,7 @@ class StudySignals:
         for p in self.excerpt_pops:
             out[nm.nodes_key(p)] = self.nodes[p]
             out[nm.excerpt_key(p)] = np.stack(
-                [lane.excerpt[p].result().astype(np.float32) for lane in lanes]
+                [lane.excerpt[p].result().astype(self.dtype) for lane in lanes]
             )
         if self.excerpt_pops:
             out[nm.EXCERPT_TIME] = self._times.result()[:, 0]
@@ -626,20 +561,31 @@ def study_sizes(
     tr_s: float,
     options: Mapping[str, Any],
     excerpt_s: float,
+    spectra_variables: Sequence[str] = POPULATIONS,
+    excerpt_variables: Sequence[str] = EXCERPT_POPULATIONS,
+    dtype=np.float32,
 ) -> tuple[int, int]:
     """(bytes of a streamed file, bytes its sink holds during the run) for a
     network with these node models (``wongwang``: r_E, r_I, S_E, S_I; ``crbl``: GrC, GoC,
-    MLI, PC) and roles, from the layout of :meth:`StudySignals.arrays` (upper bounds: every
-    volume kept, both node-coherence variables present). Used by the workflow's resource
-    estimates (rule simulate under ``simulation.store: signals``)."""
+    MLI, PC) and roles, from the layout of :meth:`StudySignals.arrays` with these
+    ``spectra_variables``, ``excerpt_variables`` and ``dtype`` (upper bounds: every volume
+    kept, both node-coherence variables present). Used by the workflow's resource estimates
+    (rule simulate under ``simulation.store: signals``) and ``cmftvb simulate --monitor
+    signals``'s ``--max-output-gb``."""
     from cmftvb.connectome import roles as croles
 
     models = np.asarray([str(m) for m in node_model])
     n = models.size
     n_ww, n_crbl = int((models == "wongwang").sum()), int((models == "crbl").sum())
+
+    def columns(variables: Sequence[str]) -> int:  # nodes that have them, summed
+        return sum(n_ww if v in _WW_VARIABLES else n_crbl for v in variables)
+
     cb = np.zeros(n, dtype=bool)
     cb[croles.indices(np.asarray([str(r) for r in roles]), "crbl_cortex")] = True
-    cols = 2 * n_ww + 4 * n_crbl  # population columns of the spectra
+    cols = columns(spectra_variables)  # columns of the spectra and mode shares
+    mean_cols = columns(MEAN_VARIABLES)
+    excerpt_cols = columns(excerpt_variables)
     cb_cols = 2 * int((cb & (models == "wongwang")).sum()) + 4 * int(
         (cb & (models == "crbl")).sum()
     )
@@ -650,19 +596,20 @@ def study_sizes(
     excerpt = int(
         round((float(options["ephys_transient_s"]) + float(excerpt_s)) * 1000 / period_ms)
     )
+    itemsize = np.dtype(dtype).itemsize
     per_seed = (
         8
         * (
             volumes * n  # BOLD
-            + cols * (F + B + 1)  # spectra, mode shares, means
-            + 2 * n_ww  # means of S_E, S_I
+            + cols * (F + B)  # spectra, mode shares
+            + mean_cols  # means
             + pairs * F  # coherence of populations
             + B * n * n  # coherence between nodes
             + volumes * cb_cols  # rates through the hemodynamics
         )
-        + 4 * excerpt * 4 * n_crbl
-    )  # float32 excerpt
-    index = 8 * (cols + 2 * n_ww + pairs + cb_cols)  # nodes_* arrays
+        + itemsize * excerpt * excerpt_cols
+    )  # the excerpt in dtype
+    index = 8 * (mean_cols + pairs + cb_cols)  # nodes_* arrays
     # shared arrays, labels (<= 64 characters), the params text, zip headers of ~100 members
     overhead = 8 * F + 8 * excerpt + index + 4 * 64 * n + _PARAMS_BYTES + 100 * 512
     file_bytes = n_seeds * per_seed + overhead
@@ -671,5 +618,5 @@ def study_sizes(
     used = int(np.logical_or.reduce(list(_band_masks(f, BANDS).values())).sum())  # band bins
     held = 8 * (ring * (n + cb_cols) + 2 * used * n * (n + 1) // 2 + 2 * pairs * F)
     held += 8 * 2 * nperseg * (cols + n)  # partial segments
-    held += 4 * 2 * BLOCK * (n + cols + 2 * n_ww)  # the block buffer (float32), concatenated
+    held += itemsize * 2 * BLOCK * (n + mean_cols)  # the block buffer, concatenated
     return file_bytes, n_seeds * held + file_bytes
