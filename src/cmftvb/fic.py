@@ -65,7 +65,6 @@ Units: time ms, Wong-Wang currents nA, rates Hz in results (kHz inside, as the e
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -74,7 +73,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from cmftvb import CmftvbError
+from cmftvb import CmftvbError, _blas
 from cmftvb import network as _net
 from cmftvb.models import crbl, wongwang
 
@@ -621,23 +620,13 @@ def jacobian(
     return L + B @ sys_.A
 
 
-def _one_blas_thread():
-    """Limit BLAS/LAPACK to one thread (threadpoolctl, if installed): for the few-hundred-row
-    Jacobians here threads only add overhead, up to 5x on a loaded 2-core machine."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def leading_eigenvalue(
     connectome: Any, network: _net.NetworkSpec, G: float, *, target_hz: float | None = None
 ) -> complex:
     """The eigenvalue (per ms) of largest real part of :func:`jacobian` at the FIC state at G."""
     fr = tune(connectome, network, G, target_hz=target_hz)
     J = jacobian(connectome, network, G, fr)
-    with _one_blas_thread():
+    with _blas.one_thread():
         ev = np.linalg.eigvals(J)
     return complex(ev[np.argmax(ev.real)])
 

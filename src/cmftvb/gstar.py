@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from cmftvb import CmftvbError
+from cmftvb import CmftvbError, _blas
 
 __all__ = [
     "G_LABEL_RE",
@@ -300,7 +300,7 @@ def instability_warning(connectome: Any, network: Any, fic_result: Any) -> str:
     from cmftvb import fic
 
     J = fic.jacobian(connectome, network, fic_result.G, fic_result)
-    with fic._one_blas_thread():
+    with _blas.one_thread():
         ev = np.linalg.eigvals(J)
     lead = complex(ev[np.argmax(ev.real)])
     if lead.real < 0:

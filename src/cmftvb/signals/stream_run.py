@@ -17,7 +17,6 @@ rate traces.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from cmftvb import CmftvbError
+from cmftvb import CmftvbError, _blas
 from cmftvb.signals import names as nm
 from cmftvb.signals.ephys import BANDS, _band_masks
 from cmftvb.signals.names import POPULATIONS, RATES_KHZ
@@ -74,19 +73,6 @@ def study_options(options: Mapping[str, Any], period_ms: float) -> dict[str, Any
     out = {k: options[k] for k in STUDY_OPTION_KEYS}
     out["monitor_period_ms"] = float(period_ms)
     return out
-
-
-def _one_blas_thread():
-    """BLAS limited to one thread (threadpoolctl, when installed) while the accumulators run:
-    their matrix products (the coherence between nodes, N x N per frequency bin) are small,
-    and BLAS threads left spinning between the engine's chunks compete with the engine's own
-    (measured: ``cmftvb simulate --monitor signals``, sample subject, cMF, 80 s, 2 seeds,
-    2-core machine: 64 s with the default BLAS threads, 28 s with one)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Lane:
@@ -359,10 +345,10 @@ class StudySignals:
 
     def _flush(self, n: int) -> None:
         """Feed the accumulators the first ``n`` buffered samples (all when fewer), BLAS on
-        one thread (:func:`_one_blas_thread`)."""
+        one thread (:func:`cmftvb._blas.one_thread`)."""
         if not self._pending:
             return
-        with _one_blas_thread():
+        with _blas.one_thread():
             self._feed(n)
 
     def _feed(self, n: int) -> None:
