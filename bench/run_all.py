@@ -475,6 +475,13 @@ def peers_section(res: dict[str, dict]) -> list[str]:
         ("batch of 8 per seed / one seed, cMF", res["c_batch8"]["cpu_s"] / 8 / one_c, "<=",
          t["batch8_per_seed"]),
     ]  # fmt: skip
+    # the same ratio from (e): 1 and 8 lanes timed in one process, interleaved, best of two
+    # rounds (less exposed to load changes between processes than the (c) cases above)
+    for key, model in (("e_lanes_h", "homogeneous"), ("e_lanes_cmf", "cMF")):
+        c = res.get(key, {}).get("cpu_s_by_lanes", {})
+        if "1" in c and "8" in c:
+            ratios.append((f"batch of 8 per seed / one seed, {model}, interleaved in one process",
+                           c["8"] / 8 / c["1"], "<=", t["batch8_per_seed"]))  # fmt: skip
     for key, name, target in (("g_cubnm_delay", "with", "cubnm_delay"),
                               ("g_cubnm_nodelay", "without", "cubnm_nodelay")):  # fmt: skip
         if key in res and "cpu_s" in res[key]:
