@@ -21,7 +21,7 @@ SRC = ROOT / "src" / "cmftvb"
 #: Stages in order; a module may import its own stage, earlier ones and the shared modules.
 STAGES = ("shared", "connectome", "network", "engine", "signals", "fitness", "stats", "figures")
 #: Modules that belong to no stage: the shared plumbing below every stage.
-SHARED = {"cmftvb", "cmftvb.io", "cmftvb._vmath", "cmftvb._jitcache"}
+SHARED = {"cmftvb", "cmftvb.io", "cmftvb._vmath", "cmftvb._jitcache", "cmftvb._blas"}
 #: Front doors (command line): may import anything, nothing imports them.
 #: cmftvb.config checks a user's whole config (every stage's keys) before anything runs: a
 #: front door of the workflow, used by the CLI and the Snakefile.
