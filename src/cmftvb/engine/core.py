@@ -447,7 +447,7 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     ``cache=False``). The block offset is now arithmetic, so the order no longer matters.
 
     This function and its two sweeps are inlined into :func:`run_steps` (``inline="always"``):
-    no call, and the run's offsets and bounds stay in registers. Side by side
+    no call per stage (where the gain comes from in the machine code was not examined). Side by side
     (``bench/engine_ab.py``, 2026-12-06, one thread, min of 4 runs per tree): cMF, one seed,
     133.6 -> 127.9 ms of CPU per simulated second; every output bitwise the same (84 arrays:
     both models, both presets, one seed, a batch of 5, no delays).
