@@ -43,9 +43,10 @@ import numpy as np
 from cmftvb import CmftvbError, io
 from cmftvb import config as _cfg
 
-#: s, how long the first compilation of the engine takes (measured: about 100 s on a 2-core
-#: Xeon VM for the cmf model, README "Run times"); announced before it starts.
-COMPILE_ESTIMATE_S = 100
+#: s, how long the first compilation of the engine takes (measured 2026-12-06: 447 s on a
+#: quiet 2-core AMD EPYC VM for ``--model cmf --monitor signals``, peak 1.47 GB RSS; README
+#: "Run times"); announced before it starts.
+COMPILE_ESTIMATE_S = 450
 #: bytes per stored value (float64).
 _BYTES = 8
 
@@ -84,10 +85,12 @@ def signals_settings(args, period: float) -> dict:
     model, one ``--transient`` for BOLD and the electrophysiology, the spectra at the monitor
     rate (1000 / ``period`` Hz) over :data:`STREAM_NPERSEG` samples, ``--tr`` (ms, as s) and
     ``--excerpt``; every monitored variable's spectrum and excerpt, in float64 (the samples of
-    ``--monitor mean``)."""
+    ``--monitor mean``). The coherence between nodes (cross spectra of every node pair, about
+    21 MB held per seed for the sample subject's 126 nodes) only with ``--node-coherence``."""
     from cmftvb.signals.run import DEFAULT_OPTIONS
-    from cmftvb.signals.stream_run import MEAN_VARIABLES
+    from cmftvb.signals.stream_run import MEAN_VARIABLES, STUDY_PARTS
 
+    with_nodecoh = bool(getattr(args, "node_coherence", False))
     options = DEFAULT_OPTIONS | {
         "bold_model": args.bold_model,
         "bold_transient_s": args.transient,
@@ -104,6 +107,7 @@ def signals_settings(args, period: float) -> dict:
         "spectra_variables": MEAN_VARIABLES,
         "excerpt_variables": MEAN_VARIABLES,
         "dtype": np.float64,
+        "parts": tuple(p for p in STUDY_PARTS if p != "node_coherence" or with_nodecoh),
     }
 
 
@@ -174,6 +178,8 @@ def _check_args(args) -> tuple[list[int], float | None, float]:
         raise CmftvbError(f"--max-output-gb: must be a positive number, got {args.max_output_gb}")
     if streamed:
         _check_streamed(args, period)
+    elif getattr(args, "node_coherence", False):
+        raise CmftvbError("--node-coherence: only with --monitor signals (it is a streamed signal)")
     out = Path(args.out)
     if not out.parent.is_dir():
         raise CmftvbError(f"--out {args.out}: folder {out.parent} does not exist (create it first)")

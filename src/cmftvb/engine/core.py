@@ -406,7 +406,7 @@ def _offsets(NL):
     return np.uint64(NL), np.uint64(2 * NL), np.uint64(3 * NL), np.uint64(4 * NL)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     """One Heun stage of a run of cerebellar nodes, (node, lane) pairs q0..q1 (layout of
     :func:`run_steps`) at step ``ustep``: ``stage`` 0 the predictor (``h`` = dt; draws the
@@ -446,11 +446,11 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     was inlined in time when an uncached one was (the vectorised variant once seen under
     ``cache=False``). The block offset is now arithmetic, so the order no longer matters.
 
-    This function and its two sweeps are inlined into :func:`run_steps` (``inline="always"``):
-    no call per stage (where the gain comes from in the machine code was not examined). Side by side
-    (``bench/engine_ab.py``, 2026-12-06, one thread, min of 4 runs per tree): cMF, one seed,
-    133.6 -> 127.9 ms of CPU per simulated second; every output bitwise the same (84 arrays:
-    both models, both presets, one seed, a batch of 5, no delays).
+    This function is not inlined into :func:`run_steps` (its two sweeps are inlined into it):
+    with ``inline="always"`` here the cMF ran 4 % faster (133.6 -> 127.9 ms of CPU per
+    simulated second, ``bench/engine_ab.py``, 2026-12-06), but compiling the engine then took
+    more than 12 GB of memory (a cold ``cmftvb simulate --monitor signals`` was killed at a
+    peak RSS of 18.5 GB), since the run loop then holds every copy of the transfer functions.
     """
     NL, xf, cin, dsc, asc, zsc = bufs
     qnode, qk0, qk1, sig_sqdt = noise
