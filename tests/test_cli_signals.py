@@ -31,6 +31,7 @@ def runs(tmp_path_factory):
     common += ["--seed", "3", "--seed", "8", "--subject", "s1", "--G", "0.2"]
     streamed, full = tmp / "signals.npz", tmp / "mean.npz"
     extra = ["--monitor", "signals", "--transient", str(TRANSIENT_S), "--tr", str(TR_MS)]
+    extra += ["--node-coherence"]
     assert main([*common, *extra, "--out", str(streamed)]) == 0
     assert main([*common, "--monitor", "mean", "--monitor-period", "4", "--out", str(full)]) == 0
     roles = Connectome.from_tvb_zip(conn).roles
@@ -59,7 +60,8 @@ def test_streamed_signals_equal_the_offline_path(runs):
             np.testing.assert_array_equal(sig[f"excerpt_{var}"][s], excerpt)
     np.testing.assert_array_equal(sig["excerpt_time_ms"], sim["time_ms"][: skip + 750])
     assert set(sig["nodes_GrC"]) == {2, 3} and len(sig["nodes_S_E"]) == 3  # cortex, cerebral
-    # the workflow's parts too: coherence between nodes and the rates through the hemodynamics
+    # the workflow's parts too: coherence between nodes (--node-coherence) and the rates
+    # through the hemodynamics
     assert sig[nm.NODE_COHERENCE].shape[:1] + sig[nm.NODE_COHERENCE].shape[2:] == (2, 5, 5)
     assert sig["ephysbold_GrC"].shape == (2, sig["bold"].shape[1], 2)
 
@@ -97,6 +99,8 @@ def test_streamed_file_does_not_grow_with_the_duration(tmp_path):
         bound = _estimate(conn, build_parser().parse_args(argv))
         assert files[ms] <= bound < files[ms] + 100_000  # the size check's bound holds
     short, long = arrays[8000], arrays[32000]
+    # without --node-coherence: no cross spectra of node pairs held, none written
+    assert nm.NODE_COHERENCE not in short and "nodecoh_bands" not in short
     grown = {k for k in short if long[k].nbytes != short[k].nbytes}
     per_volume = {"bold"} | {nm.ephys_bold_key(p) for p in nm.POPULATIONS} & set(short)
     assert len(per_volume) == 5 and grown == per_volume | {"params"}
@@ -118,6 +122,14 @@ def _estimate(conn, args):
     connectome = Connectome.from_tvb_zip(conn)
     net = build_network(connectome, "cmf", "corrected")
     return signals_output_bytes(args, PERIOD_MS, net, connectome.roles, 1)
+
+
+def test_node_coherence_needs_the_signals_monitor(tmp_path, capsys):
+    conn = tiny_zip(tmp_path / "tiny.zip")
+    argv = ["simulate", str(conn), "--duration", "100", "--monitor", "mean", "--node-coherence"]
+    assert main([*argv, "--out", str(tmp_path / "x.npz")]) != 0
+    assert "--node-coherence: only with --monitor signals" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
 
 
 @pytest.mark.parametrize(

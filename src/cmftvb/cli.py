@@ -59,8 +59,9 @@ cmftvb.simulation-signals/1, settings in meta "options"; the signals rule can re
                    excerpt_time_ms (t,); after --transient from sample
                    transient x 1000 / monitor period on
   nodes_<var>      (k,) the nodes that have <var>
-  coh_<a>__<b>     coherence of two populations of a node, nodecoh (S, B, N, N) between
-                   nodes; ephysbold_<pop> cerebellar-cortex rates through the hemodynamics
+  coh_<a>__<b>     coherence of two populations of a node; nodecoh (S, B, N, N) between
+                   nodes (with --node-coherence); ephysbold_<pop> cerebellar-cortex rates
+                   through the hemodynamics
   labels, seeds (S,), params
 
 examples:
@@ -152,6 +153,7 @@ SIMULATE_OPTIONS: dict[str, dict] = {
     "--bold-model": dict(choices=["tvb_kernel", "balloon"], default="tvb_kernel"),
     "--transient": dict(type=float, default=2.0, metavar="S"),
     "--excerpt": dict(type=float, default=3.0, metavar="S"),
+    "--node-coherence": dict(action="store_true"),
     "--set": dict(type=_key_value, action="append", default=[], metavar="KEY=VALUE"),
     "--out": dict(required=True, metavar="FILE.npz"),
     "--max-output-gb": dict(type=float, default=2.0, metavar="GB"),
@@ -196,6 +198,9 @@ SIMULATE_HELP = {
     "(default: 2)",
     "--excerpt": "with --monitor signals: seconds of monitored variables kept after the "
     "transient (the excerpt holds the transient too) (default: 3)",
+    "--node-coherence": "with --monitor signals: also the coherence between every pair of nodes "
+    "(nodecoh; its cross spectra add about 21 MB of memory per seed for 126 nodes) "
+    "(default: off)",
     "--set": "override a preset parameter or switch (dotted key, e.g. crbl.alpha.PC=2.5; "
     "docs/MODEL.md lists them); repeatable",
     "--out": "output file; its folder must exist (required)",

@@ -550,12 +550,13 @@ def study_sizes(
     spectra_variables: Sequence[str] = POPULATIONS,
     excerpt_variables: Sequence[str] = EXCERPT_POPULATIONS,
     dtype=np.float32,
+    parts: Sequence[str] = STUDY_PARTS,
 ) -> tuple[int, int]:
     """(bytes of a streamed file, bytes its sink holds during the run) for a
     network with these node models (``wongwang``: r_E, r_I, S_E, S_I; ``crbl``: GrC, GoC,
     MLI, PC) and roles, from the layout of :meth:`StudySignals.arrays` with these
-    ``spectra_variables``, ``excerpt_variables`` and ``dtype`` (upper bounds: every volume
-    kept, both node-coherence variables present). Used by the workflow's resource estimates
+    ``spectra_variables``, ``excerpt_variables``, ``dtype`` and ``parts`` (upper bounds: every
+    volume kept, both node-coherence variables present). Used by the workflow's resource estimates
     (rule simulate under ``simulation.store: signals``) and ``cmftvb simulate --monitor
     signals``'s ``--max-output-gb``."""
     from cmftvb.connectome import roles as croles
@@ -583,26 +584,35 @@ def study_sizes(
         round((float(options["ephys_transient_s"]) + float(excerpt_s)) * 1000 / period_ms)
     )
     itemsize = np.dtype(dtype).itemsize
+    has = {p: p in parts for p in STUDY_PARTS}
+    bold_cols = n if has["bold"] else 0
+    spec_cols, spec_pairs = (cols, pairs) if has["spectra"] else (0, 0)
+    mean_cols = mean_cols if has["means"] else 0
+    coh_nodes = n if has["node_coherence"] else 0
+    cb_cols = cb_cols if has["ephys_bold"] else 0
+    excerpt_cols = excerpt_cols if has["excerpt"] else 0
     per_seed = (
         8
         * (
-            volumes * n  # BOLD
-            + cols * (F + B)  # spectra, mode shares
+            volumes * bold_cols  # BOLD
+            + spec_cols * (F + B)  # spectra, mode shares
             + mean_cols  # means
-            + pairs * F  # coherence of populations
-            + B * n * n  # coherence between nodes
+            + spec_pairs * F  # coherence of populations
+            + B * coh_nodes * coh_nodes  # coherence between nodes
             + volumes * cb_cols  # rates through the hemodynamics
         )
         + itemsize * excerpt * excerpt_cols
     )  # the excerpt in dtype
-    index = 8 * (mean_cols + pairs + cb_cols)  # nodes_* arrays
+    index = 8 * (mean_cols + spec_pairs + cb_cols)  # nodes_* arrays
     # shared arrays, labels (<= 64 characters), the params text, zip headers of ~100 members
     overhead = 8 * F + 8 * excerpt + index + 4 * 64 * n + _PARAMS_BYTES + 100 * 512
     file_bytes = n_seeds * per_seed + overhead
     ring = 6024 if options["bold_model"] == "tvb_kernel" else 4  # StreamingBold, per column
     f = np.fft.rfftfreq(nperseg, period_ms / 1000.0)
     used = int(np.logical_or.reduce(list(_band_masks(f, BANDS).values())).sum())  # band bins
-    held = 8 * (ring * (n + cb_cols) + 2 * used * n * (n + 1) // 2 + 2 * pairs * F)
-    held += 8 * 2 * nperseg * (cols + n)  # partial segments
+    held = 8 * (
+        ring * (bold_cols + cb_cols) + used * coh_nodes * (coh_nodes + 1) + 2 * spec_pairs * F
+    )  # BOLD rings, cross spectra (complex, one triangle), population cross spectra
+    held += 8 * 2 * nperseg * (spec_cols + coh_nodes)  # partial segments
     held += itemsize * 2 * BLOCK * (n + mean_cols)  # the block buffer, concatenated
     return file_bytes, n_seeds * held + file_bytes
