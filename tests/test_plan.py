@@ -91,3 +91,21 @@ def test_plan_of_the_tiny_study_counts_its_simulations_and_their_disk(store, tmp
         )
     assert all(j["disk_mb"] == per_file for j in simulate)
     assert {j["rule"] for j in jobs} >= {"prepare_connectome", "signals", "fitness", "stats"}
+
+
+def test_simulation_jobs_get_the_compilation_while_the_engine_cache_is_empty(tmp_path, monkeypatch):
+    """With numba's cache empty (NUMBA_CACHE_DIR an empty folder) every simulation job of a
+    dry run asks for the memory and time of compiling the engine (resources.smk:
+    COMPILE_MEM_MB, cmftvb.engine.cli.COMPILE_ESTIMATE_S), since a cluster would kill a job
+    that compiles within the run's own estimate (measured: 1.47 GB peak, 447 s)."""
+    from cmftvb.engine.cli import COMPILE_ESTIMATE_S
+
+    mod = _plan()
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty-cache"))
+    jobs = mod.parse_dry_run(mod.dry_run(["--configfile", "configs/tiny.yaml"]))
+    simulate = [j for j in jobs if j["rule"] == "simulate"]
+    assert simulate
+    assert all(j["mem_mb"] >= 1700 for j in simulate)
+    assert all(j["runtime_min"] * 60 >= 2 * COMPILE_ESTIMATE_S for j in simulate)
+    # the other rules do not run the engine
+    assert all(j["mem_mb"] < 1700 for j in jobs if j["rule"] in ("signals", "fitness"))

@@ -23,6 +23,21 @@ SIM_WALL_PER_SIM_S = {"numba": 1.0, "tvb": 10.0}
 SIM_EXTRA_SEED = {"numba": 0.5, "tvb": 1.0}
 #: Python start, imports and numba cache load of one job (s).
 JOB_OVERHEAD_S = 60
+#: A job that finds numba's cache of the engine empty compiles it first: 447 s and a peak of
+#: 1.47 GB RSS measured (cmftvb.engine.cli.COMPILE_ESTIMATE_S, README "Run times"), against
+#: the 400 MB base below. While the cache is empty (checked when a job is scheduled: on a
+#: fresh install every job of the first wave compiles at once) simulation jobs get this much
+#: memory at least and the compile time on top, so that a cluster does not kill them.
+COMPILE_MEM_MB = 1700
+
+
+def engine_compiles():
+    """Whether a simulation job scheduled now would compile the engine (numba engine only)."""
+    if config["simulation"]["engine"] != "numba":
+        return False
+    from cmftvb.engine.cli import engine_needs_compiling
+
+    return engine_needs_compiling()
 
 
 def batch_size(wildcards):
@@ -60,7 +75,8 @@ def streamed_sizes(wildcards, input):
 
 
 def simulate_mem_mb(wildcards, input, attempt):
-    """Memory of a simulation job (MB), doubled on each retry. simulation.store "activity":
+    """Memory of a simulation job (MB), doubled on each retry; at least COMPILE_MEM_MB while
+    the engine is not compiled yet. simulation.store "activity":
     the monitored arrays (7 variables x seeds x samples x nodes, float64) held about three
     times (result, copies when saving) plus the interpreter and compiled code (measured peak:
     240-260 MB for 12 s x 2 seeds on 127 nodes, where this gives 530 MB). "signals": what the
@@ -68,13 +84,17 @@ def simulate_mem_mb(wildcards, input, attempt):
     base; it does not grow with the simulated time beyond the kept BOLD volumes."""
     if STORE == "signals":
         held = streamed_sizes(wildcards, input)[1]
-        return int(math.ceil(400 + 2 * held / 1e6)) * 2 ** (attempt - 1)
-    sim = config["simulation"]
-    samples = sim["duration_ms"] / sim["monitor_period_ms"]
-    arrays_mb = (
-        7 * batch_size(wildcards) * samples * n_nodes_of(input.network) * 8 / 1e6
-    )
-    return int(math.ceil(400 + 3 * arrays_mb)) * 2 ** (attempt - 1)
+        mb = int(math.ceil(400 + 2 * held / 1e6))
+    else:
+        sim = config["simulation"]
+        samples = sim["duration_ms"] / sim["monitor_period_ms"]
+        arrays_mb = (
+            7 * batch_size(wildcards) * samples * n_nodes_of(input.network) * 8 / 1e6
+        )
+        mb = int(math.ceil(400 + 3 * arrays_mb))
+    if engine_compiles():
+        mb = max(mb, COMPILE_MEM_MB)
+    return mb * 2 ** (attempt - 1)
 
 
 #: Values stored per node, monitored sample and seed in a simulation file (cmftvb.io
@@ -98,7 +118,8 @@ def simulate_disk_mb(wildcards, input):
 
 
 def simulate_runtime_min(wildcards, input, attempt):
-    """Wall time limit of a simulation job (min), from nodes, simulated time and batch size."""
+    """Wall time limit of a simulation job (min), from nodes, simulated time and batch size,
+    and the compilation while the engine is not compiled yet."""
     sim = config["simulation"]
     engine = sim["engine"]
     seeds = batch_size(wildcards)
@@ -109,6 +130,10 @@ def simulate_runtime_min(wildcards, input, attempt):
         * per_sim_s
         * (1 + SIM_EXTRA_SEED[engine] * (seeds - 1))
     )
+    if engine_compiles():
+        from cmftvb.engine.cli import COMPILE_ESTIMATE_S
+
+        wall_s += 2 * COMPILE_ESTIMATE_S  # a margin of 2, as for the run itself
     return max(5, int(math.ceil((JOB_OVERHEAD_S + wall_s) / 60))) * attempt
 
 
