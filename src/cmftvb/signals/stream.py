@@ -340,8 +340,9 @@ class StreamingWelch:
         self._count = 0
         self._psd = np.zeros((self.f.size, self.C))
         self._used = np.logical_or.reduce(list(self._masks.values()))
-        # cross-spectral sums of the pairs i <= j only (the matrix is Hermitian), band bins
-        self._iu = np.triu_indices(self.C)
+        # cross-spectral sums of the pairs i <= j only (the matrix is Hermitian), band bins;
+        # the pair indices only then (2 x 8 x C(C+1)/2 bytes: 2 MB for 500 columns)
+        self._iu = np.triu_indices(self.C) if coherence else None
         self._cross = (
             np.zeros((int(self._used.sum()), self._iu[0].size), dtype=np.complex128)
             if coherence
@@ -469,7 +470,8 @@ class StreamingWelch:
     def held_nbytes(self) -> int:
         """Bytes of the arrays held between chunks (partial segment and sums)."""
         held = self._carry.nbytes + self._psd.nbytes + self.win.nbytes + self.f.nbytes
-        held += self._iu[0].nbytes + self._iu[1].nbytes
+        if self._iu is not None:
+            held += self._iu[0].nbytes + self._iu[1].nbytes
         for a in (self._cross, self._pair_sum, self._modes):
             held += 0 if a is None else a.nbytes
         return held
