@@ -235,6 +235,10 @@ def test_ctrl_c_in_a_real_process(tmp_path):
         [sys.executable, "-m", "cmftvb", "simulate", str(conn), "--duration", "2000000",
          "--monitor", "mean", "--monitor-period", "4", "--out", str(out)],
         stderr=subprocess.PIPE, text=True,
+        # as in a terminal: a test run launched in the background by a non-interactive shell
+        # inherits SIGINT ignored (POSIX), and Python then leaves it ignored in the child,
+        # which would run to the end and exit 0 (seen in CI runs started with `cmd &`)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     lines = []
     deadline = time.monotonic() + 600
