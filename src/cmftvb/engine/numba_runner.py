@@ -126,43 +126,90 @@ def _lane_blocks(lane_layout: str, L: int) -> list[tuple[int, int]]:
     raise CmftvbError(f"lane_layout {lane_layout!r}: choose auto, inner or sequential")
 
 
-#: (node, lane) pairs per SIMD instruction of the cerebellar sweep: 4 float64 (LLVM's default
-#: 256-bit vectors on x86, also with AVX-512); the cerebellar run is padded to a multiple
-PAD_PAIRS = 4
+def simd_pairs() -> int:
+    """(node, lane) pairs per SIMD instruction of the compiled cerebellar sweep on this machine
+    (numba compiles for the host CPU): 8 float64 where LLVM uses 512-bit vectors (AVX-512 on
+    AMD Zen 4 and later, and Xeon Phi), else 4 (256-bit AVX2 vectors; Intel's AVX-512 cores
+    are tuned by LLVM to prefer them; a multiple of the 2 of 128-bit NEON or SSE). Only the
+    speed depends on it, never a result: a pair beyond a multiple of the width runs in the
+    loop's scalar remainder, at about 6 times the cost per pair (znver4, 2026-12-07: 28 pairs
+    5.02 us per step, 32 pairs 3.32 us, 24 pairs 2.48 us; the cerebellar sweep alone)."""
+    import llvmlite.binding as llvm
+
+    try:
+        wide = bool(llvm.get_host_cpu_features().get("avx512f", False))
+    except RuntimeError:  # a host LLVM cannot describe: the narrower width
+        return 4
+    name = llvm.get_host_cpu_name()
+    return 8 if wide and name.startswith(("znver", "knl", "knm")) else 4
 
 
-def node_order(node_model: Sequence[str], lanes: int = 1) -> np.ndarray:
+#: (node, lane) pairs per SIMD instruction of the cerebellar sweep (:func:`simd_pairs`); the
+#: cerebellar run is padded to a multiple
+PAD_PAIRS = simd_pairs()
+
+
+def node_order(node_model: Sequence[str], lanes: int = 1, width: int | None = None) -> np.ndarray:
     """The engine's node order: position p of the compiled loop's state holds node
-    ``order[p]``, the Wong-Wang nodes first, then the cerebellar ones, each in node order
-    (a stable sort by model), then padding nodes ``N, N + 1, ...`` (cerebellar, no input, no
-    output) so that the cerebellar run has a multiple of :data:`PAD_PAIRS` (node, lane) pairs
-    with ``lanes`` lanes.
+    ``order[p]``: the Wong-Wang nodes, then the cerebellar ones, each in node order (a stable
+    sort by model), each run followed by padding nodes (numbered ``N, N + 1, ...``: first
+    those of the Wong-Wang run, then the cerebellar run's) of its model, with no input and no
+    output, so that each run has a multiple of ``width`` (node, lane) pairs with ``lanes``
+    lanes (default :data:`PAD_PAIRS`, this machine's SIMD width).
 
     Why: the loop sweeps each run of consecutive nodes of one model in one loop over
-    (node, lane) pairs, and the cerebellar sweep runs SIMD only from about 12-16 pairs, the
-    pairs beyond a multiple of the vector width in scalar code at about 2.4 times the cost
-    per pair (:func:`cmftvb.engine.core._crbl_stage`). In the sample subject the 27
+    (node, lane) pairs, SIMD over whole vectors, the pairs beyond a multiple of the vector
+    width in the loop's scalar remainder. For the cerebellar sweep such a pair costs 2.4
+    (AVX2) to 6 (AVX-512) times a vector pair (:func:`cmftvb.engine.core._crbl_stage`), and it
+    runs SIMD at all only from about 12-16 pairs. In the sample subject the 27
     cerebellar-cortex nodes come as three runs of 10, 7 and 10 nodes (all scalar for one
-    seed); in engine order they are one run of 28 with one padding node. Measured (one
-    thread, the cerebellar sweep alone, both Heun stages): 10.0 us per step as three runs,
-    6.9 us as one run of 27, 5.5 us padded to 28.
+    seed); in engine order they are one run of 28 (4-wide vectors) or 32 (8-wide). Measured
+    (one thread, the cerebellar sweep alone, both Heun stages): with 4-wide vectors 10.0 us
+    per step as three runs, 6.9 us as one run of 27, 5.5 us padded to 28; on AMD Zen 4
+    (8-wide) 5.02 us at 28 pairs, 3.32 us at 32. Through ``bench/engine_ab.py`` (one seed,
+    2026-12-07, Zen 4): padding the cerebellar run to 32 instead of 28 took the cMF run from
+    137.3 to 108.1 ms of CPU per simulated second; padding the Wong-Wang run as well (126
+    nodes to 128, 99 to 104) the homogeneous run from 68.2 to 56.6 ms and the cMF run by a
+    further 8 %.
 
     Nothing a lane computes depends on where its nodes sit: the noise is counted by the node
-    itself (``qnode``; a padding node counts as node ``N + i``), each coupling input still
+    itself (``qnode``; a padding node counts as its own number), each coupling input still
     adds its edges in edge order (channels keep the order of the edge list,
     :func:`_edges_in_order`), and a lane gets the same bits in scalar and SIMD code. So
     results are bitwise those of the node order (``tests/test_engine_order.py``); only the
     order in which a divergence is searched for within one step follows the engine order.
-    A padding node starts from the last cerebellar node's state and receives no coupling;
-    nothing reads it."""
+    A padding node starts from the state of the node before it (:func:`pad_sources`) and
+    receives no coupling; nothing reads it."""
     kind = np.array([m == "crbl" for m in node_model], dtype=np.int64)
     order = np.argsort(kind, kind="stable")
+    n = kind.size
     n_crbl = int(kind.sum())
-    pad = 0
-    if n_crbl:
-        while ((n_crbl + pad) * lanes) % PAD_PAIRS:
-            pad += 1
-    return np.r_[order, np.arange(kind.size, kind.size + pad)]
+    n_ww = n - n_crbl
+    width = PAD_PAIRS if width is None else width
+
+    def pad(count: int) -> int:
+        p = 0
+        while count and ((count + p) * lanes) % width:
+            p += 1
+        return p
+
+    p_ww, p_crbl = pad(n_ww), pad(n_crbl)
+    return np.r_[
+        order[:n_ww],
+        np.arange(n, n + p_ww),
+        order[n_ww:],
+        np.arange(n + p_ww, n + p_ww + p_crbl),
+    ]
+
+
+def pad_sources(order: np.ndarray, n_real: int) -> np.ndarray:
+    """For each engine position of ``order`` (:func:`node_order`), the real node it takes
+    its model and initial state from: itself, or for a padding node (``order >= n_real``)
+    the real node before it (every run starts with a real node)."""
+    order = np.asarray(order)
+    real = order < n_real
+    last = np.maximum.accumulate(np.where(real, np.arange(order.size), 0))
+    return order[last]
 
 
 def _padded(table: np.ndarray, order: np.ndarray, fill=-1) -> np.ndarray:
@@ -214,7 +261,7 @@ def _model_tables(
         pc = crbl.pack(params)
     kind = np.array([core.KIND_CRBL if m == "crbl" else core.KIND_WW for m in node_model])
     # runs of consecutive positions of one model: [first position, end position, kind]
-    pk = kind if order is None else _padded(kind, order, core.KIND_CRBL)
+    pk = kind if order is None else kind[pad_sources(order, kind.size)]
     N = pk.size
     starts = np.flatnonzero(np.r_[True, pk[1:] != pk[:-1]])
     runs = np.ascontiguousarray(
@@ -396,8 +443,8 @@ def _lane_groups(x, net, keys, gl, jil, blocks, order=None) -> list[dict]:
     n_real, V = x.shape[0], x.shape[1]
     order = np.arange(n_real) if order is None else np.asarray(order)
     N = order.size
-    # a padding node (order >= n_real) starts from the last node's state (a cerebellar one)
-    src = np.minimum(order, n_real - 1)
+    # a padding node (order >= n_real) starts from the state of the real node before it
+    src = pad_sources(order, n_real)
     groups = []
     for a, b in blocks:
         xg = np.ascontiguousarray(x[src][:, :, a:b].transpose(1, 0, 2))  # [V, N, lanes]
