@@ -104,19 +104,48 @@ def sqrt(typingctx, x):
     return types.float64(x), codegen
 
 
+@intrinsic
+def select(typingctx, c, a, b):
+    """``a if c else b`` for a boolean ``c`` as one LLVM ``select`` of two values that are
+    both computed (int64 if both are integers, else float64).
+
+    Why: numba turns every conditional expression into branches, i.e. new basic blocks, and
+    inlining an ``inline="always"`` function copies its whole variable scope once per block
+    (numba 0.6x, ``InlineWorker.inline_ir``), so compiling the engine, whose loops inline the
+    transfer functions many times, grew with the square of their size. The same values as
+    the conditional expression for arguments without side effects, which is all that the
+    compiled models pass; LLVM turned those branches into selects anyway to vectorise."""
+    if not isinstance(c, types.Boolean):
+        return None
+    if isinstance(a, types.Integer) and isinstance(b, types.Integer):
+        ty = types.int64
+    elif isinstance(a, types.Float | types.Integer) and isinstance(b, types.Float | types.Integer):
+        ty = types.float64
+    else:
+        return None
+
+    def codegen(context, builder, signature, args):
+        cv = context.cast(builder, args[0], signature.args[0], types.boolean)
+        av = context.cast(builder, args[1], signature.args[1], ty)
+        bv = context.cast(builder, args[2], signature.args[2], ty)
+        return builder.select(cv, av, bv)
+
+    return ty(c, a, b), codegen
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def fmax(a, b):
     """``max(a, b)`` with Python's semantics (``a`` unless ``b > a``; NaN in ``a`` is kept).
 
     numba's builtin ``max`` carries an error path (a call) that stops vectorisation.
     """
-    return b if b > a else a
+    return select(b > a, b, a)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def fmin(a, b):
     """``min(a, b)`` with Python's semantics (``a`` unless ``b < a``)."""
-    return b if b < a else a
+    return select(b < a, b, a)
 
 
 def _split_ln2() -> tuple[float, float]:
@@ -171,25 +200,25 @@ def exp(x):
     """e^x for float64 x (see the module docstring for the method and its accuracy)."""
     # clamp without NaN (comparisons with NaN are false): exp(-746) underflows, exp(710)
     # overflows, so the clamped argument still yields 0 / inf; NaN is restored at the end
-    xc = x if x > -746.0 else -746.0
-    xc = xc if xc < 710.0 else 710.0
+    xc = select(x > -746.0, x, -746.0)
+    xc = select(xc < 710.0, xc, 710.0)
     kf = (xc * LOG2E + ROUNDER) - ROUNDER  # nearest integer to x / ln 2
     r = (xc - kf * LN2_HI) - kf * LN2_LO
     y = _exp_reduced(r, kf)
-    return y if x == x else x
+    return select(x == x, y, x)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def log(x):
     """Natural logarithm of float64 x (see the module docstring)."""
     sub = x < MIN_NORMAL
-    xs = x * TWO54 if sub else x
+    xs = select(sub, x * TWO54, x)
     bits = _f64_to_bits(xs)
-    e = (bits >> 52) - 1023 - (54 if sub else 0)
+    e = (bits >> 52) - 1023 - select(sub, 54, 0)
     m = _bits_to_f64((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)  # in [1, 2)
     big = m > SQRT2
-    m = 0.5 * m if big else m
-    ef = np.float64(e + 1 if big else e)
+    m = select(big, 0.5 * m, m)
+    ef = np.float64(select(big, e + 1, e))
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
     q = _L10 + s2 * _L11
@@ -204,9 +233,9 @@ def log(x):
     q = _L1 + s2 * q
     lm = 2.0 * s + s * (s2 * q)
     y = ef * LN2_HI + (lm + ef * LN2_LO)
-    y = y if x < math.inf else x  # +inf (and NaN, kept below)
-    y = y if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
-    return y if x == x else x
+    y = select(x < math.inf, y, x)  # +inf (and NaN, kept below)
+    y = select(x > 0.0, y, select(x == 0.0, -math.inf, math.nan))
+    return select(x == x, y, x)
 
 
 #: erfc: x = ERFC_K (1 + s) / (ERFC_C - s) maps s in [-1, 1] onto x in [0, ERFC_X]
@@ -290,8 +319,8 @@ ERFCX_COEFFS = (
 @njit(cache=True, error_model="numpy", inline="always")
 def erfc(x):
     """Complementary error function of float64 x (see the module docstring)."""
-    a = -x if x < 0.0 else x
-    a = a if a < ERFC_XMAX else ERFC_XMAX  # erfc is 0 beyond (NaN: restored at the end)
+    a = select(x < 0.0, -x, x)
+    a = select(a < ERFC_XMAX, a, ERFC_XMAX)  # erfc is 0 beyond (NaN: restored at the end)
     # e^(-a^2) with a^2 = hi + lo exactly (a = ah + al, ah with 26 significant bits, so ah^2
     # and 2 ah al are exact; al^2 is below 2^-100 a^2): the tail lo enters the reduced
     # argument, so e^(-a^2) has exp's accuracy although a^2 (up to 756) is rounded
@@ -332,5 +361,5 @@ def erfc(x):
     q = _A1 + s * q
     q = _A0 + s * q
     y = e * (q / (a + ERFC_KAPPA))
-    y = y if x >= 0.0 else 2.0 - y  # erfc(-a) = 2 - erfc(a), in [1, 2]: no cancellation
-    return y if x == x else x
+    y = select(x >= 0.0, y, 2.0 - y)  # erfc(-a) = 2 - erfc(a), in [1, 2]: no cancellation
+    return select(x == x, y, x)

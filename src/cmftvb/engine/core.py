@@ -308,7 +308,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                     rtf[u] = h_e
                     rtf[uNL + u] = h_i
                     # x - x is 0 for a finite x and NaN otherwise (no branch)
-                    nbad += 0 if (a0 - a0) + (a1 - a1) == 0.0 else 1
+                    nbad += vmath.select((a0 - a0) + (a1 - a1) == 0.0, 0, 1)
             else:
                 nbad += _crbl_stage(0, q0, q1, ustep, dt, bufs, noise, cpar)
         if nbad > 0:
@@ -334,7 +334,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
                     n1 = _clip(n1, w_lo1, w_hi1)
                     xf[u] = n0
                     xf[uNL + u] = n1
-                    nbad += 0 if (n0 - n0) + (n1 - n1) == 0.0 else 1
+                    nbad += vmath.select((n0 - n0) + (n1 - n1) == 0.0, 0, 1)
             else:
                 nbad += _crbl_stage(1, q0, q1, ustep, half_dt, bufs, noise, cpar)
         if nbad > 0:
@@ -397,7 +397,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
 def _clip(a, lo, hi):
     """``a`` clipped to [lo, hi] when finite; a non-finite value passes unchanged (the runner
     reports it). Branch-free once inlined: the compiler makes a select of it."""
-    return vmath.fmin(vmath.fmax(a, lo), hi) if np.isfinite(a) else a
+    return vmath.select(np.isfinite(a), vmath.fmin(vmath.fmax(a, lo), hi), a)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -446,11 +446,18 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     was inlined in time when an uncached one was (the vectorised variant once seen under
     ``cache=False``). The block offset is now arithmetic, so the order no longer matters.
 
-    This function is not inlined into :func:`run_steps` (its two sweeps are inlined into it):
-    with ``inline="always"`` here the cMF ran 4 % faster (133.6 -> 127.9 ms of CPU per
-    simulated second, ``bench/engine_ab.py``, 2026-12-06), but compiling the engine then took
-    more than 12 GB of memory (a cold ``cmftvb simulate --monitor signals`` was killed at a
-    peak RSS of 18.5 GB), since the run loop then holds every copy of the transfer functions.
+    Neither this function nor its two sweeps (:func:`_crbl_predict`, :func:`_crbl_correct`)
+    are inlined into their callers; each sweep is compiled on its own, once per guard mode
+    (a literal argument, so a constant in the compiled code). Only the model functions are
+    inlined (numba's ``inline="always"``), into the sweep's loop, where LLVM needs them to
+    vectorise it. Numba inlines at the level of its own IR and copies a callee's whole
+    variable scope for each of its basic blocks, so the cost of compiling grows with the
+    square of what one function inlines: with the sweeps inlined here and every conditional
+    expression a branch, compiling the engine took 447 s (quiet machine; 887 s beside another
+    compilation) and 1.47 GB; with the sweeps apart and the conditionals as selects
+    (:func:`cmftvb._vmath.select`) 64 s beside another compilation (the 5-node smoke network,
+    cold cache, 2026-12-07), with bitwise the same results. Inlining this function into
+    :func:`run_steps` made the cMF 4 % faster (2026-12-06) but its compilation passed 12 GB.
     """
     NL, xf, cin, dsc, asc, zsc = bufs
     qnode, qk0, qk1, sig_sqdt = noise
@@ -490,10 +497,11 @@ def _crbl_stage(stage, q0, q1, ustep, h, bufs, noise, cpar):
     return _crbl_correct(q0, q1, h, bufs, cpar, prm, 0)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _crbl_predict(q0, q1, h, bufs, cpar, prm, mode):
     """The predictor sweep of :func:`_crbl_stage` (its noise drawn), guard ``mode`` as in
-    :func:`cmftvb.models.crbl.transfer_qs` (a literal at each call)."""
+    :func:`cmftvb.models.crbl.transfer_qs` (a literal at each call: numba compiles one
+    version per mode, in which it is a constant)."""
     NL, xf, cin, dsc, asc, zsc = bufs
     pc, clim, is_ou, bg_w, bg_c, inv_tau_ou = cpar
     uNL, uNL2, uNL3, uNL4 = _offsets(NL)
@@ -514,8 +522,8 @@ def _crbl_predict(q0, q1, h, bufs, cpar, prm, mode):
         z2 = zsc[uNL2 + u]
         z3 = zsc[uNL3 + u]
         zu = zsc[uNL4 + u]
-        ub = u4 if is_ou else 0.0
-        b = bg_w * ub if is_ou else bg_c
+        ub = vmath.select(is_ou, u4, 0.0)
+        b = vmath.select(is_ou, bg_w * ub, bg_c)
         d0, d1, d2, d3 = crbl.dfun_q(g0, g1, g2, g3, mf + b, pf, prm, mode)
         du = -ub * inv_tau_ou
         a0 = g0 + h * d0 + z0
@@ -538,11 +546,11 @@ def _crbl_predict(q0, q1, h, bufs, cpar, prm, mode):
         asc[uNL3 + u] = a3
         asc[uNL4 + u] = au
         chk = (a0 - a0) + (a1 - a1) + (a2 - a2) + (a3 - a3) + (au - au)
-        nbad += 0 if chk == 0.0 else 1
+        nbad += vmath.select(chk == 0.0, 0, 1)
     return nbad
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _crbl_correct(q0, q1, h, bufs, cpar, prm, mode):
     """The corrector sweep of :func:`_crbl_stage` (``h`` = dt / 2), guard ``mode`` as in
     :func:`_crbl_predict`."""
@@ -561,9 +569,9 @@ def _crbl_correct(q0, q1, h, bufs, cpar, prm, mode):
         mf = cin[u]
         pf = cin[uNL + u]
         u4 = xf[uNL4 + u]
-        ub = u4 if is_ou else 0.0
+        ub = vmath.select(is_ou, u4, 0.0)
         zu = zsc[uNL4 + u]
-        b = bg_w * au if is_ou else bg_c
+        b = vmath.select(is_ou, bg_w * au, bg_c)
         e0, e1, e2, e3 = crbl.dfun_q(a0, a1, a2, a3, mf + b, pf, prm, mode)
         eu = -au * inv_tau_ou
         n0 = xf[u] + h * (dsc[u] + e0) + zsc[u]
@@ -579,9 +587,9 @@ def _crbl_correct(q0, q1, h, bufs, cpar, prm, mode):
         xf[uNL + u] = n1
         xf[uNL2 + u] = n2
         xf[uNL3 + u] = n3
-        xf[uNL4 + u] = nu if is_ou else u4
+        xf[uNL4 + u] = vmath.select(is_ou, nu, u4)
         chk = (n0 - n0) + (n1 - n1) + (n2 - n2) + (n3 - n3) + (nu - nu)
-        nbad += 0 if chk == 0.0 else 1
+        nbad += vmath.select(chk == 0.0, 0, 1)
     return nbad
 
 
@@ -609,7 +617,7 @@ def _guard_cache() -> None:
 
     Numba keys a cached function on its own source file only; see :mod:`cmftvb._jitcache`.
     """
-    for f in (run_steps, _crbl_stage, _report):
+    for f in (run_steps, _crbl_stage, _crbl_predict, _crbl_correct, _report):
         _jitcache.guard(f, [wongwang, crbl, vmath, rng])
 
 

@@ -142,8 +142,8 @@ def _sincos_2pi(w):
     # rotate by k quarter turns, (cos, sin) -> (-sin, cos) each, without branches: odd k swaps
     # the two, the cosine is negated for k mod 4 in {1, 2}, the sine for k mod 4 in {2, 3}
     odd = (k & _ONE) != _ZERO
-    x = s if odd else c
-    y = c if odd else s
+    x = vmath.select(odd, s, c)
+    y = vmath.select(odd, c, s)
     sgn_c = np.float64(np.int64(1) - np.int64((k + _ONE) & _TWO))
     sgn_s = np.float64(np.int64(1) - np.int64(k & _TWO))
     return sgn_c * x, sgn_s * y

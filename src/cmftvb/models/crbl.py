@@ -434,13 +434,13 @@ def transfer_qs(nu_e1, nu_e2, nu_i, nu_x, q, e2, mode):
     )
     ef = vmath.erfc((v_thr - mu_v) / (_SQRT2 * sigma))
     # fluctuations underflowed: the deterministic limit
-    ef = ef if sigma > 0.0 else (0.0 if v_thr > mu_v else 2.0)
+    ef = vmath.select(sigma > 0.0, ef, vmath.select(v_thr > mu_v, 0.0, 2.0))
     f = alpha * den / num * ef
     # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
-    f = 0.0 if (not published_guards and not wmax > 0.0) else f
+    f = vmath.select((not published_guards) & (not wmax > 0.0), 0.0, f)
     # NaN or inf (cannot happen for finite inputs) -> 0; written as one range test on
     # purpose (the compiler folds "not f >= 0 or f == inf" into a test it cannot vectorise)
-    return f if (f >= 0.0 and f <= _DBL_MAX) else 0.0
+    return vmath.select((f >= 0.0) & (f <= _DBL_MAX), f, 0.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -495,12 +495,9 @@ def transfer_all_q(grc, goc, mli, pc, mf, pf, prm, mode=-1):
     f0 = transfer_qs(mf, 0.0, goc, 0.0, q_grc, False, mode)
     # GoC: one call with the inputs selected (no branch around two inlined copies)
     x = pf_gain * vmath.fmax(pf, 0.0)
-    if pf_channel != 0.0:
-        e1 = vmath.fmax(mf, 0.0) + x
-        e2 = grc
-    else:
-        e1 = mf
-        e2 = vmath.fmax(grc, 0.0) + x
+    mossy = pf_channel != 0.0
+    e1 = vmath.select(mossy, vmath.fmax(mf, 0.0) + x, mf)
+    e2 = vmath.select(mossy, grc, vmath.fmax(grc, 0.0) + x)
     f1 = transfer_qs(e1, e2, goc, 0.0, q_goc, True, mode)
     pfc = vmath.fmax(pf, 0.0)
     f2 = transfer_qs(vmath.fmax(grc, 0.0) + pfc, 0.0, mli, pf_double * pfc, q_mli, False, mode)
