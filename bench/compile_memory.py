@@ -1,10 +1,11 @@
 """Time and peak memory of compiling the engine from an empty numba cache; not a test.
 
-Usage: .venv/bin/python bench/compile_memory.py      (writes bench/COMPILE.md; about 8 min)
+Usage: .venv/bin/python bench/compile_memory.py      (writes bench/COMPILE.md; about 2 min)
 
 Why: inlining the cerebellar stage into the run loop once made this compilation take more than
-12 GB (a cold ``cmftvb simulate`` was killed at 18.5 GB), where it takes about 1.5 GB without;
-nothing else measures it, since every other benchmark and test starts from a warm cache.
+12 GB (a cold ``cmftvb simulate`` was killed at 18.5 GB), where it took about 1.5 GB without
+(434 MiB since ccfecdb); nothing else measures it, since every other benchmark and test
+starts from a warm cache.
 
 One child process runs ``cmftvb simulate`` on the 126-node sample subject (``--model cmf``,
 preset ``corrected``, FIC, 8 ms, ``--monitor mean --monitor-period 4``: the specialisation the

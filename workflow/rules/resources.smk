@@ -23,13 +23,15 @@ SIM_WALL_PER_SIM_S = {"numba": 1.0, "tvb": 10.0}
 SIM_EXTRA_SEED = {"numba": 0.5, "tvb": 1.0}
 #: Python start, imports and numba cache load of one job (s).
 JOB_OVERHEAD_S = 60
-#: A job that finds numba's cache of the engine empty compiles it first: 447 s and a peak of
-#: 1.47 GB RSS measured (cmftvb.engine.cli.COMPILE_ESTIMATE_S, README "Run times"), against
+#: A job that finds numba's cache of the engine empty compiles it first: 91 s and a peak of
+#: 434 MiB RSS measured (cmftvb.engine.cli.COMPILE_ESTIMATE_S, README "Run times"), against
 #: the 400 MB base below. While the cache is empty (checked when a job is scheduled: on a
 #: fresh install every job of the first wave compiles at once) simulation jobs get this much
 #: memory at least and the compile time on top, so that a cluster does not kill them.
-#: bench/compile_memory.py (bench/COMPILE.md) measures the peak: 1462 MiB (1533 MB) on
-#: 2026-12-06; 2000 MB leaves 30 % for another machine's compiler.
+#: bench/compile_memory.py (bench/COMPILE.md) measures the peak: 434 MiB (455 MB) on
+#: 2026-12-07 (1462 MiB before the engine's compilation was reworked, ccfecdb). 2000 MB is
+#: kept: four times that peak, room for another machine's compiler (other LLVM, other
+#: numba); it applies only to the simulation jobs scheduled while the cache is empty.
 COMPILE_MEM_MB = 2000
 
 

@@ -43,10 +43,10 @@ import numpy as np
 from cmftvb import CmftvbError, io
 from cmftvb import config as _cfg
 
-#: s, how long the first compilation of the engine takes (measured 2026-12-06: 447 s on a
-#: quiet 2-core AMD EPYC VM for ``--model cmf --monitor signals``, peak 1.47 GB RSS; README
-#: "Run times"); announced before it starts.
-COMPILE_ESTIMATE_S = 450
+#: s, how long the first compilation of the engine takes (measured 2026-12-07: 91 s on a quiet
+#: 2-core AMD EPYC VM, peak 434 MiB RSS, bench/COMPILE.md; 447 s and 1.47 GB before ccfecdb;
+#: README "Run times"); announced before it starts.
+COMPILE_ESTIMATE_S = 100
 #: bytes per stored value (float64).
 _BYTES = 8
 
