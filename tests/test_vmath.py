@@ -89,3 +89,28 @@ def test_scalar_and_simd_give_the_same_bits():
     batch = _apply(_log, pos)
     alone = np.array([_apply(_log, pos[i : i + 1])[0] for i in range(0, pos.size, 37)])
     np.testing.assert_array_equal(alone, batch[::37])
+
+
+@njit(cache=True, error_model="numpy")
+def _selects(c, a, b, i, j, out, iout):
+    for k in range(c.size):
+        out[k] = vm.select(c[k], a[k], b[k])
+        iout[k] = vm.select(c[k], i[k], j[k])
+
+
+def test_select_is_the_conditional_expression():
+    """``select(c, a, b)`` gives the bits of ``a if c else b`` (floats with NaN, signed zeros
+    and infinities; integers), in a loop that LLVM may vectorise."""
+    n = 4099
+    c = RNG.uniform(size=n) < 0.5
+    a = RNG.normal(size=n)
+    b = RNG.normal(size=n)
+    a[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 5e-324]
+    b[:6] = [-0.0, np.nan, -np.inf, 0.0, np.nan, -5e-324]
+    i = RNG.integers(-(2**62), 2**62, n)
+    j = RNG.integers(-(2**62), 2**62, n)
+    out, iout = np.empty(n), np.empty(n, dtype=np.int64)
+    _selects(c, a, b, i, j, out, iout)
+    want = np.array([a[k] if c[k] else b[k] for k in range(n)])
+    np.testing.assert_array_equal(out.view(np.uint64), want.view(np.uint64))
+    np.testing.assert_array_equal(iout, [i[k] if c[k] else j[k] for k in range(n)])

@@ -396,7 +396,7 @@ def run_steps(n_steps, dt, state, net, par, noise, monitor):
 @njit(cache=True, error_model="numpy", inline="always")
 def _clip(a, lo, hi):
     """``a`` clipped to [lo, hi] when finite; a non-finite value passes unchanged (the runner
-    reports it). Branch-free once inlined: the compiler makes a select of it."""
+    reports it). Branch-free: one select (:func:`cmftvb._vmath.select`)."""
     return vmath.select(np.isfinite(a), vmath.fmin(vmath.fmax(a, lo), hi), a)
 
 

@@ -439,7 +439,8 @@ def transfer_qs(nu_e1, nu_e2, nu_i, nu_x, q, e2, mode):
     # no synaptic input at all: no fluctuations, the cell rests (see module docstring)
     f = vmath.select((not published_guards) & (not wmax > 0.0), 0.0, f)
     # NaN or inf (cannot happen for finite inputs) -> 0; written as one range test on
-    # purpose (the compiler folds "not f >= 0 or f == inf" into a test it cannot vectorise)
+    # purpose (the compiler once folded "not f >= 0 or f == inf" into a test it could not
+    # vectorise)
     return vmath.select((f >= 0.0) & (f <= _DBL_MAX), f, 0.0)
 
 
