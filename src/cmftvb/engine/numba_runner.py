@@ -144,8 +144,8 @@ def simd_pairs() -> int:
     return 8 if wide and name.startswith(("znver", "knl", "knm")) else 4
 
 
-#: (node, lane) pairs per SIMD instruction of the cerebellar sweep (:func:`simd_pairs`); the
-#: cerebellar run is padded to a multiple
+#: (node, lane) pairs per SIMD instruction of the compiled sweeps (:func:`simd_pairs`); the
+#: Wong-Wang and the cerebellar run are each padded to a multiple (:func:`node_order`)
 PAD_PAIRS = simd_pairs()
 
 
